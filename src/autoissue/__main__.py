@@ -1,0 +1,5 @@
+"""``python -m autoissue`` runs the command line."""
+
+from autoissue.cli import main
+
+main()

@@ -1,0 +1,87 @@
+"""Every error autoissue raises, under one root.
+
+::
+
+    AutoIssueError
+    ├── ConfigurationError (ValueError)       a bad option, flag or environment value
+    ├── GitHubError                           GitHub (or the emulator) answered with an error
+    │   ├── AuthenticationError               401: missing or invalid token
+    │   ├── NotFoundError (LookupError)       404: unknown repository or issue (or no access)
+    │   ├── RateLimitedError                  403/429 for a primary or secondary rate limit
+    │   ├── ValidationFailedError (ValueError)  422: the request was understood but refused
+    │   └── ServerError                       5xx after retries
+    ├── GitHubUnreachableError (ConnectionError)  no answer at all: DNS, refused, reset, timeout
+    └── EmulatorError                         the GitHub emulator could not start or serve
+"""
+
+from __future__ import annotations
+
+
+class AutoIssueError(Exception):
+    """The root of every error autoissue raises on purpose."""
+
+
+class ConfigurationError(AutoIssueError, ValueError):
+    """A bad option, flag or environment value; the message says which and why."""
+
+
+class GitHubError(AutoIssueError):
+    """GitHub answered a request with an error status.
+
+    ``status`` is the HTTP status, ``message`` GitHub's own ``message`` field, and
+    ``method``/``url`` say which request failed (never with credentials in them).
+    """
+
+    def __init__(self, message: str, *, status: int, method: str = "", url: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.method = method
+        self.url = url
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keyword-only arguments do not survive the default pickling: rebuild explicitly.
+        return (_rebuild, (type(self), self.message, self.status, self.method, self.url))
+
+    def __str__(self) -> str:
+        where = f" ({self.method} {self.url})" if self.method else ""
+        return f"{self.status} {self.message}{where}"
+
+
+def _rebuild(
+    cls: type[GitHubError], message: str, status: int, method: str, url: str
+) -> GitHubError:
+    return cls(message, status=status, method=method, url=url)
+
+
+class AuthenticationError(GitHubError):
+    """401: the token is missing, invalid or expired."""
+
+
+class NotFoundError(GitHubError, LookupError):
+    """404: the repository or issue does not exist, or the token cannot see it."""
+
+
+class RateLimitedError(GitHubError):
+    """A primary or secondary rate limit refused the request.
+
+    ``retry_after`` is the number of seconds GitHub asked us to wait, when it said.
+    """
+
+    retry_after: float | None = None
+
+
+class ValidationFailedError(GitHubError, ValueError):
+    """422: GitHub understood the request and refused it."""
+
+
+class ServerError(GitHubError):
+    """A 5xx answer that persisted through retries."""
+
+
+class GitHubUnreachableError(AutoIssueError, ConnectionError):
+    """No HTTP answer at all: the host is unknown, refused the connection, or timed out."""
+
+
+class EmulatorError(AutoIssueError):
+    """The GitHub emulator could not start or serve."""

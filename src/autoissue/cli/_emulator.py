@@ -1,0 +1,50 @@
+"""``autoissue emulator``: serve the GitHub REST emulator until interrupted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from autoissue._exceptions import ConfigurationError, EmulatorError
+from autoissue.emulator import EmulatorConfig, serve
+
+__all__ = ["emulator_command"]
+
+
+class _OneLineErrors(click.Command):
+    """Report a bad option value as one ``Error:`` line, without the usage text."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.BadParameter as exc:
+            raise click.ClickException(exc.format_message()) from None
+
+
+@click.command("emulator", cls=_OneLineErrors)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", type=int, default=0, show_default=True, help="Port; 0 picks a free one.")
+@click.option("--repo", default="acme/widgets", show_default=True, help="OWNER/NAME to serve.")
+@click.option("--issues", type=int, default=1000, show_default=True, help="Items incl. PRs.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the data.")
+@click.option("--latency-ms", type=float, default=0.0, show_default=True, help="Median latency.")
+@click.option(
+    "--capacity", type=int, default=0, show_default=True, help="In-flight before queueing."
+)
+@click.option("--faults", type=float, default=0.0, show_default=True, help="Share of faults, 0-1.")
+@click.option(
+    "--limits", type=click.Choice(["none", "github"]), default="none", show_default=True,
+    help="Rate-limit profile: none (GitHub Enterprise default) or github (github.com).",
+)  # fmt: skip
+@click.option("--time-scale", type=float, default=1.0, show_default=True, help="Limit clock speed.")
+@click.option("--token", "tokens", multiple=True, help="Accept only these tokens (repeatable).")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Where the bare git repo lives.")
+def emulator_command(tokens: tuple[str, ...], **options: Any) -> None:
+    """Serve a GitHub REST emulator with seeded issues until SIGINT or SIGTERM."""
+    try:
+        config = EmulatorConfig(tokens=frozenset(tokens) if tokens else None, **options)
+        serve(config)
+    except (ConfigurationError, EmulatorError) as exc:
+        raise click.ClickException(str(exc)) from None

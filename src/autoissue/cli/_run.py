@@ -1,0 +1,125 @@
+"""``autoissue run``: process a repository's issues."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from autoissue import _runtime
+from autoissue.cli._errors import friendly_errors
+from autoissue.cli._progress import ProgressReporter
+from autoissue.cli._summary import print_summary, save_summary
+from autoissue.engine import Engine, EngineOptions, PlanWriter, RunSummary
+from autoissue.github import (
+    DEFAULT_BASE_URL,
+    GitHubClient,
+    normalise_base_url,
+    parse_repo_name,
+)
+from autoissue.processors import get_processor
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSettings:
+    """Everything ``autoissue run`` needs, validated."""
+
+    repo: str
+    base_url: str
+    token: str
+    processor: str
+    options: EngineOptions
+    state_dir: Path
+    plan_out: Path | None
+    progress: bool
+
+
+async def execute(settings: RunSettings) -> RunSummary:
+    """Check access to the repository, then run the engine over it."""
+    processor = get_processor(settings.processor)
+    writer = PlanWriter(settings.plan_out) if settings.plan_out else None
+    client = GitHubClient(base_url=settings.base_url, token=settings.token)
+    try:
+        repository = await client.get_repository(settings.repo)
+        total = repository.open_issues_count if settings.options.state == "open" else None
+        with ProgressReporter(total=total, enabled=settings.progress) as progress:
+            engine = Engine(
+                client,
+                settings.repo,
+                processor,
+                options=settings.options,
+                plan_writer=writer,
+                on_progress=progress.update,
+            )
+            return await engine.run()
+    finally:
+        await client.close()
+        if writer is not None:
+            writer.close()
+
+
+def _token() -> str:
+    token = os.environ.get("GITHUB_TOKEN", "").strip()
+    if not token:
+        raise click.ClickException(
+            "GITHUB_TOKEN is not set: export a token that can read and label the issues"
+        )
+    return token
+
+
+def _plan_path(state_dir: Path, plan_out: Path | None, dry_run: bool) -> Path | None:
+    if plan_out is not None or not dry_run:
+        return plan_out
+    return state_dir / "plans" / f"{time.strftime('%Y%m%dT%H%M%S')}.jsonl"
+
+
+@click.command("run")
+@click.option("--repo", required=True, help="The repository, as OWNER/NAME.")
+@click.option(
+    "--base-url",
+    default=DEFAULT_BASE_URL,
+    show_default=True,
+    envvar="AUTOISSUE_BASE_URL",
+    help="The REST API root: GitHub Enterprise Server uses https://HOST/api/v3.",
+)
+@click.option("--processor", default="triage", show_default=True, help="Which processor to run.")
+@click.option("--dry-run", is_flag=True, help="Plan every write, make none (plans are saved).")
+@click.option(
+    "--plan-out", type=click.Path(dir_okay=False, path_type=Path), help="Save plans here."
+)
+@click.option("--concurrency", default=32, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--state", default="open", type=click.Choice(["open", "closed", "all"]))
+@click.option("--state-dir", default=".autoissue", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--quiet", is_flag=True, help="No progress display.")
+def run_command(**options: Any) -> None:
+    """Process the issues of a repository on GitHub (token from GITHUB_TOKEN)."""
+    with friendly_errors(repo=options["repo"], base_url=options["base_url"]):
+        settings = _settings(options)
+        summary = _runtime.run(execute(settings))
+    print_summary(summary)
+    saved = save_summary(summary, settings.state_dir)
+    plans = f", plans to {settings.plan_out}" if settings.plan_out else ""
+    click.echo(f"summary saved to {saved}{plans}")
+    if summary.failed:
+        raise SystemExit(1)
+
+
+def _settings(options: dict[str, Any]) -> RunSettings:
+    owner, name = parse_repo_name(options["repo"])
+    dry_run = options["dry_run"]
+    return RunSettings(
+        repo=f"{owner}/{name}",
+        base_url=normalise_base_url(options["base_url"]),
+        token=_token(),
+        processor=options["processor"],
+        options=EngineOptions(
+            concurrency=options["concurrency"], state=options["state"], dry_run=dry_run
+        ),
+        state_dir=options["state_dir"],
+        plan_out=_plan_path(options["state_dir"], options["plan_out"], dry_run),
+        progress=not options["quiet"],
+    )

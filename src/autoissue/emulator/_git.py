@@ -1,0 +1,87 @@
+"""The emulated repository's git side: a real bare repository that clients can push to.
+
+Pull-request creation asks it whether the head branch exists, as GitHub does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from autoissue._exceptions import EmulatorError
+
+__all__ = ["branch_sha", "create_bare_repo"]
+
+_FILES = {
+    "README.md": "# widgets\n\nA small library the emulator pretends to host.\n\n"
+    "## Usage\n\n```python\nimport widgets\nwidgets.sync()\n```\n",
+    "widgets/__init__.py": '"""Widgets."""\n\nfrom widgets.core import sync\n\n'
+    '__all__ = ["sync"]\n',
+    "widgets/core.py": '"""The core."""\n\n\ndef sync() -> int:\n    """Sync."""\n    return 0\n',
+    "tests/test_core.py": "from widgets import sync\n\n\ndef test_sync():\n"
+    "    assert sync() == 0\n",
+}
+#: Fixed identity and dates: the seeded repository's commit is the same on every start.
+_ENV = {
+    "GIT_AUTHOR_NAME": "Emulator",
+    "GIT_AUTHOR_EMAIL": "emulator@example.invalid",
+    "GIT_COMMITTER_NAME": "Emulator",
+    "GIT_COMMITTER_EMAIL": "emulator@example.invalid",
+    "GIT_AUTHOR_DATE": "2022-01-01T00:00:00Z",
+    "GIT_COMMITTER_DATE": "2022-01-01T00:00:00Z",
+}
+
+
+def _git(*args: str | Path) -> str:
+    command = ["git", "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"]
+    try:
+        done = subprocess.run(
+            [*command, *map(str, args)],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=os.environ | _ENV,
+        )
+    except OSError as exc:
+        raise EmulatorError(f"cannot run git: {exc}") from exc
+    if done.returncode:
+        raise EmulatorError(f"git {args[0]} failed: {done.stderr.strip()}")
+    return done.stdout
+
+
+def _create(root: Path, name: str) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    bare = root / f"{name}.git"
+    work = root / f"{name}.seed"
+    for path in (bare, work):
+        shutil.rmtree(path, ignore_errors=True)
+    for relative, text in _FILES.items():
+        target = work / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    _git("init", "-q", "-b", "main", work)
+    _git("-C", work, "add", "-A")
+    _git("-C", work, "commit", "-q", "-m", "Initial commit")
+    _git("clone", "-q", "--bare", work, bare)
+    shutil.rmtree(work)
+    return bare
+
+
+async def create_bare_repo(root: Path, name: str) -> Path:
+    """Create (or re-create) ``root/NAME.git`` with one commit on ``main``; return its path."""
+    return await asyncio.to_thread(_create, root, name)
+
+
+async def branch_sha(bare: Path, branch: str) -> str | None:
+    """The commit ``branch`` points at in the bare repository, or ``None`` when it is absent."""
+
+    def verify() -> subprocess.CompletedProcess[str]:
+        ref = f"refs/heads/{branch}"
+        argv = ["git", "-C", str(bare), "rev-parse", "--verify", "--quiet", ref]
+        return subprocess.run(argv, capture_output=True, text=True, check=False)
+
+    done = await asyncio.to_thread(verify)
+    return done.stdout.strip() if done.returncode == 0 else None

@@ -1,0 +1,70 @@
+"""The run summary: what happened to every listed issue."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Failures kept verbatim in a summary; beyond this only the count grows.
+MAX_FAILURES_KEPT = 100
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSummary:
+    """The outcome of one run.
+
+    ``listed`` counts every item of the issue list (pull requests included); each ends
+    ``processed``, ``skipped`` (with its reason) or ``failed``. ``issues_per_s`` is
+    ``listed / seconds``: the rate at which the backlog was worked through. ``api_calls``
+    counts every request sent, retries included.
+    """
+
+    repo: str
+    processor: str
+    dry_run: bool
+    listed: int
+    processed: int
+    skipped: dict[str, int]
+    failed: int
+    writes: int
+    api_calls: int
+    retries: int
+    seconds: float
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def issues_per_s(self) -> float:
+        """Listed items handled per second of the run."""
+        return self.listed / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary as JSON-ready data, rate included."""
+        return {**asdict(self), "issues_per_s": round(self.issues_per_s, 1)}
+
+
+@dataclass
+class RunTally:
+    """Counts outcomes while a run goes (one event loop, so no locking)."""
+
+    listed: int = 0
+    processed: int = 0
+    failed: int = 0
+    writes: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    def skip(self, reason: str) -> None:
+        """Count one skipped item."""
+        self.skipped[reason] += 1
+
+    def fail(self, number: int, error: BaseException) -> None:
+        """Count one failed issue, keeping the first failures' reasons."""
+        self.failed += 1
+        if len(self.failures) < MAX_FAILURES_KEPT:
+            self.failures.append({"issue": number, "error": f"{type(error).__name__}: {error}"})
+
+    @property
+    def done(self) -> int:
+        """Items whose outcome is known."""
+        return self.processed + self.failed + sum(self.skipped.values())

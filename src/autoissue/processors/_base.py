@@ -1,0 +1,58 @@
+"""What a processor is: the contract between the engine and whatever handles an issue."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from autoissue.github import GitHubClient
+from autoissue.model import Issue, Plan, Priority
+
+
+class Isolation(enum.Enum):
+    """Where a processor runs."""
+
+    INLINE = "inline"  # an async handler in the engine's own process
+    POOL = "pool"  # a CPU-bound handler in the warm process pool
+    COMMAND = "command"  # one independent OS process per issue
+
+
+class ReadOnlyGitHub:
+    """What a processor may ask of GitHub: reads only, so a processor can never write."""
+
+    def __init__(self, client: GitHubClient) -> None:
+        self._client = client
+
+    def __repr__(self) -> str:
+        return f"<ReadOnlyGitHub {self._client.base_url}>"
+
+    async def get(self, path_or_url: str, **params: str) -> Any:
+        """GET a path under the API's base URL and return the decoded JSON."""
+        return await self._client.get_json(path_or_url, params=params or None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProcessContext:
+    """What a processor is given besides the issue."""
+
+    repo: str
+    github: ReadOnlyGitHub
+
+
+@runtime_checkable
+class Processor(Protocol):
+    """Decides whether an issue is its business, and what to do about it.
+
+    ``process`` returns a :class:`~autoissue.model.Plan` and performs no GitHub write
+    itself: write-back applies the plan, or ``--dry-run`` saves it.
+    """
+
+    name: str
+    isolation: Isolation
+
+    def select(self, issue: Issue) -> Priority | None:
+        """The issue's priority for this processor, or ``None`` to leave it alone."""
+
+    async def process(self, issue: Issue, context: ProcessContext) -> Plan:
+        """The plan for one issue."""

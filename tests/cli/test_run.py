@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from autoissue.cli import main
+from autoissue.emulator import Emulator, EmulatorConfig, run_in_thread
+from autoissue.model import decode_plan
+
+
+def emulator_state(emulator: Emulator) -> dict[str, Any]:
+    with urllib.request.urlopen(emulator.base_url + "/_emulator/state") as answer:
+        state: dict[str, Any] = json.load(answer)
+    return state
+
+
+TRIAGE_PRIORITY = {f"priority:{level}" for level in ("critical", "high", "medium", "low")}
+
+
+def labels_by_issue(state: dict[str, Any]) -> dict[int, set[str]]:
+    return {issue["number"]: set(issue["labels"]) for issue in state["repos"][0]["issues"]}
+
+
+def invoke(args: list[str], token: str | None = "t0ken") -> Any:
+    env = {"GITHUB_TOKEN": token} if token is not None else {"GITHUB_TOKEN": ""}
+    return CliRunner().invoke(main, args, env=env, catch_exceptions=False)
+
+
+def test_run_labels_the_repository_and_saves_a_summary(
+    fresh_emulator: Emulator, tmp_path: Path
+) -> None:
+    seeded = emulator_state(fresh_emulator)
+    state_dir = tmp_path / "state"
+    args = ["run", "--repo", "acme/widgets", "--base-url", fresh_emulator.base_url]
+    result = invoke([*args, "--state-dir", str(state_dir), "--quiet"])
+    assert result.exit_code == 0, result.output
+    summaries = list((state_dir / "runs").glob("*.json"))
+    assert len(summaries) == 1
+    summary = json.loads(summaries[0].read_text())
+    assert summary["failed"] == 0
+    assert summary["processed"] > 100
+    before = labels_by_issue(seeded)
+    after = labels_by_issue(emulator_state(fresh_emulator))
+    changed = {number for number, labels in after.items() if labels != before[number]}
+    assert len(changed) == summary["processed"]
+    assert all(after[number] > before[number] for number in changed)
+    assert all(TRIAGE_PRIORITY & after[number] for number in changed)
+    assert "summary saved to" in result.output
+
+
+def test_dry_run_writes_plans_and_no_labels(fresh_emulator: Emulator, tmp_path: Path) -> None:
+    seeded = emulator_state(fresh_emulator)
+    plans = tmp_path / "plans.jsonl"
+    args = ["run", "--repo", "acme/widgets", "--base-url", fresh_emulator.base_url, "--dry-run"]
+    result = invoke([*args, "--plan-out", str(plans), "--state-dir", str(tmp_path), "--quiet"])
+    assert result.exit_code == 0, result.output
+    decoded = [decode_plan(line) for line in plans.read_bytes().splitlines()]
+    assert len(decoded) > 100
+    assert labels_by_issue(emulator_state(fresh_emulator)) == labels_by_issue(seeded)
+    assert "writes (dry run)" in result.output
+
+
+def test_dry_run_without_plan_out_saves_plans_in_the_state_dir(
+    fresh_emulator: Emulator, tmp_path: Path
+) -> None:
+    args = ["run", "--repo", "acme/widgets", "--base-url", fresh_emulator.base_url, "--dry-run"]
+    result = invoke([*args, "--state-dir", str(tmp_path), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "plans").glob("*.jsonl"))) == 1
+
+
+def test_missing_token_is_one_clear_line(tmp_path: Path) -> None:
+    result = invoke(["run", "--repo", "acme/widgets"], token=None)
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        "Error: GITHUB_TOKEN is not set: export a token that can read and label the issues"
+    )
+
+
+def test_bad_repository_name_is_one_clear_line() -> None:
+    result = invoke(["run", "--repo", "not a repo"])
+    assert result.exit_code == 1
+    assert "repository must look like OWNER/NAME" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bad_base_url_is_one_clear_line() -> None:
+    result = invoke(["run", "--repo", "a/b", "--base-url", "api.github.com"])
+    assert result.exit_code == 1
+    assert "base URL must be http(s)://HOST[/PATH]" in result.output
+
+
+def test_unknown_repository_says_not_found(emulator: Emulator) -> None:
+    result = invoke(["run", "--repo", "acme/nothing", "--base-url", emulator.base_url, "--quiet"])
+    assert result.exit_code == 1
+    assert f"repository acme/nothing not found at {emulator.base_url}" in result.output
+
+
+def test_unreachable_host_says_so() -> None:
+    result = invoke(["run", "--repo", "a/b", "--base-url", "http://127.0.0.1:9", "--quiet"])
+    assert result.exit_code == 1
+    assert "cannot reach http://127.0.0.1:9" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_rejected_token_says_so_and_never_prints_it() -> None:
+    config = EmulatorConfig(issues=10, tokens=frozenset({"the-good-one"}))
+    with run_in_thread(config) as emulator:
+        args = ["run", "--repo", "acme/widgets", "--base-url", emulator.base_url]
+        result = invoke(args, token="wrong-secret-value")
+    assert result.exit_code == 1
+    assert "GitHub rejected the token (Bad credentials): check GITHUB_TOKEN" in result.output
+    assert "wrong-secret-value" not in result.output
+
+
+def test_unknown_processor_is_one_clear_line(emulator: Emulator) -> None:
+    args = ["run", "--repo", "acme/widgets", "--base-url", emulator.base_url, "--processor", "x"]
+    result = invoke(args)
+    assert result.exit_code == 1
+    assert "unknown processor 'x'" in result.output
+
+
+@pytest.mark.parametrize(
+    "entry", [["-m", "autoissue"], ["-c", "from autoissue.cli import main; main()"]]
+)
+def test_runs_as_a_module(entry: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, *entry, "--help"], capture_output=True, text=True, check=True
+    )
+    assert "Process a GitHub repository's issues in bulk." in done.stdout
+    for command in ("run", "demo", "emulator"):
+        assert command in done.stdout

@@ -1,0 +1,91 @@
+"""The admin API of shared/EMULATOR.md."""
+
+from __future__ import annotations
+
+from autoissue.emulator import Emulator, FakeClock
+
+from .conftest import Api, Start
+
+REPO = "/repos/acme/widgets"
+
+
+async def test_state_has_the_documented_shape(emulator: Emulator, api: Api) -> None:
+    status, _, state = await api("GET", f"{emulator.base_url}/_emulator/state")
+    assert status == 200
+    repo = state["repos"][0]
+    assert repo["full_name"] == "acme/widgets"
+    assert repo["clone_url"].endswith("widgets.git")
+    assert len(repo["issues"]) == 120
+    issue = repo["issues"][0]
+    assert set(issue) == {
+        "number", "title", "body", "state", "locked", "is_pull_request", "labels",
+        "updated_at", "comments",
+    }  # fmt: skip
+    with_comments = next(item for item in repo["issues"] if item["comments"])
+    assert set(with_comments["comments"][0]) == {"id", "user", "body"}
+    assert {pull["number"] for pull in repo["pulls"]} == {
+        item["number"] for item in repo["issues"] if item["is_pull_request"]
+    }
+    assert state == emulator.state()
+
+
+async def test_stats_count_routes_and_statuses(emulator: Emulator, api: Api) -> None:
+    await api("GET", f"{emulator.base_url}{REPO}/issues")
+    await api("GET", f"{emulator.base_url}{REPO}/issues/1")
+    await api("GET", f"{emulator.base_url}{REPO}/issues/999")
+    _, _, stats = await api("GET", f"{emulator.base_url}/_emulator/stats")
+    assert stats["requests_total"] == 3
+    assert stats["requests"]["GET /repos/{owner}/{repo}/issues/{n}"] == {"200": 1, "404": 1}
+    assert stats["requests"]["GET /repos/{owner}/{repo}/issues"] == {"200": 1}
+    for key in ("rate_limit_violations", "duplicate_writes", "faults_injected", "in_flight_max"):
+        assert key in stats
+    assert stats["in_flight_max"] == 1
+
+
+async def test_config_changes_the_model_live(start: Start, api: Api) -> None:
+    clock = FakeClock()
+    emulator = await start(clock=clock)
+    url = f"{emulator.base_url}/_emulator/config"
+    status, _, settings = await api("POST", url, json={"latency_ms": 50, "capacity": 10})
+    assert (status, settings) == (200, {"latency_ms": 50, "capacity": 10, "faults": 0.0})
+    await api("GET", f"{emulator.base_url}{REPO}/issues/1")
+    assert len(clock.slept) == 1
+    for bad in (
+        {"faults": 2},
+        {"capacity": -1},
+        {"latency_ms": "x"},
+        {"colour": 1},
+        {"capacity": True},
+    ):
+        status, _, body = await api("POST", url, json=bad)
+        assert status == 422, bad
+        assert "invalid setting" in body["message"]
+    status, _, _ = await api("POST", url, json=[])
+    assert status == 400
+
+
+async def test_human_edit_bumps_updated_at(start: Start, api: Api) -> None:
+    emulator = await start(clock=FakeClock(start=1_900_000_000))
+    url = f"{emulator.base_url}/_emulator/issues/acme/widgets/9"
+    status, _, issue = await api("POST", url, json={"title": "Edited", "labels": ["urgent"]})
+    assert status == 200
+    assert issue["title"] == "Edited"
+    assert issue["updated_at"] == "2030-03-17T17:46:40Z"
+    _, _, since = await api(
+        "GET", f"{emulator.base_url}{REPO}/issues?state=all&since=2030-03-17T17:46:40Z"
+    )
+    assert [item["number"] for item in since] == [9]
+    status, _, _ = await api("POST", f"{emulator.base_url}/_emulator/issues/acme/other/9", json={})
+    assert status == 404
+    assert emulator.stats()["requests_total"] == 1  # admin calls are not counted
+
+
+async def test_reset_restores_the_seeded_state(emulator: Emulator, api: Api) -> None:
+    before = emulator.state()
+    await api("POST", f"{emulator.base_url}{REPO}/issues/2/labels", json=["zzz"])
+    await api("POST", f"{emulator.base_url}{REPO}/issues/2/comments", json={"body": "hello"})
+    assert emulator.state() != before
+    status, _, body = await api("POST", f"{emulator.base_url}/_emulator/reset")
+    assert (status, body) == (200, {"reset": True, "issues": 120})
+    assert emulator.state() == before
+    assert emulator.stats()["requests_total"] == 0

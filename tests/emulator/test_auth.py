@@ -1,0 +1,49 @@
+"""Authentication as GitHub does it: 401 for bad tokens and anonymous writes."""
+
+from __future__ import annotations
+
+import base64
+
+import aiohttp
+
+from autoissue.emulator import Emulator
+
+from .conftest import Api, Start
+
+REPO = "/repos/acme/widgets"
+
+
+async def _get(url: str, authorization: str | None) -> tuple[int, dict[str, object]]:
+    headers = {"Authorization": authorization} if authorization else {}
+    async with aiohttp.ClientSession(headers=headers) as session, session.get(url) as response:
+        return response.status, await response.json()
+
+
+async def test_only_listed_tokens_are_accepted(start: Start) -> None:
+    emulator = await start(tokens=frozenset({"good"}))
+    url = f"{emulator.base_url}/user"
+    assert (await _get(url, "token good"))[0] == 200
+    assert (await _get(url, "Bearer good"))[0] == 200
+    basic = base64.b64encode(b"x-access-token:good").decode()
+    assert (await _get(url, f"Basic {basic}"))[0] == 200
+    for header in ("token bad", "Basic !!!", "Digest good", "token "):
+        status, body = await _get(url, header)
+        assert (status, body["message"]) == (401, "Bad credentials"), header
+        assert str(body["documentation_url"]).startswith("https://docs.github.com/")
+
+
+async def test_anonymous_reads_work_and_writes_need_a_token(emulator: Emulator, anon: Api) -> None:
+    status, _, _ = await anon("GET", f"{emulator.base_url}{REPO}/issues/1")
+    assert status == 200
+    status, _, body = await anon("POST", f"{emulator.base_url}{REPO}/issues/1/labels", json=["x"])
+    assert (status, body["message"]) == (401, "Requires authentication")
+    status, _, body = await anon("GET", f"{emulator.base_url}/user")
+    assert (status, body["message"]) == (401, "Requires authentication")
+
+
+async def test_user_is_stable_per_token(emulator: Emulator, api: Api) -> None:
+    _, _, first = await api("GET", f"{emulator.base_url}/user")
+    _, _, second = await api("GET", f"{emulator.base_url}/user")
+    assert first == second
+    assert first["login"].startswith("user-")
+    assert first["type"] == "User"

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import pytest
+
+from autoissue import ConfigurationError
+from autoissue.github import GitHubClient
+from autoissue.model import AddLabels, Issue, Label, Priority
+from autoissue.processors import (
+    Isolation,
+    ProcessContext,
+    Processor,
+    ReadOnlyGitHub,
+    Triage,
+    classify,
+    get_processor,
+)
+
+
+def issue(title: str, body: str | None = None, labels: tuple[str, ...] = ()) -> Issue:
+    return Issue(
+        number=5,
+        title=title,
+        state="open",
+        updated_at="2026-03-01T10:00:00Z",
+        body=body,
+        labels=tuple(Label(name) for name in labels),
+    )
+
+
+@pytest.fixture
+def context() -> ProcessContext:
+    return ProcessContext(repo="o/r", github=ReadOnlyGitHub(GitHubClient()))
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "kind"),
+    [
+        ("App crashes with a traceback on start", None, "bug"),
+        ("Add support for YAML config", "It would be a new option.", "feature"),
+        ("How do I configure the proxy?", None, "question"),
+        ("Typo in the README", "The docs say teh.", "docs"),
+        ("Login fails", "I get an error and an exception when I log in", "bug"),
+    ],
+)
+def test_classifies_by_words(title: str, body: str | None, kind: str) -> None:
+    found, confidence = classify(issue(title, body))
+    assert found == kind
+    assert 0.5 <= confidence <= 1.0
+
+
+def test_no_type_when_the_words_say_nothing() -> None:
+    assert classify(issue("Lorem ipsum", "dolor sit amet")) == (None, 0.0)
+
+
+def test_no_type_when_the_words_disagree() -> None:
+    kind, confidence = classify(issue("crash docs", "feature question"))
+    assert kind is None
+    assert confidence < 0.5
+
+
+def test_a_long_body_is_read_only_up_to_its_head() -> None:
+    body = "lorem " * 1000 + "crash " * 100
+    assert classify(issue("Something", body)) == (None, 0.0)
+
+
+async def test_plans_type_and_priority_labels(context: ProcessContext) -> None:
+    plan = await Triage().process(issue("Crash on save", labels=("p1",)), context)
+    assert plan.actions == (AddLabels(("bug", "priority:high")),)
+    assert (plan.processor, plan.repo, plan.issue) == ("triage", "o/r", 5)
+    assert plan.updated_at == "2026-03-01T10:00:00Z"
+    assert any("confidence" in reason for reason in plan.reasons)
+
+
+async def test_critical_priority_is_not_mistaken_for_none(context: ProcessContext) -> None:
+    plan = await Triage().process(issue("Lorem", labels=("p0",)), context)
+    assert plan.labels_to_add == {"priority:critical"}
+
+
+async def test_keeps_an_existing_type_label_and_adds_nothing_twice(
+    context: ProcessContext,
+) -> None:
+    existing = issue("Crash on save", labels=("enhancement", "priority:low"))
+    plan = await Triage().process(existing, context)
+    assert plan.actions == ()
+
+
+async def test_defaults_to_low_priority(context: ProcessContext) -> None:
+    plan = await Triage().process(issue("Lorem ipsum"), context)
+    assert plan.labels_to_add == {"priority:low"}
+
+
+def test_triage_selects_every_issue_with_its_priority() -> None:
+    triage = Triage()
+    assert triage.select(issue("x", labels=("urgent",))) is Priority.CRITICAL
+    assert triage.select(issue("x")) is Priority.LOW
+    assert triage.isolation is Isolation.INLINE
+    assert isinstance(triage, Processor)
+    assert repr(triage) == "<Triage>"
+
+
+def test_registry_builds_processors_and_names_the_known_ones() -> None:
+    assert isinstance(get_processor("triage"), Triage)
+    with pytest.raises(ConfigurationError, match=r"unknown processor 'nope' \(known: triage\)"):
+        get_processor("nope")
+
+
+def test_read_only_github_repr_names_the_host() -> None:
+    assert "api.github.com" in repr(ReadOnlyGitHub(GitHubClient()))
