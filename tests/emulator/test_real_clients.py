@@ -139,4 +139,7 @@ def test_githubkit_rate_limit_exceptions() -> None:
         ):
             _repeat(61, lambda _: anonymous.rest.issues.get("acme", "widgets", 1))
         with httpx.Client() as raw:
-            assert raw.get(f"{emulator.base_url}/rate_limit").status_code == 403
+            # Still answered when limited: it is how a client learns when the limit resets.
+            answer = raw.get(f"{emulator.base_url}/rate_limit")
+            assert answer.status_code == 200
+            assert answer.json()["resources"]["core"]["remaining"] == 0

@@ -113,7 +113,12 @@ class Pipeline:
         limiter.enter(identity)
         try:
             creates = route in CONTENT_ROUTES
-            refusal = limiter.admit(identity, route, request.method, creates_content=creates)
+            # GET /rate_limit answers even when limited: it is how a client learns the reset.
+            refusal = (
+                None
+                if route in _FREE_ROUTES
+                else limiter.admit(identity, route, request.method, creates_content=creates)
+            )
             if refusal is not None:
                 self.ctx.stats.violation(refusal.kind)
                 response: web.StreamResponse = _refused(refusal, limiter, identity)
