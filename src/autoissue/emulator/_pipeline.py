@@ -112,13 +112,7 @@ class Pipeline:
         limiter = self.ctx.limiter
         limiter.enter(identity)
         try:
-            creates = route in CONTENT_ROUTES
-            # GET /rate_limit answers even when limited: it is how a client learns the reset.
-            refusal = (
-                None
-                if route in _FREE_ROUTES
-                else limiter.admit(identity, route, request.method, creates_content=creates)
-            )
+            refusal = _admission(limiter, identity, route, request.method)
             if refusal is not None:
                 self.ctx.stats.violation(refusal.kind)
                 response: web.StreamResponse = _refused(refusal, limiter, identity)
@@ -130,6 +124,13 @@ class Pipeline:
             return response
         finally:
             limiter.leave(identity)
+
+
+def _admission(limiter: RateLimiter, identity: str, route: str, method: str) -> Refusal | None:
+    # GET /rate_limit answers even when limited: it is how a client learns the reset.
+    if route in _FREE_ROUTES:
+        return None
+    return limiter.admit(identity, route, method, creates_content=route in CONTENT_ROUTES)
 
 
 def _token(header: str, valid: frozenset[str] | None) -> str | None:
