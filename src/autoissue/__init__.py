@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from autoissue._clock import Clock, FakeClock, SystemClock
 from autoissue._exceptions import (
     AuthenticationError,
     AutoIssueError,
+    BackendUnavailableError,
+    CircuitOpenError,
     ConfigurationError,
+    CorruptItemError,
     EmulatorError,
     GitHubError,
     GitHubUnreachableError,
+    MalformedResponseError,
     NotFoundError,
+    QueueError,
+    QueueFullError,
     RateLimitedError,
     ServerError,
+    UnknownOutcomeError,
     ValidationFailedError,
 )
 
@@ -20,13 +28,23 @@ __version__ = "0.1.0"
 __all__ = [
     "AuthenticationError",
     "AutoIssueError",
+    "BackendUnavailableError",
+    "CircuitOpenError",
+    "Clock",
     "ConfigurationError",
+    "CorruptItemError",
     "EmulatorError",
+    "FakeClock",
     "GitHubError",
     "GitHubUnreachableError",
+    "MalformedResponseError",
     "NotFoundError",
+    "QueueError",
+    "QueueFullError",
     "RateLimitedError",
     "ServerError",
+    "SystemClock",
+    "UnknownOutcomeError",
     "ValidationFailedError",
     "__version__",
 ]

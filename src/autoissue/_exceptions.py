@@ -11,7 +11,14 @@
     │   ├── ValidationFailedError (ValueError)  422: the request was understood but refused
     │   └── ServerError                       5xx after retries
     ├── GitHubUnreachableError (ConnectionError)  no answer at all: DNS, refused, reset, timeout
-    └── EmulatorError                         the GitHub emulator could not start or serve
+    │   └── CircuitOpenError                  the host kept failing: requests held back
+    ├── UnknownOutcomeError                   a write may or may not have happened
+    ├── MalformedResponseError (ValueError)   an answer that is not what GitHub sends
+    ├── EmulatorError                         the GitHub emulator could not start or serve
+    └── QueueError                            the work queue or state store failed
+        ├── QueueFullError (TimeoutError)     put waited its timeout at the queue's maximum depth
+        ├── BackendUnavailableError (ConnectionError)  database unreadable or locked, Redis gone
+        └── CorruptItemError (ValueError)     a stored item could not be decoded
 """
 
 from __future__ import annotations
@@ -83,5 +90,51 @@ class GitHubUnreachableError(AutoIssueError, ConnectionError):
     """No HTTP answer at all: the host is unknown, refused the connection, or timed out."""
 
 
+class CircuitOpenError(GitHubUnreachableError):
+    """The host failed repeatedly; requests are held back until a probe succeeds."""
+
+
+class UnknownOutcomeError(AutoIssueError):
+    """A non-idempotent write got no clear answer: it may or may not have been applied.
+
+    It is never sent again blindly; the caller looks for its marker before writing again.
+    """
+
+    def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
+        super().__init__(message)
+        self.method = method
+        self.url = url
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_unknown, (str(self), self.method, self.url))
+
+
+def _rebuild_unknown(message: str, method: str, url: str) -> UnknownOutcomeError:
+    return UnknownOutcomeError(message, method=method, url=url)
+
+
+class MalformedResponseError(AutoIssueError, ValueError):
+    """An answer that cannot be what GitHub sends: bad JSON, a looping ``Link`` header."""
+
+
 class EmulatorError(AutoIssueError):
     """The GitHub emulator could not start or serve."""
+
+
+class QueueError(AutoIssueError):
+    """The work queue or the state store failed; the subclass says how."""
+
+
+class QueueFullError(QueueError, TimeoutError):
+    """``put`` waited its whole timeout while the queue stayed at its maximum depth."""
+
+
+class BackendUnavailableError(QueueError, ConnectionError):
+    """The backend cannot be reached: a database file unreadable or locked, Redis gone.
+
+    Every queue operation is atomic, so nothing was half-done: retry once the backend is back.
+    """
+
+
+class CorruptItemError(QueueError, ValueError):
+    """A stored item could not be decoded (a damaged row or a foreign key in Redis)."""

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from autoissue import FakeClock
 from autoissue.engine import Engine, EngineOptions, PlanWriter, RunTally
 from autoissue.github import GitHubClient, RetryPolicy
 from autoissue.model import Issue, Plan, decode_plan
@@ -45,12 +46,8 @@ async def server() -> AsyncIterator[ScriptedServer]:
     await scripted.close()
 
 
-async def no_wait(_: float) -> None:
-    return None
-
-
 def client(server: ScriptedServer) -> GitHubClient:
-    return GitHubClient(base_url=server.base_url, token="t", sleep=no_wait)
+    return GitHubClient(base_url=server.base_url, token="t", clock=FakeClock())
 
 
 def label_posts(server: ScriptedServer) -> dict[str, list[str]]:
@@ -128,7 +125,8 @@ async def test_a_processor_exception_fails_only_its_issue(server: ScriptedServer
 async def test_a_listing_error_ends_the_run_with_that_error(server: ScriptedServer) -> None:
     server.answers["GET /repositories/9/issues"].clear()
     server.add("GET", "/repositories/9/issues", Scripted(500, {"message": "boom"}))
-    github = GitHubClient(base_url=server.base_url, sleep=no_wait, retry=RetryPolicy(attempts=1))
+    once = RetryPolicy(attempts=1)
+    github = GitHubClient(base_url=server.base_url, clock=FakeClock(), retry=once)
     async with github:
         with pytest.raises(Exception, match="500 boom"):
             await Engine(github, "o/r", Triage()).run()

@@ -7,6 +7,8 @@ import pytest
 from autoissue import (
     AuthenticationError,
     ConfigurationError,
+    FakeClock,
+    GitHubError,
     GitHubUnreachableError,
     NotFoundError,
     RateLimitedError,
@@ -18,15 +20,11 @@ from autoissue.processors import ReadOnlyGitHub
 from tests.github._scripted import Scripted, ScriptedServer, replay
 
 
-async def no_wait(_: float) -> None:
-    return None
-
-
 def client_for(server: ScriptedServer, **kwargs: object) -> GitHubClient:
     return GitHubClient(
         base_url=server.base_url,
         token="t0ken-value",
-        sleep=no_wait,
+        clock=FakeClock(),
         rng=random.Random(0),
         **kwargs,  # type: ignore[arg-type]
     )
@@ -124,7 +122,7 @@ async def test_retries_a_dropped_connection(server: ScriptedServer) -> None:
 
 async def test_unreachable_host_is_one_clear_error() -> None:
     client = GitHubClient(
-        base_url="http://127.0.0.1:9", sleep=no_wait, retry=RetryPolicy(attempts=2)
+        base_url="http://127.0.0.1:9", clock=FakeClock(), retry=RetryPolicy(attempts=2)
     )
     async with client:
         with pytest.raises(GitHubUnreachableError, match=r"cannot reach http://127.0.0.1:9"):
@@ -136,13 +134,7 @@ async def test_unreachable_host_is_one_clear_error() -> None:
     [
         (401, {"message": "Bad credentials"}, {}, AuthenticationError),
         (404, {"message": "Not Found"}, {}, NotFoundError),
-        (
-            403,
-            {"message": "API rate limit exceeded for user ID 1."},
-            {"x-ratelimit-remaining": "0"},
-            RateLimitedError,
-        ),
-        (429, {"message": "Too many"}, {}, RateLimitedError),
+        (403, {"message": "Resource not accessible by integration"}, {}, GitHubError),
     ],
 )
 async def test_error_answers_raise_their_own_types(
@@ -159,13 +151,20 @@ async def test_error_answers_raise_their_own_types(
         assert client.statistics().retries == 0
 
 
-async def test_secondary_limit_reports_retry_after(server: ScriptedServer) -> None:
+async def test_a_refusal_that_persists_ends_as_rate_limited_with_retry_after(
+    server: ScriptedServer,
+) -> None:
     body = {"message": "You have exceeded a secondary rate limit."}
     server.add("POST", "/repos/o/r/issues/1/labels", Scripted(403, body, {"retry-after": "60"}))
-    async with client_for(server) as client:
+    clock = FakeClock()
+    async with GitHubClient(base_url=server.base_url, token="t", clock=clock) as client:
         with pytest.raises(RateLimitedError) as caught:
             await client.add_labels("o/r", 1, ("bug",))
+        waits = client.governor.statistics().waits
     assert caught.value.retry_after == 60.0
+    assert len(server.requests) == 6  # the first try and five waits of retry-after
+    assert waits == {"paused": 5}
+    assert clock.slept == [60.0] * 5
 
 
 async def test_refuses_to_send_the_token_to_another_host(server: ScriptedServer) -> None:

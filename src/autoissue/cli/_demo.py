@@ -57,6 +57,7 @@ async def run_demo(
     """Triage every issue on the emulator at ``base_url``; returns summary, problems, checked."""
     planned: dict[int, frozenset[str]] = {}
     async with GitHubClient(base_url=base_url, token=_DEMO_TOKEN) as client:
+        await client.warm_up()
         await client.get_repository(repo)
         with ProgressReporter(total=issues) as progress:
             engine = Engine(

@@ -42,22 +42,22 @@ async def execute(settings: RunSettings) -> RunSummary:
     """Check access to the repository, then run the engine over it."""
     processor = get_processor(settings.processor)
     writer = PlanWriter(settings.plan_out) if settings.plan_out else None
-    client = GitHubClient(base_url=settings.base_url, token=settings.token)
     try:
-        repository = await client.get_repository(settings.repo)
-        total = repository.open_issues_count if settings.options.state == "open" else None
-        with ProgressReporter(total=total, enabled=settings.progress) as progress:
-            engine = Engine(
-                client,
-                settings.repo,
-                processor,
-                options=settings.options,
-                plan_writer=writer,
-                on_progress=progress.update,
-            )
-            return await engine.run()
+        async with GitHubClient(base_url=settings.base_url, token=settings.token) as client:
+            await client.warm_up()
+            repository = await client.get_repository(settings.repo)
+            total = repository.open_issues_count if settings.options.state == "open" else None
+            with ProgressReporter(total=total, enabled=settings.progress) as progress:
+                engine = Engine(
+                    client,
+                    settings.repo,
+                    processor,
+                    options=settings.options,
+                    plan_writer=writer,
+                    on_progress=progress.update,
+                )
+                return await engine.run()
     finally:
-        await client.close()
         if writer is not None:
             writer.close()
 

@@ -14,7 +14,7 @@ endpoints the project uses. ``/_emulator/`` adds its own admin API (shared/EMULA
 
 from __future__ import annotations
 
-from autoissue.emulator._clock import Clock, FakeClock, SystemClock
+from autoissue._clock import Clock, FakeClock, SystemClock
 from autoissue.emulator._config import EmulatorConfig
 from autoissue.emulator._server import Emulator, run_in_thread, serve
 

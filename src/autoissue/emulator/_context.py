@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autoissue.emulator._clock import Clock
+from autoissue._clock import Clock
 from autoissue.emulator._config import EmulatorConfig
 from autoissue.emulator._latency import LatencyModel
 from autoissue.emulator._listing import Listing

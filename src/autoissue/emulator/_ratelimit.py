@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from autoissue.emulator._clock import Clock
+from autoissue._clock import Clock
 from autoissue.emulator._payloads import token_login, user_id
 
 __all__ = ["RateLimiter", "Refusal"]

@@ -22,9 +22,9 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from autoissue._clock import Clock, SystemClock
 from autoissue._exceptions import EmulatorError
 from autoissue.emulator._admin import AdminRoutes
-from autoissue.emulator._clock import Clock, SystemClock
 from autoissue.emulator._config import EmulatorConfig
 from autoissue.emulator._context import Context
 from autoissue.emulator._git import create_bare_repo

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from autoissue.emulator._clock import Clock
+from autoissue._clock import Clock
 from autoissue.emulator._data import DEFAULT_LABELS, EPOCH_END, generate
 from autoissue.emulator._models import Comment, IssueRecord, PullInfo
 from autoissue.emulator._payloads import Payloads, iso

@@ -1,29 +1,78 @@
-"""GitHub's REST API: a pooled asyncio client and the protocol rules it follows."""
+"""GitHub's REST API: a pooled asyncio client that stays inside GitHub's rate limits."""
 
 from __future__ import annotations
 
-from autoissue.github._client import DEFAULT_BASE_URL, GitHubClient, Repository, Response
+from autoissue.github._breaker import CircuitBreaker, CircuitState
+from autoissue.github._cache import CachedAnswer, ETagCache, SingleFlight
+from autoissue.github._client import (
+    DEFAULT_BASE_URL,
+    IDEMPOTENT_METHODS,
+    GitHubClient,
+    Repository,
+)
+from autoissue.github._governor import (
+    Governor,
+    GovernorSettings,
+    GovernorStatistics,
+    Mode,
+    RequestKind,
+)
+from autoissue.github._health import ClientStatistics, EndpointStatistics
 from autoissue.github._protocol import (
+    CONTENT_ENDPOINTS,
+    endpoint_template,
     error_for,
     is_rate_limited,
     normalise_base_url,
     parse_link_header,
     parse_repo_name,
 )
-from autoissue.github._retry import TRANSIENT_STATUSES, RetryPolicy
-from autoissue.github._stats import ClientStatistics
+from autoissue.github._ratelimit import (
+    RateLimitInfo,
+    Refusal,
+    classify_refusal,
+    parse_rate_limit,
+    refusal_wait,
+)
+from autoissue.github._retry import TRANSIENT_STATUSES, RetryBudget, RetryPolicy
+from autoissue.github._transport import PoolSettings, Response, SendFailure, Transport
+from autoissue.github._window import SlidingWindow
 
 __all__ = [
+    "CONTENT_ENDPOINTS",
     "DEFAULT_BASE_URL",
+    "IDEMPOTENT_METHODS",
     "TRANSIENT_STATUSES",
+    "CachedAnswer",
+    "CircuitBreaker",
+    "CircuitState",
     "ClientStatistics",
+    "ETagCache",
+    "EndpointStatistics",
     "GitHubClient",
+    "Governor",
+    "GovernorSettings",
+    "GovernorStatistics",
+    "Mode",
+    "PoolSettings",
+    "RateLimitInfo",
+    "Refusal",
     "Repository",
+    "RequestKind",
     "Response",
+    "RetryBudget",
     "RetryPolicy",
+    "SendFailure",
+    "SingleFlight",
+    "SlidingWindow",
+    "Transport",
+    "classify_refusal",
+    "endpoint_template",
     "error_for",
     "is_rate_limited",
     "normalise_base_url",
     "parse_link_header",
+    "parse_rate_limit",
     "parse_repo_name",
+    "refusal_wait",
 ]

@@ -1,39 +1,60 @@
-"""An asyncio GitHub REST client on one pooled aiohttp session.
+"""An asyncio GitHub REST client that GitHub never has to refuse.
 
-It retries transient failures (5xx, dropped connections) with full-jitter backoff, follows
-pagination links only back to the host it was given (a token never leaves for another
-host), and turns error answers into :mod:`autoissue._exceptions` types.
+::
+
+    request ──▶ single-flight ──▶ ETag cache ──▶ attempts ──▶ circuit ──▶ governor ──▶ transport
+    (GETs)      (same GET shares)  (304 = free)   (retry by     breaker     (budgets,     (pooled
+                                                  idempotency)              pacing)       aiohttp)
+
+Idempotent requests (GET, HEAD, PUT, DELETE, and label additions) are retried on 5xx,
+dropped connections and timeouts with full-jitter backoff, inside a retry budget. A
+non-idempotent write (a comment, a pull request) whose outcome is unknown is never sent
+again: :class:`~autoissue.UnknownOutcomeError` tells the caller to look for its marker.
+Requests refused for a rate limit were not executed, so they wait as GitHub says and go
+again. Pagination links are followed only back to the configured host: a token never
+leaves for another one.
 """
 
 from __future__ import annotations
 
-import asyncio
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, TypeVar
+from urllib.parse import urlencode, urlsplit
 
-import aiohttp
 import msgspec
 
-from autoissue._exceptions import ConfigurationError, GitHubUnreachableError
-from autoissue.github._protocol import error_for, normalise_base_url, parse_link_header
-from autoissue.github._retry import TRANSIENT_STATUSES, RetryPolicy
-from autoissue.github._stats import ClientStatistics, RequestCounter
+from autoissue._clock import Clock, SystemClock
+from autoissue._exceptions import (
+    ConfigurationError,
+    GitHubUnreachableError,
+    MalformedResponseError,
+    UnknownOutcomeError,
+)
+from autoissue.github._breaker import CircuitBreaker
+from autoissue.github._cache import ETagCache, SingleFlight
+from autoissue.github._governor import Governor, GovernorSettings, RequestKind
+from autoissue.github._health import ClientStatistics, Health
+from autoissue.github._protocol import (
+    CONTENT_ENDPOINTS,
+    endpoint_template,
+    error_for,
+    normalise_base_url,
+    parse_link_header,
+)
+from autoissue.github._ratelimit import Refusal, classify_refusal, parse_rate_limit, refusal_wait
+from autoissue.github._retry import TRANSIENT_STATUSES, RetryBudget, RetryPolicy
+from autoissue.github._transport import PoolSettings, Response, SendFailure, Transport
 from autoissue.model import Issue, User, decode_issue_page
 
 DEFAULT_BASE_URL = "https://api.github.com"
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_MAX_LIMIT_RETRIES = 5
 _USER_AGENT = "autoissue"
-
-
-class Response(msgspec.Struct, frozen=True):
-    """A complete answer: status, lower-cased headers and the raw body."""
-
-    status: int
-    headers: dict[str, str]
-    body: bytes
-    url: str
+T = TypeVar("T")
 
 
 class Repository(msgspec.Struct, frozen=True):
@@ -47,12 +68,31 @@ class Repository(msgspec.Struct, frozen=True):
     private: bool = False
 
 
-class GitHubClient:
-    """GitHub's REST API over one keep-alive connection pool.
+@dataclass(slots=True)
+class _Call:
+    method: str
+    url: str
+    body: bytes | None
+    headers: dict[str, str]
+    endpoint: str
+    idempotent: bool
+    attempts: int = 0
+    refusals: int = 0
 
-    ``base_url`` is ``https://api.github.com`` or a GitHub Enterprise Server's
-    ``https://HOST/api/v3`` (or the emulator's URL). ``sleep`` is injectable so tests
-    never wait for real.
+    @property
+    def kind(self) -> RequestKind:
+        mutation = self.method not in {"GET", "HEAD", "OPTIONS"}
+        content = self.endpoint in CONTENT_ENDPOINTS
+        return RequestKind(self.endpoint, mutation=mutation, creates_content=content)
+
+
+class GitHubClient:
+    """GitHub's REST API for one token on one host.
+
+    ``base_url`` is ``https://api.github.com``, a GitHub Enterprise Server's
+    ``https://HOST/api/v3``, or the emulator's URL. ``governor`` may be shared by the
+    clients of one token (GitHub's secondary limits are per user). ``clock`` is
+    injectable so tests never wait for real.
     """
 
     def __init__(
@@ -60,25 +100,30 @@ class GitHubClient:
         *,
         base_url: str = DEFAULT_BASE_URL,
         token: str | None = None,
-        max_connections: int = 100,
-        timeout: float = 30.0,
+        pool: PoolSettings | None = None,
+        governor: Governor | GovernorSettings | None = None,
         retry: RetryPolicy | None = None,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        cache: ETagCache | None = None,
+        clock: Clock | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.base_url = normalise_base_url(base_url)
         self._origin = _origin(self.base_url)
-        self._headers = _default_headers(token)
-        self._limits = (max_connections, timeout)
-        self._session: aiohttp.ClientSession | None = None
-        self._retry = retry or RetryPolicy()
-        self._sleep = sleep
+        self._clock = clock or SystemClock()
+        self._transport = Transport(_default_headers(token), pool)
+        self.governor = (
+            governor if isinstance(governor, Governor) else Governor(governor, clock=self._clock)
+        )
+        self._retry, self._budget = retry or RetryPolicy(), RetryBudget()
+        self.cache = cache if cache is not None else ETagCache()
+        self._flight = SingleFlight()
+        self.breaker = CircuitBreaker(self._origin, clock=self._clock)
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
-        self._counter = RequestCounter()
+        self._health = Health()
 
     def __repr__(self) -> str:
         # Never show the token.
-        stats = self._counter
+        stats = self._health.snapshot()
         return f"<GitHubClient {self.base_url} requests={stats.requests} retries={stats.retries}>"
 
     async def __aenter__(self) -> GitHubClient:
@@ -93,121 +138,261 @@ class GitHubClient:
         await self.close()
 
     async def close(self) -> None:
-        """Close the connection pool; the client can't be used afterwards."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        """Close the connection pool (it re-opens if the client is used again)."""
+        await self._transport.close()
 
     def statistics(self) -> ClientStatistics:
-        """A snapshot of requests sent, retries and answers by status."""
-        return self._counter.snapshot()
+        """A snapshot of requests, answers, retries, cache hits and latency by endpoint."""
+        return self._health.snapshot()
 
-    def _session_or_new(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            connections, timeout = self._limits
-            self._session = aiohttp.ClientSession(
-                headers=self._headers,
-                connector=aiohttp.TCPConnector(limit=connections, limit_per_host=connections),
-                timeout=aiohttp.ClientTimeout(total=timeout),
-            )
-        return self._session
+    async def warm_up(self) -> None:
+        """Open a connection and learn the server's limits from ``GET /rate_limit``.
 
-    async def request(self, method: str, path_or_url: str, **kwargs: Any) -> Response:
-        """Send one request (retrying transient failures) and return a 2xx or 304 answer.
-
-        ``path_or_url`` is a path under the base URL or an absolute URL on the same host;
-        ``kwargs`` are passed to aiohttp (``params``, ``headers``); ``json`` is encoded
-        compactly with msgspec. Error answers raise the matching :class:`~autoissue.GitHubError`.
+        GitHub Enterprise Server with rate limiting off answers 404 "Rate limiting is not
+        enabled.": the governor then lifts its budgets. A bad token fails here, early.
         """
-        url = self._resolve(path_or_url)
-        if "json" in kwargs:
-            kwargs["data"] = msgspec.json.encode(kwargs.pop("json"))
-            kwargs["headers"] = {**kwargs.get("headers", {}), "Content-Type": "application/json"}
-        for attempt in range(1, self._retry.attempts + 1):
-            last = attempt == self._retry.attempts
-            response = await self._attempt(method, url, last=last, **kwargs)
-            if response is not None:
-                return _checked(response, method)
-            self._counter.retries += 1
-            await self._sleep(self._retry.delay(attempt, self._rng))
-        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+        call = self._call("GET", "/rate_limit", None, None, None)
+        response = await self._attempts(call)
+        if response.status == 404 and b"not enabled" in response.body:
+            self.governor.set_unlimited()
+        else:
+            _checked(response, call.method)
 
-    async def _attempt(
-        self, method: str, url: str, *, last: bool, **kwargs: Any
-    ) -> Response | None:
-        """One try: the answer, or ``None`` when it failed transiently and may be retried."""
-        self._counter.requests += 1
-        try:
-            async with self._session_or_new().request(method, url, **kwargs) as answer:
-                body = await answer.read()
-                headers = {key.lower(): value for key, value in answer.headers.items()}
-                response = Response(answer.status, headers, body, url)
-        except (TimeoutError, aiohttp.ClientConnectionError) as error:
-            self._counter.connection_errors += 1
-            if last:
-                raise GitHubUnreachableError(_unreachable(url, error)) from error
-            return None
-        self._counter.by_status[response.status] += 1
-        if response.status in TRANSIENT_STATUSES and not last:
-            return None
+    async def request(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        params: dict[str, str] | None = None,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        idempotent: bool | None = None,
+    ) -> Response:
+        """Send one request and return its 2xx answer (a 304 comes back as the cached 200).
+
+        ``path_or_url`` is a path under the base URL or an absolute URL on the same host.
+        ``idempotent`` overrides the method's own (POST and PATCH are not). Error answers
+        raise the matching :class:`~autoissue.GitHubError`.
+        """
+        call = self._call(method.upper(), path_or_url, params, json, headers)
+        if idempotent is not None:
+            call.idempotent = idempotent
+        if call.method == "GET" and not headers:
+            return await self._flight.run(call.url, lambda: self._conditional(call))
+        return _checked(await self._attempts(call), call.method)
+
+    def _call(
+        self,
+        method: str,
+        path_or_url: str,
+        params: dict[str, str] | None,
+        json: Any,
+        headers: dict[str, str] | None,
+    ) -> _Call:
+        url = self._resolve(path_or_url, params)
+        body = None if json is None else msgspec.json.encode(json)
+        sent_headers = dict(headers or {})
+        if body is not None:
+            sent_headers["Content-Type"] = "application/json"
+        endpoint = endpoint_template(method, self._path(url))
+        return _Call(method, url, body, sent_headers, endpoint, method in IDEMPOTENT_METHODS)
+
+    async def _conditional(self, call: _Call) -> Response:
+        call.headers.update(self.cache.validators(call.url))
+        response = await self._attempts(call)
+        if response.status == 304:
+            cached = self.cache.hit(call.url)
+            if cached is not None:
+                return cached
+        response = _checked(response, call.method)
+        self.cache.store(call.url, response)
         return response
 
-    def _resolve(self, path_or_url: str) -> str:
+    async def _attempts(self, call: _Call) -> Response:
+        """Send ``call`` until it is answered for good; returns that answer unchecked."""
+        self._budget.deposit()
+        while True:
+            call.attempts += 1
+            try:
+                response = await self._governed(call)
+            except SendFailure as failure:
+                delay = self._after_failure(call, failure)
+            else:
+                retry_in = self._after_answer(call, response)
+                if retry_in is None:
+                    return response
+                delay = retry_in
+            self._health.retried(call.endpoint)
+            if delay > 0:
+                await self._clock.sleep(delay)
+
+    async def _governed(self, call: _Call) -> Response:
+        """One attempt: through the circuit breaker and the governor to the transport."""
+        self.breaker.before_request()
+        kind = call.kind
+        await self.governor.acquire(kind)
+        started = time.perf_counter()
+        try:
+            response = await self._transport.send(
+                call.method, call.url, body=call.body, headers=call.headers
+            )
+        except BaseException as error:
+            self.governor.release(kind)
+            if isinstance(error, SendFailure):
+                self._health.failed(call.endpoint)
+            raise
+        self.governor.release(kind, parse_rate_limit(response.headers, self._clock.time()))
+        elapsed = time.perf_counter() - started
+        self._health.answered(
+            call.endpoint, response.status, elapsed, cached=response.status == 304
+        )
+        return response
+
+    def _after_failure(self, call: _Call, failure: SendFailure) -> float:
+        """The wait before trying again after no answer, or raise when giving up."""
+        self.breaker.record_failure()
+        if failure.sent and not call.idempotent:
+            raise UnknownOutcomeError(
+                f"no answer to {call.method} {call.url} ({failure}): it may have been applied",
+                method=call.method,
+                url=call.url,
+            ) from failure
+        if call.attempts >= self._retry.attempts or not self._budget.withdraw():
+            raise GitHubUnreachableError(f"cannot reach {self._origin}: {failure}") from failure
+        return self._retry.delay(call.attempts, self._rng)
+
+    def _after_answer(self, call: _Call, response: Response) -> float | None:
+        """The wait before trying again after this answer, or ``None`` to keep it."""
+        if response.status in TRANSIENT_STATUSES:
+            self.breaker.record_failure()
+            return self._after_server_error(call, response)
+        self.breaker.record_success()
+        refusal = classify_refusal(response.status, response.headers, _message(response.body))
+        if refusal in (Refusal.PRIMARY, Refusal.SECONDARY) and call.refusals < _MAX_LIMIT_RETRIES:
+            call.refusals += 1
+            wait = refusal_wait(
+                refusal,
+                response.headers,
+                now=self._clock.time(),
+                attempt=call.refusals,
+                rng=self._rng,
+                time_scale=self.governor.settings.time_scale,
+            )
+            self.governor.pause(wait, refusal.value)
+            return 0.0  # the governor holds the request until the pause ends
+        return None
+
+    def _after_server_error(self, call: _Call, response: Response) -> float | None:
+        if not call.idempotent:
+            raise UnknownOutcomeError(
+                f"{call.method} {call.url} answered {response.status}: it may have been applied",
+                method=call.method,
+                url=call.url,
+            )
+        if call.attempts >= self._retry.attempts or not self._budget.withdraw():
+            return None
+        return self._retry.delay(call.attempts, self._rng)
+
+    def _resolve(self, path_or_url: str, params: dict[str, str] | None) -> str:
         if path_or_url.startswith(("http://", "https://")):
             if _origin(path_or_url) != self._origin:
                 raise ConfigurationError(f"refusing to send credentials to {_origin(path_or_url)}")
-            return path_or_url
-        return self.base_url + "/" + path_or_url.lstrip("/")
+            url = path_or_url
+        else:
+            url = self.base_url + "/" + path_or_url.lstrip("/")
+        if params:
+            url += ("&" if "?" in url else "?") + urlencode(params)
+        return url
 
-    async def get_json(self, path_or_url: str, **kwargs: Any) -> Any:
+    def _path(self, url: str) -> str:
+        if url.startswith(self.base_url):
+            return url[len(self.base_url) :] or "/"
+        return urlsplit(url).path
+
+    async def get_json(self, path_or_url: str, *, params: dict[str, str] | None = None) -> Any:
         """GET and decode the JSON answer."""
-        return msgspec.json.decode((await self.request("GET", path_or_url, **kwargs)).body)
+        response = await self.request("GET", path_or_url, params=params)
+        return _decode(response, object)
 
     async def get_repository(self, repo: str) -> Repository:
         """The repository ``OWNER/NAME``; raises NotFoundError when it doesn't exist."""
-        response = await self.request("GET", f"/repos/{repo}")
-        return msgspec.json.decode(response.body, type=Repository)
+        return _decode(await self.request("GET", f"/repos/{repo}"), Repository)
 
     async def get_authenticated_user(self) -> User:
         """The account the token belongs to; raises AuthenticationError for a bad token."""
-        return msgspec.json.decode((await self.request("GET", "/user")).body, type=User)
+        return _decode(await self.request("GET", "/user"), User)
 
     async def iter_issue_pages(
         self, repo: str, *, state: str = "open", since: str | None = None, per_page: int = 100
     ) -> AsyncIterator[list[Issue]]:
         """Yield the repository's issue list (pull requests included) one page at a time.
 
-        Follows the ``next`` link GitHub sends rather than counting pages, as GitHub asks.
+        Follows the ``next`` link GitHub sends rather than counting pages, as GitHub asks,
+        and stops with :class:`~autoissue.MalformedResponseError` if the links loop.
         """
         params = {"state": state, "per_page": str(per_page), "sort": "created", "direction": "asc"}
         if since:
             params["since"] = since
-        url: str | None = f"/repos/{repo}/issues"
-        request_params: dict[str, str] | None = params
+        url: str | None = self._resolve(f"/repos/{repo}/issues", params)
+        seen: set[str] = set()
         while url:
-            response = await self.request("GET", url, params=request_params)
-            yield decode_issue_page(response.body)
+            seen.add(url)
+            response = await self.request("GET", url)
+            yield _decode_with(response, decode_issue_page)
             url = parse_link_header(response.headers.get("link")).get("next")
-            request_params = None  # the next link carries every parameter
+            if url in seen:
+                raise MalformedResponseError(f"pagination loops back to {url}")
 
     async def add_labels(self, repo: str, number: int, labels: tuple[str, ...]) -> list[str]:
         """Add labels to an issue; returns the issue's labels afterwards.
 
-        Adding a label twice is harmless, so a retry after an unknown outcome is safe.
+        Adding a label twice is harmless, so this write is retried like a read.
         """
         response = await self.request(
-            "POST", f"/repos/{repo}/issues/{number}/labels", json={"labels": list(labels)}
+            "POST",
+            f"/repos/{repo}/issues/{number}/labels",
+            json={"labels": list(labels)},
+            idempotent=True,
         )
-        return [label["name"] for label in msgspec.json.decode(response.body)]
+        return [label.name for label in _decode(response, list[_LabelName])]
+
+
+class _LabelName(msgspec.Struct):
+    name: str
+
+
+class _ErrorBody(msgspec.Struct):
+    message: str = ""
+
+
+def _message(body: bytes) -> str:
+    try:
+        return msgspec.json.decode(body, type=_ErrorBody).message
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return ""
+
+
+def _decode(response: Response, kind: type[T]) -> T:
+    decoded: T = _decode_with(response, lambda body: msgspec.json.decode(body, type=kind))
+    return decoded
+
+
+def _decode_with(response: Response, decoder: Any) -> Any:
+    try:
+        return decoder(response.body)
+    except (msgspec.DecodeError, msgspec.ValidationError) as error:
+        snippet = response.body[:80].decode("utf-8", "replace")
+        raise MalformedResponseError(
+            f"unexpected answer from {response.url}: {error} (starts {snippet!r})"
+        ) from error
 
 
 def _checked(response: Response, method: str) -> Response:
     if response.status < 300 or response.status == 304:
         return response
-    error = error_for(
+    raise error_for(
         response.status, response.headers, response.body, method=method, url=response.url
     )
-    raise error
 
 
 def _origin(url: str) -> str:
@@ -224,8 +409,3 @@ def _default_headers(token: str | None) -> dict[str, str]:
     if token:
         headers["Authorization"] = f"Bearer {token}"
     return headers
-
-
-def _unreachable(url: str, error: BaseException) -> str:
-    reason = str(error) or type(error).__name__
-    return f"cannot reach {_origin(url)}: {reason}"

@@ -92,3 +92,32 @@ def error_for(
         422: ValidationFailedError,
     }.get(status, ServerError if status >= 500 else GitHubError)
     return kind(message, status=status, method=method, url=url)
+
+
+# Endpoints that trigger notifications: GitHub's content-creation limits apply to them.
+CONTENT_ENDPOINTS = frozenset({
+    "POST /repos/{owner}/{repo}/issues",
+    "POST /repos/{owner}/{repo}/issues/{n}/comments",
+    "POST /repos/{owner}/{repo}/pulls",
+    "POST /repos/{owner}/{repo}/pulls/{n}/comments",
+    "POST /repos/{owner}/{repo}/pulls/{n}/reviews",
+})  # fmt: skip
+
+
+def endpoint_template(method: str, path: str) -> str:
+    """The endpoint class of a request, e.g. ``GET /repos/{owner}/{repo}/issues/{n}``.
+
+    GitHub's secondary limits count points per endpoint, and health statistics group by
+    it; owner, repository, numbers and label names are replaced by placeholders.
+    """
+    parts = path.split("?", 1)[0].strip("/").split("/")
+    if parts[0] == "repos" and len(parts) >= 3:
+        parts[1:3] = ["{owner}", "{repo}"]
+    elif parts[0] == "repositories" and len(parts) >= 2:
+        parts[1] = "{id}"
+    for index, part in enumerate(parts):
+        if part.isdigit():
+            parts[index] = "{n}"
+        elif index and parts[index - 1] == "labels" and parts[0] in {"repos", "repositories"}:
+            parts[index] = "{name}"
+    return f"{method.upper()} /{'/'.join(parts)}"

@@ -31,3 +31,32 @@ class RetryPolicy:
         """The wait before retry number ``retry`` (1 for the first retry)."""
         ceiling = min(self.max_delay, self.base_delay * 2 ** (retry - 1))
         return rng.uniform(0, ceiling)
+
+
+class RetryBudget:
+    """Retries may add at most ``ratio`` to the requests sent, plus a small reserve.
+
+    A server that fails everything is then not hammered with ``attempts`` times the
+    load: once the budget is spent, failures go straight back to the caller.
+    """
+
+    def __init__(self, *, ratio: float = 0.2, reserve: int = 20) -> None:
+        self.ratio = ratio
+        self.capacity = float(reserve) + 100 * ratio
+        self._tokens = float(reserve)
+        self.exhausted = 0
+
+    def __repr__(self) -> str:
+        return f"<RetryBudget {self._tokens:.1f}/{self.capacity:g}>"
+
+    def deposit(self) -> None:
+        """A first attempt was sent: earn a fraction of a retry."""
+        self._tokens = min(self.capacity, self._tokens + self.ratio)
+
+    def withdraw(self) -> bool:
+        """Spend one retry; ``False`` when the budget is spent."""
+        if self._tokens < 1 - 1e-9:  # ten deposits of 0.1 are one retry, despite floats
+            self.exhausted += 1
+            return False
+        self._tokens -= 1
+        return True

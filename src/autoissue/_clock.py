@@ -1,4 +1,4 @@
-"""The emulator's sense of time, injectable so tests never wait for a window to pass."""
+"""Time, injectable: components take a clock so tests never wait for a window to pass."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ __all__ = ["Clock", "FakeClock", "SystemClock"]
 
 
 class Clock(Protocol):
-    """Wall-clock time and sleeping: everything the emulator asks of time."""
+    """Wall-clock time and sleeping: everything a component asks of time."""
 
     def time(self) -> float:
         """Return the current time in epoch seconds."""
@@ -39,7 +39,7 @@ class SystemClock:
 class FakeClock:
     """A clock that moves only when told to; ``sleep`` advances it instead of waiting.
 
-    ``slept`` keeps every requested sleep so tests can check the latency model.
+    ``slept`` keeps every requested sleep so tests can check what was waited for.
     """
 
     def __init__(self, start: float = 1_800_000_000.0) -> None:

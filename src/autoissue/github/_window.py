@@ -1,0 +1,59 @@
+"""A sliding-window budget: at most ``budget`` spent in any ``span`` seconds."""
+
+from __future__ import annotations
+
+from collections import deque
+
+# Sub-microsecond differences are float noise at epoch scale, not time.
+_EPSILON_S = 1e-6
+
+
+class SlidingWindow:
+    """Tracks what was spent in the last ``span`` seconds against a ``budget``.
+
+    Used for GitHub's secondary limits, which are counted over rolling minutes and hours
+    and which no header reports: the only safe way is to count ourselves.
+    """
+
+    def __init__(self, *, span: float, budget: int) -> None:
+        if span <= 0 or budget < 1:
+            raise ValueError("a window needs a positive span and a budget of at least 1")
+        self.span = span
+        self.budget = budget
+        self._spent: deque[tuple[float, int]] = deque()
+        self._total = 0
+
+    def __repr__(self) -> str:
+        return f"<SlidingWindow {self._total}/{self.budget} per {self.span:g}s>"
+
+    def _expire(self, now: float) -> None:
+        while self._spent and self._spent[0][0] + self.span <= now + _EPSILON_S:
+            self._total -= self._spent.popleft()[1]
+
+    def used(self, now: float) -> int:
+        """What was spent in the window ending ``now``."""
+        self._expire(now)
+        return self._total
+
+    def wait(self, amount: int, now: float) -> float:
+        """Seconds until ``amount`` fits in the window (0 when it fits now).
+
+        An ``amount`` larger than the whole budget is treated as the whole budget, so a
+        single oversized request waits for an empty window instead of forever.
+        """
+        self._expire(now)
+        needed = self._total + min(amount, self.budget) - self.budget
+        if needed <= 0:
+            return 0.0
+        freed = 0
+        for when, spent in self._spent:
+            freed += spent
+            if freed >= needed:
+                delay = when + self.span - now
+                return delay if delay > _EPSILON_S else 0.0
+        raise AssertionError("unreachable: the whole window frees enough")  # pragma: no cover
+
+    def spend(self, amount: int, now: float) -> None:
+        """Record ``amount`` spent at ``now``."""
+        self._spent.append((now, amount))
+        self._total += amount

@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from autoissue.github import (
+    RateLimitInfo,
+    Refusal,
+    classify_refusal,
+    endpoint_template,
+    parse_rate_limit,
+    refusal_wait,
+)
+from tests.github._scripted import octokit
+
+NOW = 1_800_000_000.0
+
+
+def headers(**values: object) -> dict[str, str]:
+    return {f"x-ratelimit-{name}": str(value) for name, value in values.items()}
+
+
+def test_reads_recorded_github_headers() -> None:
+    recorded = octokit("get-repository.json")[0]["headers"]
+    reading = parse_rate_limit({k: str(v) for k, v in recorded.items()}, now=0.0)
+    assert reading is not None
+    assert (reading.limit, reading.remaining) == (5000, 4999)
+
+
+def test_reads_every_field() -> None:
+    reading = parse_rate_limit(
+        headers(limit=5000, remaining=4990, used=10, reset=int(NOW) + 100, resource="search"),
+        now=NOW,
+    )
+    assert reading == RateLimitInfo(5000, 4990, 10, NOW + 100, "search")
+    assert reading.seconds_to_reset(NOW + 150) == 0.0
+
+
+def test_missing_headers_mean_unknown() -> None:
+    assert parse_rate_limit({}, now=NOW) is None
+    assert parse_rate_limit(headers(limit=5000, remaining=1), now=NOW) is None
+    assert parse_rate_limit(headers(limit="lots", remaining=1, reset=1), now=NOW) is None
+
+
+def test_absurd_values_are_clamped() -> None:
+    reading = parse_rate_limit(headers(limit=-5, remaining=-3, used=99, reset=32503680000), now=NOW)
+    assert reading is not None
+    assert (reading.limit, reading.remaining, reading.used) == (0, 0, 0)
+    assert reading.reset == NOW + 7200
+    past = parse_rate_limit(headers(limit=60, remaining=90, reset=1), now=NOW)
+    assert past is not None
+    assert (past.remaining, past.used, past.reset) == (60, 0, NOW)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["limit", "remaining", "used", "reset", "resource"]), st.text(max_size=12)
+    )
+)
+def test_any_header_values_parse_safely(values: dict[str, str]) -> None:
+    reading = parse_rate_limit(headers(**values), now=NOW)
+    if reading is not None:
+        assert 0 <= reading.remaining <= reading.limit
+        assert 0 <= reading.used <= reading.limit
+        assert NOW <= reading.reset <= NOW + 7200
+
+
+@given(
+    limit=st.integers(-10, 10**9),
+    remaining=st.integers(-10, 10**9),
+    reset=st.integers(0, 2**40),
+)
+def test_any_numbers_give_a_bounded_reading(limit: int, remaining: int, reset: int) -> None:
+    reading = parse_rate_limit(headers(limit=limit, remaining=remaining, reset=reset), now=NOW)
+    assert reading is not None
+    assert 0 <= reading.remaining <= reading.limit <= 1_000_000
+    assert 0 <= reading.seconds_to_reset(NOW) <= 7200
+
+
+@pytest.mark.parametrize(
+    ("status", "hdrs", "message", "kind"),
+    [
+        (
+            403,
+            {"x-ratelimit-remaining": "0"},
+            "API rate limit exceeded for user ID 1.",
+            Refusal.PRIMARY,
+        ),
+        (429, {"x-ratelimit-remaining": "0"}, "", Refusal.PRIMARY),
+        (
+            403,
+            {"x-ratelimit-remaining": "10"},
+            "You have exceeded a secondary rate limit.",
+            Refusal.SECONDARY,
+        ),
+        (403, {}, "You have triggered an abuse detection mechanism.", Refusal.SECONDARY),
+        (429, {}, "", Refusal.SECONDARY),
+        (403, {"retry-after": "30"}, "", Refusal.SECONDARY),
+        (
+            403,
+            {"x-ratelimit-remaining": "10"},
+            "Resource not accessible by integration",
+            Refusal.FORBIDDEN,
+        ),
+        (404, {}, "Not Found", None),
+        (200, {"x-ratelimit-remaining": "0"}, "", None),
+    ],
+)
+def test_tells_refusals_apart(
+    status: int, hdrs: dict[str, str], message: str, kind: Refusal | None
+) -> None:
+    assert classify_refusal(status, hdrs, message) is kind
+
+
+def wait(kind: Refusal, hdrs: dict[str, str], attempt: int = 1, scale: float = 1.0) -> float:
+    return refusal_wait(
+        kind, hdrs, now=NOW, attempt=attempt, rng=random.Random(2), time_scale=scale
+    )
+
+
+def test_retry_after_comes_first() -> None:
+    hdrs = {"retry-after": "42", **headers(limit=5000, remaining=0, reset=int(NOW) + 900)}
+    assert wait(Refusal.PRIMARY, hdrs) == 42.0
+
+
+def test_then_the_reset_when_the_budget_is_spent() -> None:
+    hdrs = headers(limit=5000, remaining=0, reset=int(NOW) + 900)
+    assert wait(Refusal.PRIMARY, hdrs) == 901.0
+
+
+def test_then_a_minute_growing_exponentially_with_jitter() -> None:
+    waits = [wait(Refusal.SECONDARY, {}, attempt) for attempt in range(1, 6)]
+    assert waits[0] == 60.0
+    assert all(60.0 <= value <= 60.0 * 2 ** (n) for n, value in enumerate(waits))
+    assert max(waits) > 120.0
+
+
+def test_absurd_retry_after_is_ignored_and_time_scale_shrinks_the_minute() -> None:
+    assert wait(Refusal.SECONDARY, {"retry-after": "-5"}, scale=60) == 1.0
+    assert wait(Refusal.SECONDARY, {"retry-after": "9999999"}, scale=60) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "template"),
+    [
+        ("get", "/repos/octo/hello/issues?page=2", "GET /repos/{owner}/{repo}/issues"),
+        ("POST", "/repos/o/r/issues/12/labels", "POST /repos/{owner}/{repo}/issues/{n}/labels"),
+        (
+            "DELETE",
+            "/repos/o/r/issues/12/labels/good%20first",
+            "DELETE /repos/{owner}/{repo}/issues/{n}/labels/{name}",
+        ),
+        ("GET", "/repositories/1000/issues", "GET /repositories/{id}/issues"),
+        ("GET", "/rate_limit", "GET /rate_limit"),
+        ("GET", "/", "GET /"),
+    ],
+)
+def test_endpoint_templates(method: str, path: str, template: str) -> None:
+    assert endpoint_template(method, path) == template
