@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from autoissue.cli import main
 from autoissue.emulator import Emulator, EmulatorConfig, run_in_thread
@@ -137,3 +139,28 @@ def test_runs_as_a_module(entry: list[str]) -> None:
     assert "Process a GitHub repository's issues in bulk." in done.stdout
     for command in ("run", "demo", "emulator"):
         assert command in done.stdout
+
+
+def test_run_as_a_github_app_installation(fresh_emulator: Emulator, tmp_path: Path) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key_file = tmp_path / "app.pem"
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    app = ["--app-id", "42", "--app-key-file", str(key_file), "--installation-id", "7"]
+    args = ["run", "--repo", "acme/widgets", "--base-url", fresh_emulator.base_url, *app]
+    result = invoke([*args, "--state-dir", str(tmp_path), "--quiet"], token=None)
+    assert result.exit_code == 0, result.output
+    assert fresh_emulator.stats()["requests"][
+        "POST /app/installations/{installation_id}/access_tokens"
+    ] == {"201": 1}
+
+
+def test_an_incomplete_github_app_setup_is_one_clear_line(tmp_path: Path) -> None:
+    result = invoke(["run", "--repo", "a/b", "--app-id", "42"], token=None)
+    assert result.exit_code == 1
+    assert "a GitHub App needs all three" in result.output

@@ -11,17 +11,19 @@ from typing import Any
 import click
 
 from autoissue import _runtime
+from autoissue._exceptions import ConfigurationError
 from autoissue.cli._errors import friendly_errors
 from autoissue.cli._progress import ProgressReporter
 from autoissue.cli._summary import print_summary, save_summary
 from autoissue.engine import Engine, EngineOptions, PlanWriter, RunSummary
 from autoissue.github import (
     DEFAULT_BASE_URL,
+    AppAuth,
     GitHubClient,
     normalise_base_url,
     parse_repo_name,
 )
-from autoissue.processors import get_processor
+from autoissue.processors import Processor, get_processor
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,7 +32,8 @@ class RunSettings:
 
     repo: str
     base_url: str
-    token: str
+    token: str | None
+    app: AppAuth | None
     processor: str
     options: EngineOptions
     state_dir: Path
@@ -43,32 +46,52 @@ async def execute(settings: RunSettings) -> RunSummary:
     processor = get_processor(settings.processor)
     writer = PlanWriter(settings.plan_out) if settings.plan_out else None
     try:
-        async with GitHubClient(base_url=settings.base_url, token=settings.token) as client:
+        client = GitHubClient(base_url=settings.base_url, token=settings.token, app=settings.app)
+        async with client:
             await client.warm_up()
-            repository = await client.get_repository(settings.repo)
-            total = repository.open_issues_count if settings.options.state == "open" else None
-            with ProgressReporter(total=total, enabled=settings.progress) as progress:
-                engine = Engine(
-                    client,
-                    settings.repo,
-                    processor,
-                    options=settings.options,
-                    plan_writer=writer,
-                    on_progress=progress.update,
-                )
-                return await engine.run()
+            return await _process(client, settings, processor, writer)
     finally:
         if writer is not None:
             writer.close()
 
 
-def _token() -> str:
+async def _process(
+    client: GitHubClient, settings: RunSettings, processor: Processor, writer: PlanWriter | None
+) -> RunSummary:
+    repository = await client.get_repository(settings.repo)
+    total = repository.open_issues_count if settings.options.state == "open" else None
+    with ProgressReporter(total=total, enabled=settings.progress) as progress:
+        engine = Engine(
+            client,
+            settings.repo,
+            processor,
+            options=settings.options,
+            plan_writer=writer,
+            on_progress=progress.update,
+        )
+        return await engine.run()
+
+
+def _credentials(options: dict[str, Any]) -> tuple[str | None, AppAuth | None]:
+    """A GitHub App's installation when one is configured, else GITHUB_TOKEN."""
+    app_id, key_file, installation = (
+        options["app_id"],
+        options["app_key_file"],
+        options["installation_id"],
+    )
+    if app_id or key_file or installation:
+        if not (app_id and key_file and installation):
+            raise ConfigurationError(
+                "a GitHub App needs all three: --app-id, --app-key-file and --installation-id"
+            )
+        key = Path(key_file).read_text(encoding="utf-8")
+        return None, AppAuth(app_id=app_id, private_key=key, installation_id=installation)
     token = os.environ.get("GITHUB_TOKEN", "").strip()
     if not token:
-        raise click.ClickException(
+        raise ConfigurationError(
             "GITHUB_TOKEN is not set: export a token that can read and label the issues"
         )
-    return token
+    return token, None
 
 
 def _plan_path(state_dir: Path, plan_out: Path | None, dry_run: bool) -> Path | None:
@@ -95,8 +118,25 @@ def _plan_path(state_dir: Path, plan_out: Path | None, dry_run: bool) -> Path | 
 @click.option("--state", default="open", type=click.Choice(["open", "closed", "all"]))
 @click.option("--state-dir", default=".autoissue", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--quiet", is_flag=True, help="No progress display.")
+@click.option("--app-id", envvar="AUTOISSUE_APP_ID", help="Authenticate as this GitHub App.")
+@click.option(
+    "--app-key-file",
+    envvar="AUTOISSUE_APP_KEY_FILE",
+    type=click.Path(exists=True, dir_okay=False),
+    help="The GitHub App's private key (PEM).",
+)
+@click.option(
+    "--installation-id",
+    envvar="AUTOISSUE_APP_INSTALLATION_ID",
+    type=int,
+    help="The App installation that can reach the repository.",
+)
 def run_command(**options: Any) -> None:
-    """Process the issues of a repository on GitHub (token from GITHUB_TOKEN)."""
+    """Process the issues of a repository on GitHub.
+
+    Authenticates with GITHUB_TOKEN, or as a GitHub App installation when --app-id,
+    --app-key-file and --installation-id are given.
+    """
     with friendly_errors(repo=options["repo"], base_url=options["base_url"]):
         settings = _settings(options)
         summary = _runtime.run(execute(settings))
@@ -111,10 +151,12 @@ def run_command(**options: Any) -> None:
 def _settings(options: dict[str, Any]) -> RunSettings:
     owner, name = parse_repo_name(options["repo"])
     dry_run = options["dry_run"]
+    token, app = _credentials(options)
     return RunSettings(
         repo=f"{owner}/{name}",
         base_url=normalise_base_url(options["base_url"]),
-        token=_token(),
+        token=token,
+        app=app,
         processor=options["processor"],
         options=EngineOptions(
             concurrency=options["concurrency"], state=options["state"], dry_run=dry_run

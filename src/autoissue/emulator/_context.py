@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from autoissue._clock import Clock
+from autoissue.emulator._apps import Installations
 from autoissue.emulator._config import EmulatorConfig
 from autoissue.emulator._latency import LatencyModel
 from autoissue.emulator._listing import Listing
@@ -35,6 +36,7 @@ class Context:
             seed=config.seed,
         )
         self.limits = config.limits == "github"
+        self.installations = Installations(clock=clock, time_scale=config.time_scale)
         self.reset()
 
     def __repr__(self) -> str:
@@ -52,3 +54,4 @@ class Context:
         self.listing = Listing(self.store)
         self.limiter = RateLimiter(clock=self.clock, time_scale=self.config.time_scale)
         self.stats = Stats()
+        self.installations.clear()

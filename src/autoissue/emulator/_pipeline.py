@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from autoissue.emulator._apps import APP_TOKEN_ROUTE
 from autoissue.emulator._context import Context
 from autoissue.emulator._http import IDENTITY, Reject, error
 from autoissue.emulator._latency import Fault
@@ -83,7 +84,7 @@ class Pipeline:
             await ctx.clock.sleep(delay)
         if fault is Fault.UNAVAILABLE:
             return error(503, "Service Unavailable")
-        identity, refusal = self._identify(request)
+        identity, refusal = self._identify(request, route)
         if refusal is not None:
             return refusal
         request[IDENTITY] = identity
@@ -93,8 +94,14 @@ class Pipeline:
             response = await _handle(request, handler)
         return _strike(request, fault, response)
 
-    def _identify(self, request: web.Request) -> tuple[str, web.Response | None]:
+    def _identify(self, request: web.Request, route: str) -> tuple[str, web.Response | None]:
         header = request.headers.get("Authorization")
+        if route == APP_TOKEN_ROUTE:
+            return "app", None  # the handler checks the app's JWT
+        credential = (header or "").partition(" ")[2].strip()
+        if credential.startswith("ghs_"):  # an installation token: valid until it expires
+            valid = self.ctx.installations.valid(credential)
+            return (credential, None) if valid else ("", error(401, "Bad credentials"))
         if not header:
             if request.method not in _READS:
                 return "", error(401, "Requires authentication")

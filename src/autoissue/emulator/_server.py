@@ -93,6 +93,7 @@ class Emulator:
         app = web.Application(middlewares=[Pipeline(ctx)], client_max_size=8 * 2**20)
         for routes in (IssueRoutes(ctx), PullRoutes(ctx), AdminRoutes(ctx, self._reset)):
             routes.register(app.router)
+        ctx.installations.register(app.router)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         await web.SockSite(self._runner, sock).start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from autoissue.github._auth import AppAuth, InstallationToken
 from autoissue.github._breaker import CircuitBreaker, CircuitState
 from autoissue.github._cache import CachedAnswer, ETagCache, SingleFlight
 from autoissue.github._client import (
@@ -43,6 +44,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "IDEMPOTENT_METHODS",
     "TRANSIENT_STATUSES",
+    "AppAuth",
     "CachedAnswer",
     "CircuitBreaker",
     "CircuitState",
@@ -53,6 +55,7 @@ __all__ = [
     "Governor",
     "GovernorSettings",
     "GovernorStatistics",
+    "InstallationToken",
     "Mode",
     "PoolSettings",
     "RateLimitInfo",

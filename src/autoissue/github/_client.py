@@ -34,6 +34,7 @@ from autoissue._exceptions import (
     MalformedResponseError,
     UnknownOutcomeError,
 )
+from autoissue.github._auth import AppAuth, InstallationToken
 from autoissue.github._breaker import CircuitBreaker
 from autoissue.github._cache import ETagCache, SingleFlight
 from autoissue.github._governor import Governor, GovernorSettings, RequestKind
@@ -78,6 +79,7 @@ class _Call:
     idempotent: bool
     attempts: int = 0
     refusals: int = 0
+    reauthenticated: bool = False
 
     @property
     def kind(self) -> RequestKind:
@@ -100,6 +102,7 @@ class GitHubClient:
         *,
         base_url: str = DEFAULT_BASE_URL,
         token: str | None = None,
+        app: AppAuth | None = None,
         pool: PoolSettings | None = None,
         governor: Governor | GovernorSettings | None = None,
         retry: RetryPolicy | None = None,
@@ -111,6 +114,7 @@ class GitHubClient:
         self._origin = _origin(self.base_url)
         self._clock = clock or SystemClock()
         self._transport = Transport(_default_headers(token), pool)
+        self._app = app
         self.governor = (
             governor if isinstance(governor, Governor) else Governor(governor, clock=self._clock)
         )
@@ -234,7 +238,7 @@ class GitHubClient:
         started = time.perf_counter()
         try:
             response = await self._transport.send(
-                call.method, call.url, body=call.body, headers=call.headers
+                call.method, call.url, body=call.body, headers=await self._headers(call)
             )
         except BaseException as error:
             self.governor.release(kind)
@@ -247,6 +251,30 @@ class GitHubClient:
             call.endpoint, response.status, elapsed, cached=response.status == 304
         )
         return response
+
+    async def _headers(self, call: _Call) -> dict[str, str]:
+        if self._app is None:
+            return call.headers
+        token = await self._app.token(self._clock, self._exchange)
+        return {**call.headers, "Authorization": f"Bearer {token}"}
+
+    async def _exchange(self, path: str, app_jwt: str) -> InstallationToken:
+        """Buy an installation token with the app's JWT (outside the token's own budget)."""
+        url = self._resolve(path, None)
+        headers = {"Authorization": f"Bearer {app_jwt}"}
+        try:
+            response = await self._transport.send("POST", url, body=None, headers=headers)
+        except SendFailure as failure:
+            raise GitHubUnreachableError(f"cannot reach {self._origin}: {failure}") from failure
+        return _decode(_checked(response, "POST"), InstallationToken)
+
+    def _reauthenticate(self, call: _Call, response: Response) -> bool:
+        """After a 401, whether to buy a new installation token and try once more."""
+        if response.status != 401 or self._app is None or call.reauthenticated:
+            return False
+        call.reauthenticated = True
+        self._app.invalidate()
+        return True
 
     def _after_failure(self, call: _Call, failure: SendFailure) -> float:
         """The wait before trying again after no answer, or raise when giving up."""
@@ -267,6 +295,8 @@ class GitHubClient:
             self.breaker.record_failure()
             return self._after_server_error(call, response)
         self.breaker.record_success()
+        if self._reauthenticate(call, response):
+            return 0.0
         refusal = classify_refusal(response.status, response.headers, _message(response.body))
         if refusal in (Refusal.PRIMARY, Refusal.SECONDARY) and call.refusals < _MAX_LIMIT_RETRIES:
             call.refusals += 1
