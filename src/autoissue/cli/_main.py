@@ -6,7 +6,9 @@ import logging
 
 import click
 
+from autoissue.cli._bench import bench_command
 from autoissue.cli._demo import demo_command
+from autoissue.cli._dlq import dlq_command
 from autoissue.cli._run import run_command
 
 
@@ -26,3 +28,6 @@ main.add_command(demo_command)
 from autoissue.cli._emulator import emulator_command  # noqa: E402 - registered after main exists
 
 main.add_command(emulator_command)
+
+main.add_command(dlq_command)
+main.add_command(bench_command)

@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass
 from typing import Protocol
 
-import psutil  # type: ignore[import-untyped]  # no stubs in the venv
+import psutil
 
 from autoissue._exceptions import ConfigurationError
 

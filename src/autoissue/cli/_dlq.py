@@ -1,0 +1,116 @@
+"""``autoissue dlq list|show|replay|purge``: inspect and act on the dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import click
+
+from autoissue.cli._errors import friendly_errors
+from autoissue.queue import DEFAULT_DSN, DeadLetter, Queue, open_queue
+
+__all__ = ["dlq_command"]
+
+T = TypeVar("T")
+
+
+def _with_queue(dsn: str, action: Callable[[Queue], Awaitable[T]]) -> T:
+    async def run() -> T:
+        queue = await open_queue(dsn)
+        try:
+            return await action(queue)
+        finally:
+            await queue.close()
+
+    with friendly_errors():
+        return asyncio.run(run())
+
+
+def _summary(letter: DeadLetter) -> dict[str, object]:
+    return {
+        "id": letter.id,
+        "key": letter.key,
+        "priority": letter.priority.name.lower(),
+        "attempts": letter.attempts,
+        "reason": letter.reason,
+        "last_error": letter.last_error,
+        "dead_at": letter.dead_at,
+        "payload_bytes": len(letter.payload),
+    }
+
+
+@click.group("dlq")
+@click.option(
+    "--backend",
+    default=DEFAULT_DSN,
+    show_default=True,
+    envvar="AUTOISSUE_BACKEND",
+    help="memory://, sqlite:///path.db or redis://host:port/db?prefix=…",
+)
+@click.pass_context
+def dlq_command(ctx: click.Context, backend: str) -> None:
+    """Inspect, replay or purge the queue's dead letters."""
+    ctx.obj = backend
+
+
+@dlq_command.command("list")
+@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_obj
+def list_command(dsn: str, limit: int, as_json: bool) -> None:
+    """List the oldest dead letters."""
+    letters = _with_queue(dsn, lambda queue: queue.dead_letters(limit))
+    for letter in letters:
+        if as_json:
+            click.echo(json.dumps(_summary(letter)))
+        else:
+            click.echo(f"{letter.id}\t{letter.attempts}\t{letter.reason}\t{letter.last_error}")
+    if not letters and not as_json:
+        click.echo("no dead letters")
+
+
+@dlq_command.command("show")
+@click.argument("item_id")
+@click.pass_obj
+def show_command(dsn: str, item_id: str) -> None:
+    """Show one dead letter, with its payload (as text where it decodes)."""
+    letter = _with_queue(dsn, lambda queue: queue.dead_letter(item_id))
+    if letter is None:
+        raise click.ClickException(f"no dead letter with id {item_id}")
+    details = _summary(letter)
+    details["payload"] = letter.payload.decode("utf-8", errors="replace")
+    click.echo(json.dumps(details, indent=2))
+
+
+def _chosen(ids: tuple[str, ...], everything: bool) -> list[str] | None:
+    if everything == bool(ids):
+        raise click.UsageError("name some ids, or pass --all")
+    return None if everything else list(ids)
+
+
+@dlq_command.command("replay")
+@click.argument("ids", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Replay every dead letter.")
+@click.pass_obj
+def replay_command(dsn: str, ids: tuple[str, ...], everything: bool) -> None:
+    """Put dead letters back in the queue with fresh attempts."""
+    chosen = _chosen(ids, everything)
+    count = _with_queue(dsn, lambda queue: queue.replay(chosen))
+    click.echo(f"replayed {count} dead letter(s)")
+
+
+@dlq_command.command("purge")
+@click.argument("ids", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Purge every dead letter.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def purge_command(dsn: str, ids: tuple[str, ...], everything: bool, yes: bool) -> None:
+    """Delete dead letters for good."""
+    chosen = _chosen(ids, everything)
+    if not yes:
+        click.confirm("Delete these dead letters for good?", abort=True)
+    count = _with_queue(dsn, lambda queue: queue.purge(chosen))
+    click.echo(f"purged {count} dead letter(s)")

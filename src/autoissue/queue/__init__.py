@@ -1,0 +1,48 @@
+"""The durable work queue: priorities, leases, retries, dead letters and backpressure.
+
+One contract (:class:`Queue`), three backends: :class:`MemoryQueue` (tests, one process),
+:class:`SqliteQueue` (the embedded default, WAL, one file) and ``RedisQueue`` (several
+machines, in ``autoissue.queue._redis`` because redis is an optional dependency).
+:func:`open_queue` picks one from a DSN.
+"""
+
+from __future__ import annotations
+
+from autoissue.queue._base import Queue
+from autoissue.queue._dsn import DEFAULT_DSN, BackendSpec, open_queue
+from autoissue.queue._memory import MemoryQueue
+from autoissue.queue._policy import Decision, PriorityPolicy, RetryPolicy
+from autoissue.queue._sqlite import SqliteQueue
+from autoissue.queue._sqlite_db import DEFAULT_SQLITE_PATH, SqliteDatabase
+from autoissue.queue._types import (
+    DEFAULT_LEASE_S,
+    DeadLetter,
+    ErrorKind,
+    Lease,
+    Message,
+    QueueStatistics,
+    idempotency_key,
+    parse_priority,
+)
+
+__all__ = [
+    "DEFAULT_DSN",
+    "DEFAULT_LEASE_S",
+    "DEFAULT_SQLITE_PATH",
+    "BackendSpec",
+    "DeadLetter",
+    "Decision",
+    "ErrorKind",
+    "Lease",
+    "MemoryQueue",
+    "Message",
+    "PriorityPolicy",
+    "Queue",
+    "QueueStatistics",
+    "RetryPolicy",
+    "SqliteDatabase",
+    "SqliteQueue",
+    "idempotency_key",
+    "open_queue",
+    "parse_priority",
+]

@@ -1,0 +1,309 @@
+"""The embedded default backend: one SQLite file in WAL mode, shared by any local processes.
+
+One table holds every item; ``state`` says waiting, leased or dead, and ``ready_at`` is when a
+waiting item becomes visible or when a lease ends, so one index serves claims and another
+finds due leases. Each hook is one ``BEGIN IMMEDIATE`` transaction (see
+:mod:`autoissue.queue._sqlite_db`): a batch claim costs a handful of indexed statements
+whatever its size, which is where the throughput comes from. AUTOINCREMENT keeps ids unique
+for the file's life, so a stale ack can never hit a newer item.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from autoissue.model import Priority
+from autoissue.queue._base import Decide, Queue
+from autoissue.queue._policy import Decision
+from autoissue.queue._sqlite_db import DEFAULT_SQLITE_PATH, SqliteDatabase
+from autoissue.queue._types import Backlog, DeadLetter, Lease, Message
+
+_WAITING, _LEASED, _DEAD = 0, 1, 2
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS queue_items (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    priority INTEGER NOT NULL,
+    state INTEGER NOT NULL DEFAULT 0,
+    ready_at REAL NOT NULL,
+    enqueued_at REAL NOT NULL,
+    expires_at REAL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    key TEXT,
+    payload BLOB NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    last_error TEXT NOT NULL DEFAULT '',
+    dead_at REAL
+);
+CREATE INDEX IF NOT EXISTS queue_items_fifo ON queue_items (priority, state, id);
+CREATE INDEX IF NOT EXISTS queue_items_due ON queue_items (state, ready_at);
+CREATE INDEX IF NOT EXISTS queue_items_ttl ON queue_items (expires_at)
+    WHERE expires_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS queue_keys (key TEXT PRIMARY KEY) WITHOUT ROWID;
+"""
+
+_COLUMNS = "id, priority, attempts, ready_at, enqueued_at, key, payload"
+_DEAD_COLUMNS = "id, priority, attempts, reason, last_error, dead_at, key, payload"
+
+
+class SqliteQueue(Queue):
+    """A :class:`Queue` in a SQLite file (default ``.autoissue/state.db``).
+
+    Open it with ``await queue.open()`` (or ``async with``); see :class:`Queue` for options.
+    """
+
+    def __init__(
+        self, path: str | Path = DEFAULT_SQLITE_PATH, *, busy_timeout_s: float = 5.0, **options: Any
+    ) -> None:
+        super().__init__(**options)
+        self.db = SqliteDatabase(path, busy_timeout_s=busy_timeout_s)
+
+    async def open(self) -> SqliteQueue:
+        """Create the file and its tables if needed; return the queue."""
+        await self.db.open(SCHEMA)
+        return self
+
+    async def __aenter__(self) -> SqliteQueue:
+        return await self.open()
+
+    def describe(self) -> str:
+        """The database file's path as a DSN."""
+        return f"sqlite:///{self.db.path}"
+
+    def _housekeep(self, conn: sqlite3.Connection, now: float) -> None:
+        # Expired leases return (or die out of attempts); then waiting items past their TTL die.
+        conn.execute(
+            "UPDATE queue_items SET state = ?, dead_at = ?,"
+            " reason = 'lease expired on all ' || attempts || ' attempts'"
+            " WHERE state = ? AND ready_at <= ? AND attempts >= ?",
+            (_DEAD, now, _LEASED, now, self.retry.max_attempts),
+        )
+        conn.execute(
+            "UPDATE queue_items SET state = ? WHERE state = ? AND ready_at <= ?",
+            (_WAITING, _LEASED, now),
+        )
+        conn.execute(
+            "UPDATE queue_items INDEXED BY queue_items_ttl SET state = ?, dead_at = ?,"
+            " reason = 'expired before it was claimed (ttl)'"
+            " WHERE expires_at <= ? AND state = ?",
+            (_DEAD, now, now, _WAITING),
+        )
+
+    async def _put(self, messages: list[Message], now: float) -> list[str | None]:
+        def put(conn: sqlite3.Connection) -> list[str | None]:
+            return [_insert(conn, message, now) for message in messages]
+
+        return await self.db.run(put)
+
+    async def _claim(self, n: int, now: float, lease_until: float, tick: int) -> list[Lease]:
+        def claim(conn: sqlite3.Connection) -> list[Lease]:
+            self._housekeep(conn, now)
+            candidates = {p: _ready(conn, p, now, n) for p in Priority}
+            plan = self.priorities.plan(tick, {p: len(c) for p, c in candidates.items()}, n)
+            chosen = [candidates[p].pop(0) for p in plan]
+            conn.executemany(
+                "UPDATE queue_items SET state = ?, ready_at = ?, attempts = attempts + 1"
+                " WHERE id = ?",
+                [(_LEASED, lease_until, row[0]) for row in chosen],
+            )
+            return _leases(conn, chosen, lease_until, now)
+
+        return await self.db.run(claim)
+
+    async def _heartbeat(self, ids: list[str], lease_until: float) -> list[str]:
+        def heartbeat(conn: sqlite3.Connection) -> list[str]:
+            return [
+                item_id
+                for item_id in ids
+                if conn.execute(
+                    "UPDATE queue_items SET ready_at = ? WHERE id = ? AND state = ?",
+                    (lease_until, _int(item_id), _LEASED),
+                ).rowcount
+            ]
+
+        return await self.db.run(heartbeat)
+
+    async def _ack(self, ids: list[str]) -> int:
+        def ack(conn: sqlite3.Connection) -> int:
+            cursor = conn.executemany(
+                "DELETE FROM queue_items WHERE id = ? AND state = ?",
+                [(_int(item_id), _LEASED) for item_id in ids],
+            )
+            return max(0, cursor.rowcount)
+
+        return await self.db.run(ack)
+
+    async def _nack(self, item_id: str, decide: Decide, error: str, now: float) -> Decision | None:
+        def nack(conn: sqlite3.Connection) -> Decision | None:
+            row = conn.execute(
+                "SELECT attempts FROM queue_items WHERE id = ? AND state = ?",
+                (_int(item_id), _LEASED),
+            ).fetchone()
+            if row is None:
+                return None
+            decision = decide(int(row[0]))
+            if decision.retry_at is None:
+                _bury(conn, item_id, decision.reason, error, now)
+            else:
+                conn.execute(
+                    "UPDATE queue_items SET state = ?, ready_at = ?, last_error = ? WHERE id = ?",
+                    (_WAITING, decision.retry_at, error, _int(item_id)),
+                )
+            return decision
+
+        return await self.db.run(nack)
+
+    async def _dead_letters(self, limit: int) -> list[DeadLetter]:
+        def dead(conn: sqlite3.Connection) -> list[DeadLetter]:
+            rows = conn.execute(
+                f"SELECT {_DEAD_COLUMNS} FROM queue_items WHERE state = ?"  # noqa: S608 - constant
+                " ORDER BY dead_at, id LIMIT ?",
+                (_DEAD, limit),
+            )
+            return [_dead_letter(row) for row in rows]
+
+        return await self.db.run(dead)
+
+    async def _dead_letter(self, item_id: str) -> DeadLetter | None:
+        def one(conn: sqlite3.Connection) -> DeadLetter | None:
+            row = conn.execute(
+                f"SELECT {_DEAD_COLUMNS} FROM queue_items WHERE id = ? AND state = ?",  # noqa: S608
+                (_int(item_id), _DEAD),
+            ).fetchone()
+            return None if row is None else _dead_letter(row)
+
+        return await self.db.run(one)
+
+    async def _replay(self, ids: list[str] | None, now: float) -> int:
+        def replay(conn: sqlite3.Connection) -> int:
+            sql = (
+                "UPDATE queue_items SET state = ?, attempts = 0, reason = '', ready_at = ?,"
+                " expires_at = NULL"
+            )
+            return _each_dead(conn, sql, (_WAITING, now), ids)
+
+        return await self.db.run(replay)
+
+    async def _purge(self, ids: list[str] | None) -> int:
+        def purge(conn: sqlite3.Connection) -> int:
+            return _each_dead(conn, "DELETE FROM queue_items", (), ids)
+
+        return await self.db.run(purge)
+
+    async def _backlog(self, now: float) -> Backlog:
+        def backlog(conn: sqlite3.Connection) -> Backlog:
+            self._housekeep(conn, now)
+            rows = conn.execute(
+                "SELECT state, priority, ready_at > ?, attempts > 0, count(*) FROM queue_items"
+                " GROUP BY 1, 2, 3, 4",
+                (now,),
+            ).fetchall()
+            return _tally(rows)
+
+        return await self.db.run(backlog)
+
+    async def _close(self) -> None:
+        await self.db.close()
+
+
+def _int(item_id: str) -> int:
+    # Ids are decimal strings on every backend; anything else names no item.
+    return int(item_id) if item_id.isdigit() else -1
+
+
+def _insert(conn: sqlite3.Connection, message: Message, now: float) -> str | None:
+    if message.key is not None:
+        fresh = conn.execute("INSERT OR IGNORE INTO queue_keys (key) VALUES (?)", (message.key,))
+        if not fresh.rowcount:
+            return None
+    cursor = conn.execute(
+        "INSERT INTO queue_items (priority, ready_at, enqueued_at, expires_at, key, payload)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            int(message.priority),
+            max(now, message.not_before or now),
+            now,
+            None if message.ttl_s is None else now + message.ttl_s,
+            message.key,
+            message.payload,
+        ),
+    )
+    return str(cursor.lastrowid)
+
+
+def _ready(conn: sqlite3.Connection, priority: Priority, now: float, n: int) -> list[Any]:
+    return conn.execute(
+        # INDEXED BY: left alone, the planner picks the (state, ready_at) index and sorts every
+        # waiting row, which makes a single claim O(backlog).
+        f"SELECT {_COLUMNS} FROM queue_items INDEXED BY queue_items_fifo"  # noqa: S608
+        " WHERE priority = ? AND state = ? AND ready_at <= ? ORDER BY id LIMIT ?",
+        (int(priority), _WAITING, now, n),
+    ).fetchall()
+
+
+def _leases(
+    conn: sqlite3.Connection, rows: list[Any], lease_until: float, now: float
+) -> list[Lease]:
+    leases = []
+    for item_id, priority, attempts, _, enqueued_at, key, payload in rows:
+        if not isinstance(payload, bytes):
+            # A damaged row must not stop the run: it goes to the dead letters for a human.
+            _bury(conn, str(item_id), "corrupt item", f"payload is {type(payload).__name__}", now)
+            continue
+        leases.append(
+            Lease(
+                str(item_id),
+                payload,
+                Priority(priority),
+                attempts + 1,
+                lease_until,
+                enqueued_at,
+                key,
+            )
+        )
+    return leases
+
+
+def _bury(conn: sqlite3.Connection, item_id: str, reason: str, error: str, now: float) -> None:
+    conn.execute(
+        "UPDATE queue_items SET state = ?, reason = ?, last_error = ?, dead_at = ? WHERE id = ?",
+        (_DEAD, reason, error, now, _int(item_id)),
+    )
+
+
+def _each_dead(
+    conn: sqlite3.Connection, sql: str, args: tuple[Any, ...], ids: list[str] | None
+) -> int:
+    if ids is None:
+        return conn.execute(f"{sql} WHERE state = ?", (*args, _DEAD)).rowcount
+    cursor = conn.executemany(
+        f"{sql} WHERE id = ? AND state = ?", [(*args, _int(i), _DEAD) for i in ids]
+    )
+    return max(0, cursor.rowcount)
+
+
+def _dead_letter(row: Any) -> DeadLetter:
+    item_id, priority, attempts, reason, last_error, dead_at, key, payload = row
+    blob = payload if isinstance(payload, bytes) else str(payload).encode()
+    return DeadLetter(
+        str(item_id), blob, Priority(priority), attempts, reason, last_error, dead_at, key
+    )
+
+
+def _tally(rows: list[Any]) -> Backlog:
+    ready = dict.fromkeys(Priority, 0)
+    delayed = in_flight = retrying = dead = 0
+    for state, priority, later, tried, count in rows:
+        if state == _DEAD:
+            dead += count
+        elif state == _LEASED:
+            in_flight += count
+        else:
+            retrying += count if tried else 0
+            if later:
+                delayed += count
+            else:
+                ready[Priority(priority)] += count
+    return Backlog(ready, delayed, in_flight, retrying, dead)

@@ -1,0 +1,23 @@
+"""The state store: the ledger of what was done to each issue, and per-issue locks.
+
+It lives in the same backend as the queue (:func:`open_state` takes the same DSNs): memory,
+SQLite (two more tables in the queue's file) or Redis (beside the queue, under its prefix;
+``RedisStateStore`` is in ``autoissue.state._redis`` since redis is an optional dependency).
+"""
+
+from __future__ import annotations
+
+from autoissue.state._base import PENDING, LedgerEntry, StateStatistics, StateStore
+from autoissue.state._memory import MemoryStateStore
+from autoissue.state._open import open_state
+from autoissue.state._sqlite import SqliteStateStore
+
+__all__ = [
+    "PENDING",
+    "LedgerEntry",
+    "MemoryStateStore",
+    "SqliteStateStore",
+    "StateStatistics",
+    "StateStore",
+    "open_state",
+]

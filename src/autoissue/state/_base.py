@@ -1,0 +1,184 @@
+"""The state store contract: a ledger of what was done, and per-issue locks.
+
+The **ledger** maps (issue, processor) to the ``updated_at`` it last processed, the outcome and
+the actions applied so far, so a rerun skips what is done and a crash mid-plan resumes without
+repeating an action. The **locks** make sure no issue is processed by two workers at once:
+each has an owner and a TTL (on the injected clock), and an expired lock is free to take.
+
+Every method is one atomic step on its backend (a lock, a transaction or a Lua script).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable
+from dataclasses import dataclass
+from types import TracebackType
+
+from autoissue._clock import Clock, SystemClock
+from autoissue._exceptions import ConfigurationError
+
+#: The outcome of an entry whose plan is being applied and is not finished yet.
+PENDING = "pending"
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """What one processor did to one issue at one ``updated_at``."""
+
+    issue: str
+    processor: str
+    updated_at: str
+    outcome: str
+    actions: tuple[str, ...] = ()
+    recorded_at: float = 0.0
+
+    @property
+    def finished(self) -> bool:
+        """True once an outcome other than :data:`PENDING` was recorded."""
+        return self.outcome != PENDING
+
+
+@dataclass(frozen=True, slots=True)
+class StateStatistics:
+    """A frozen snapshot: ledger entries, and locks held right now."""
+
+    entries: int
+    locks: int
+
+
+class StateStore(abc.ABC):
+    """The ledger and the locks, on one backend; time comes from ``clock``."""
+
+    def __init__(self, *, clock: Clock | None = None) -> None:
+        self.clock: Clock = clock or SystemClock()
+
+    # -- ledger ----------------------------------------------------------------------------
+
+    async def record(
+        self,
+        issue: str | int,
+        processor: str,
+        updated_at: str,
+        outcome: str,
+        actions: Iterable[str] = (),
+    ) -> LedgerEntry:
+        """Write (replace) the entry for ``issue`` and ``processor``; return it. Atomic."""
+        entry = LedgerEntry(
+            str(issue), processor, updated_at, outcome, tuple(actions), self.clock.time()
+        )
+        await self._record(entry)
+        return entry
+
+    async def applied(
+        self, issue: str | int, processor: str, updated_at: str, action: str
+    ) -> LedgerEntry:
+        """Append ``action`` to the entry's applied actions; return the entry. Atomic.
+
+        An entry for another ``updated_at`` (or none) is first replaced by a fresh
+        :data:`PENDING` one: the issue changed, so its plan starts over.
+        """
+        return await self._applied(str(issue), processor, updated_at, action, self.clock.time())
+
+    async def lookup(self, issue: str | int, processor: str) -> LedgerEntry | None:
+        """The entry for ``issue`` and ``processor``, or ``None``."""
+        return await self._lookup(str(issue), processor)
+
+    async def is_processed(self, issue: str | int, processor: str, updated_at: str) -> bool:
+        """True if ``processor`` finished ``issue`` at exactly this ``updated_at``."""
+        entry = await self.lookup(issue, processor)
+        return entry is not None and entry.updated_at == updated_at and entry.finished
+
+    # -- locks -----------------------------------------------------------------------------
+
+    async def acquire(self, issue: str | int, owner: str, ttl_s: float) -> bool:
+        """Take the issue's lock for ``ttl_s`` seconds; False if another owner holds it. Atomic.
+
+        Acquiring a lock one already holds extends it.
+        """
+        now = self.clock.time()
+        return await self._acquire(str(issue), owner, now, now + _positive(ttl_s))
+
+    async def refresh(self, issue: str | int, owner: str, ttl_s: float) -> bool:
+        """Extend a lock ``owner`` still holds; False if it expired or is not theirs. Atomic."""
+        now = self.clock.time()
+        return await self._refresh(str(issue), owner, now, now + _positive(ttl_s))
+
+    async def release(self, issue: str | int, owner: str) -> bool:
+        """Free the lock if ``owner`` holds it; return whether it did. Atomic."""
+        return await self._release(str(issue), owner)
+
+    async def owner(self, issue: str | int) -> str | None:
+        """Who holds the issue's lock now, or ``None``."""
+        return await self._owner(str(issue), self.clock.time())
+
+    # -- observing and lifecycle -----------------------------------------------------------
+
+    async def statistics(self) -> StateStatistics:
+        """Ledger entries and live locks, as a frozen snapshot."""
+        entries, locks = await self._counts(self.clock.time())
+        return StateStatistics(entries=entries, locks=locks)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.describe()}>"
+
+    async def close(self) -> None:
+        """Release connections and threads. Idempotent."""
+        await self._close()
+
+    async def __aenter__(self) -> StateStore:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- the backend's hooks: each one atomic ----------------------------------------------
+
+    @abc.abstractmethod
+    def describe(self) -> str:
+        """Where this store lives (never with a password)."""
+
+    @abc.abstractmethod
+    async def _record(self, entry: LedgerEntry) -> None: ...
+
+    @abc.abstractmethod
+    async def _applied(
+        self, issue: str, processor: str, updated_at: str, action: str, now: float
+    ) -> LedgerEntry: ...
+
+    @abc.abstractmethod
+    async def _lookup(self, issue: str, processor: str) -> LedgerEntry | None: ...
+
+    @abc.abstractmethod
+    async def _acquire(self, issue: str, owner: str, now: float, until: float) -> bool: ...
+
+    @abc.abstractmethod
+    async def _refresh(self, issue: str, owner: str, now: float, until: float) -> bool: ...
+
+    @abc.abstractmethod
+    async def _release(self, issue: str, owner: str) -> bool: ...
+
+    @abc.abstractmethod
+    async def _owner(self, issue: str, now: float) -> str | None: ...
+
+    @abc.abstractmethod
+    async def _counts(self, now: float) -> tuple[int, int]: ...
+
+    @abc.abstractmethod
+    async def _close(self) -> None: ...
+
+
+def _positive(ttl_s: float) -> float:
+    if ttl_s <= 0:
+        raise ConfigurationError(f"a lock's ttl_s must be positive, not {ttl_s}")
+    return ttl_s
+
+
+def fresh_entry(issue: str, processor: str, updated_at: str, now: float) -> LedgerEntry:
+    """A :data:`PENDING` entry with no actions yet: where a new plan starts."""
+    return LedgerEntry(issue, processor, updated_at, PENDING, (), now)

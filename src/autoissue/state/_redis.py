@@ -1,0 +1,158 @@
+"""The state store in Redis, beside the queue under the same prefix.
+
+``P:ledger`` is a hash from ``processor NUL issue`` to a JSON entry; ``P:locks`` a hash from
+issue to ``owner NUL expires_at``. Locks compare times from the injected clock inside Lua
+scripts, rather than using ``SET NX PX`` (whose expiry runs on the server's clock), so lock
+expiry obeys the same clock as leases and tests never sleep.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from autoissue._clock import Clock
+from autoissue._exceptions import CorruptItemError
+from autoissue.queue._redis import call_redis
+from autoissue.state._base import LedgerEntry, StateStore
+
+_APPLIED = """
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+local e = raw and cjson.decode(raw) or nil
+if not e or e.updated_at ~= ARGV[2] then
+  e = {updated_at = ARGV[2], outcome = 'pending', actions = {}}
+end
+table.insert(e.actions, ARGV[3])
+e.recorded_at = tonumber(ARGV[4])
+local out = cjson.encode(e)
+redis.call('HSET', KEYS[1], ARGV[1], out)
+return out
+"""
+
+_LOCK = """
+local held = redis.call('HGET', KEYS[1], ARGV[1])
+local mode, owner, now, deadline = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local holder, expires = nil, 0
+if held then
+  local cut = string.find(held, '\\0', 1, true)
+  holder, expires = string.sub(held, 1, cut - 1), tonumber(string.sub(held, cut + 1))
+end
+local live = holder and expires > now
+if mode == 'release' then
+  if holder ~= owner then return 0 end
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  return 1
+end
+if mode == 'refresh' and not (live and holder == owner) then return 0 end
+if mode == 'acquire' and live and holder ~= owner then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], owner .. '\\0' .. deadline)
+return 1
+"""
+
+
+class RedisStateStore(StateStore):
+    """A :class:`StateStore` in Redis under ``prefix``; closes ``client`` if ``owns_client``."""
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        *,
+        prefix: str = "autoissue",
+        where: str = "redis",
+        owns_client: bool = True,
+        clock: Clock | None = None,
+    ) -> None:
+        super().__init__(clock=clock)
+        self.client = client
+        self.prefix = prefix
+        self.where = where
+        self._owns_client = owns_client
+        self._ledger = f"{prefix}:ledger"
+        self._locks = f"{prefix}:locks"
+        self._applied_script = client.register_script(_APPLIED)
+        self._lock_script = client.register_script(_LOCK)
+
+    def describe(self) -> str:
+        """The server and key prefix, never a password."""
+        return f"{self.where} prefix={self.prefix}"
+
+    async def _call(self, action: Any) -> Any:
+        return await call_redis(self.where, action)
+
+    async def _record(self, entry: LedgerEntry) -> None:
+        field, value = _field(entry.issue, entry.processor), _encode(entry)
+        await self._call(lambda: self.client.hset(self._ledger, field, value))
+
+    async def _applied(
+        self, issue: str, processor: str, updated_at: str, action: str, now: float
+    ) -> LedgerEntry:
+        args = [_field(issue, processor), updated_at, action, repr(now)]
+        raw = await self._call(lambda: self._applied_script(keys=[self._ledger], args=args))
+        return _decode(issue, processor, raw)
+
+    async def _lookup(self, issue: str, processor: str) -> LedgerEntry | None:
+        field = _field(issue, processor)
+        raw = await self._call(lambda: self.client.hget(self._ledger, field))
+        return None if raw is None else _decode(issue, processor, raw)
+
+    async def _lock(self, mode: str, issue: str, owner: str, now: float, until: float) -> bool:
+        args = [issue, mode, owner, repr(now), repr(until)]
+        return bool(await self._call(lambda: self._lock_script(keys=[self._locks], args=args)))
+
+    async def _acquire(self, issue: str, owner: str, now: float, until: float) -> bool:
+        return await self._lock("acquire", issue, owner, now, until)
+
+    async def _refresh(self, issue: str, owner: str, now: float, until: float) -> bool:
+        return await self._lock("refresh", issue, owner, now, until)
+
+    async def _release(self, issue: str, owner: str) -> bool:
+        return await self._lock("release", issue, owner, 0.0, 0.0)
+
+    async def _owner(self, issue: str, now: float) -> str | None:
+        held = await self._call(lambda: self.client.hget(self._locks, issue))
+        return _live_owner(held, now)
+
+    async def _counts(self, now: float) -> tuple[int, int]:
+        entries = await self._call(lambda: self.client.hlen(self._ledger))
+        held = await self._call(lambda: self.client.hvals(self._locks))
+        return int(entries), sum(1 for value in held if _live_owner(value, now) is not None)
+
+    async def _close(self) -> None:
+        if self._owns_client:
+            await self.client.aclose()
+
+
+def _field(issue: str, processor: str) -> str:
+    return f"{processor}\0{issue}"
+
+
+def _live_owner(held: bytes | None, now: float) -> str | None:
+    if held is None:
+        return None
+    owner, _, expires = held.decode().partition("\0")
+    return owner if float(expires) > now else None
+
+
+def _encode(entry: LedgerEntry) -> str:
+    return json.dumps(
+        {
+            "updated_at": entry.updated_at,
+            "outcome": entry.outcome,
+            "actions": list(entry.actions),
+            "recorded_at": entry.recorded_at,
+        }
+    )
+
+
+def _decode(issue: str, processor: str, raw: bytes) -> LedgerEntry:
+    try:
+        data = json.loads(raw)
+        # cjson writes an empty list as {}; either way it means no actions.
+        actions = tuple(str(a) for a in data["actions"]) if data["actions"] else ()
+        return LedgerEntry(
+            issue, processor, data["updated_at"], data["outcome"], actions, data["recorded_at"]
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CorruptItemError(f"ledger entry {issue}/{processor} is damaged: {exc}") from exc

@@ -1,0 +1,142 @@
+"""The state store in the SQLite file the queue uses (two more tables, same WAL file)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from autoissue._clock import Clock
+from autoissue._exceptions import CorruptItemError
+from autoissue.queue import DEFAULT_SQLITE_PATH, SqliteDatabase
+from autoissue.state._base import LedgerEntry, StateStore, fresh_entry
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS ledger (
+    issue TEXT NOT NULL,
+    processor TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    actions TEXT NOT NULL DEFAULT '[]',
+    recorded_at REAL NOT NULL,
+    PRIMARY KEY (issue, processor)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS locks (
+    issue TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires_at REAL NOT NULL
+) WITHOUT ROWID;
+"""
+
+_SELECT = (
+    "SELECT issue, processor, updated_at, outcome, actions, recorded_at FROM ledger"
+    " WHERE issue = ? AND processor = ?"
+)
+
+
+class SqliteStateStore(StateStore):
+    """A :class:`StateStore` in a SQLite file; open it with ``await store.open()``."""
+
+    def __init__(
+        self,
+        path: str | Path = DEFAULT_SQLITE_PATH,
+        *,
+        clock: Clock | None = None,
+        busy_timeout_s: float = 5.0,
+    ) -> None:
+        super().__init__(clock=clock)
+        self.db = SqliteDatabase(path, busy_timeout_s=busy_timeout_s)
+
+    async def open(self) -> SqliteStateStore:
+        """Create the tables if needed; return the store."""
+        await self.db.open(SCHEMA)
+        return self
+
+    def describe(self) -> str:
+        """The database file's path as a DSN."""
+        return f"sqlite:///{self.db.path}"
+
+    async def _record(self, entry: LedgerEntry) -> None:
+        await self.db.run(lambda conn: _write(conn, entry))
+
+    async def _applied(
+        self, issue: str, processor: str, updated_at: str, action: str, now: float
+    ) -> LedgerEntry:
+        def applied(conn: sqlite3.Connection) -> LedgerEntry:
+            entry = _read(conn, issue, processor)
+            if entry is None or entry.updated_at != updated_at:
+                entry = fresh_entry(issue, processor, updated_at, now)
+            entry = LedgerEntry(
+                issue, processor, updated_at, entry.outcome, (*entry.actions, action), now
+            )
+            _write(conn, entry)
+            return entry
+
+        return await self.db.run(applied)
+
+    async def _lookup(self, issue: str, processor: str) -> LedgerEntry | None:
+        return await self.db.run(lambda conn: _read(conn, issue, processor))
+
+    async def _acquire(self, issue: str, owner: str, now: float, until: float) -> bool:
+        def acquire(conn: sqlite3.Connection) -> bool:
+            # Insert, or take over a lock that is ours or expired; anything else is refused.
+            cursor = conn.execute(
+                "INSERT INTO locks (issue, owner, expires_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (issue) DO UPDATE SET owner = excluded.owner,"
+                " expires_at = excluded.expires_at WHERE locks.owner = ? OR locks.expires_at <= ?",
+                (issue, owner, until, owner, now),
+            )
+            return cursor.rowcount == 1
+
+        return await self.db.run(acquire)
+
+    async def _refresh(self, issue: str, owner: str, now: float, until: float) -> bool:
+        sql = "UPDATE locks SET expires_at = ? WHERE issue = ? AND owner = ? AND expires_at > ?"
+        return await self.db.run(
+            lambda conn: conn.execute(sql, (until, issue, owner, now)).rowcount == 1
+        )
+
+    async def _release(self, issue: str, owner: str) -> bool:
+        sql = "DELETE FROM locks WHERE issue = ? AND owner = ?"
+        return await self.db.run(lambda conn: conn.execute(sql, (issue, owner)).rowcount == 1)
+
+    async def _owner(self, issue: str, now: float) -> str | None:
+        sql = "SELECT owner FROM locks WHERE issue = ? AND expires_at > ?"
+        row = await self.db.run(lambda conn: conn.execute(sql, (issue, now)).fetchone())
+        return None if row is None else str(row[0])
+
+    async def _counts(self, now: float) -> tuple[int, int]:
+        def counts(conn: sqlite3.Connection) -> tuple[int, int]:
+            entries = conn.execute("SELECT count(*) FROM ledger").fetchone()[0]
+            locks = conn.execute("SELECT count(*) FROM locks WHERE expires_at > ?", (now,))
+            return int(entries), int(locks.fetchone()[0])
+
+        return await self.db.run(counts)
+
+    async def _close(self) -> None:
+        await self.db.close()
+
+
+def _write(conn: sqlite3.Connection, entry: LedgerEntry) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO ledger VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            entry.issue,
+            entry.processor,
+            entry.updated_at,
+            entry.outcome,
+            json.dumps(list(entry.actions)),
+            entry.recorded_at,
+        ),
+    )
+
+
+def _read(conn: sqlite3.Connection, issue: str, processor: str) -> LedgerEntry | None:
+    row = conn.execute(_SELECT, (issue, processor)).fetchone()
+    if row is None:
+        return None
+    try:
+        actions = tuple(str(action) for action in json.loads(row[4]))
+    except (TypeError, ValueError) as exc:
+        raise CorruptItemError(f"ledger entry {issue}/{processor} is damaged: {exc}") from exc
+    return LedgerEntry(row[0], row[1], row[2], row[3], actions, row[5])

@@ -1,0 +1,143 @@
+"""The state store contract (ledger and locks), on memory, SQLite and a real Redis."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from autoissue import BackendUnavailableError, ConfigurationError, CorruptItemError, FakeClock
+from autoissue.state import PENDING, StateStore, open_state
+
+pytestmark = pytest.mark.timeout(30)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+async def store(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
+) -> AsyncIterator[StateStore]:
+    dsn = {
+        "memory": lambda: "memory://",
+        "sqlite": lambda: f"sqlite:///{tmp_path / 'state.db'}",
+        "redis": lambda: str(request.getfixturevalue("redis_url")),
+    }[request.param]()
+    async with await open_state(dsn, clock=clock) as opened:
+        yield opened
+
+
+async def test_record_then_lookup(store: StateStore, clock: FakeClock) -> None:
+    assert await store.lookup(12, "triage") is None
+    entry = await store.record(12, "triage", "2024-01-01T00:00:00Z", "done", ["label:bug"])
+    assert await store.lookup("12", "triage") == entry
+    assert entry.actions == ("label:bug",)
+    assert entry.recorded_at == clock.now
+    assert await store.lookup(12, "stale") is None
+
+
+async def test_is_processed_needs_the_same_updated_at_and_a_finished_outcome(
+    store: StateStore,
+) -> None:
+    await store.record("acme/w#1", "triage", "t1", "done")
+    assert await store.is_processed("acme/w#1", "triage", "t1")
+    assert not await store.is_processed("acme/w#1", "triage", "t2")
+    assert not await store.is_processed("acme/w#2", "triage", "t1")
+    await store.record("acme/w#1", "triage", "t2", PENDING)
+    assert not await store.is_processed("acme/w#1", "triage", "t2")
+
+
+async def test_applied_actions_accumulate_and_reset_when_the_issue_changes(
+    store: StateStore, clock: FakeClock
+) -> None:
+    first = await store.applied(7, "triage", "t1", "label:bug")
+    assert (first.outcome, first.actions, first.finished) == (PENDING, ("label:bug",), False)
+    clock.advance(1)
+    second = await store.applied(7, "triage", "t1", "comment:abc")
+    assert second.actions == ("label:bug", "comment:abc")
+    assert second.recorded_at == clock.now
+    assert await store.lookup(7, "triage") == second
+    fresh = await store.applied(7, "triage", "t2", "label:docs")
+    assert fresh.actions == ("label:docs",)
+    done = await store.record(7, "triage", "t2", "done", fresh.actions)
+    assert (await store.lookup(7, "triage")) == done
+
+
+async def test_a_lock_has_one_owner_until_it_expires(store: StateStore, clock: FakeClock) -> None:
+    assert await store.acquire(5, "worker-a", ttl_s=10)
+    assert not await store.acquire(5, "worker-b", ttl_s=10)
+    assert await store.owner(5) == "worker-a"
+    assert await store.acquire(5, "worker-a", ttl_s=10)
+    clock.advance(10)
+    assert await store.owner(5) is None
+    assert await store.acquire(5, "worker-b", ttl_s=10)
+    assert await store.owner(5) == "worker-b"
+
+
+async def test_refresh_extends_only_a_live_lock_of_its_owner(
+    store: StateStore, clock: FakeClock
+) -> None:
+    assert await store.acquire("9", "a", ttl_s=2)
+    clock.advance(1.5)
+    assert await store.refresh("9", "a", ttl_s=2)
+    assert not await store.refresh("9", "b", ttl_s=2)
+    clock.advance(1.5)
+    assert await store.owner("9") == "a"
+    clock.advance(1)
+    assert not await store.refresh("9", "a", ttl_s=2)
+    assert not await store.refresh("404", "a", ttl_s=2)
+
+
+async def test_release_frees_only_the_owners_lock(store: StateStore) -> None:
+    assert await store.acquire(1, "a", ttl_s=5)
+    assert not await store.release(1, "b")
+    assert await store.release(1, "a")
+    assert not await store.release(1, "a")
+    assert await store.owner(1) is None
+    assert await store.acquire(1, "b", ttl_s=5)
+
+
+async def test_statistics_and_repr(store: StateStore, clock: FakeClock) -> None:
+    await store.record(1, "p", "t", "done")
+    await store.applied(2, "p", "t", "x")
+    await store.acquire(1, "a", ttl_s=5)
+    await store.acquire(2, "a", ttl_s=1)
+    clock.advance(2)
+    stats = await store.statistics()
+    assert (stats.entries, stats.locks) == (2, 1)
+    assert type(store).__name__ in repr(store)
+
+
+async def test_a_lock_ttl_must_be_positive(store: StateStore) -> None:
+    with pytest.raises(ConfigurationError):
+        await store.acquire(1, "a", ttl_s=0)
+
+
+async def test_a_damaged_sqlite_ledger_row_is_a_clear_error(tmp_path: Path) -> None:
+    dsn = f"sqlite:///{tmp_path / 's.db'}"
+    async with await open_state(dsn) as store:
+        await store.record(1, "p", "t", "done", ["a"])
+        assert store.lookup is not None
+        db = store.db  # type: ignore[attr-defined]
+        await db.run(lambda conn: conn.execute("UPDATE ledger SET actions = 'not json'"))
+        with pytest.raises(CorruptItemError, match="ledger entry 1/p"):
+            await store.lookup(1, "p")
+
+
+@pytest.mark.redis
+async def test_a_damaged_redis_ledger_entry_is_a_clear_error(redis_url: str) -> None:
+    async with await open_state(redis_url) as store:
+        await store.record(1, "p", "t", "done")
+        client, prefix = store.client, store.prefix  # type: ignore[attr-defined]
+        await client.hset(f"{prefix}:ledger", "p\x001", b"{}")
+        with pytest.raises(CorruptItemError):
+            await store.lookup(1, "p")
+
+
+async def test_an_unreachable_redis_state_store_is_a_clear_error() -> None:
+    with pytest.raises(BackendUnavailableError, match="unreachable"):
+        await open_state("redis://127.0.0.1:1/0")
