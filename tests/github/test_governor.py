@@ -33,8 +33,7 @@ def info(remaining: int, reset_in: float, clock: FakeClock, limit: int = 5000) -
 
 
 async def send(gov: Governor, kind: RequestKind, reading: RateLimitInfo | None = None) -> None:
-    await gov.acquire(kind)
-    gov.release(kind, reading)
+    gov.release(await gov.acquire(kind), reading)
 
 
 async def test_unknown_server_gets_github_defaults() -> None:
@@ -141,12 +140,11 @@ async def test_unlimited_server_lifts_budgets_but_keeps_a_cap() -> None:
     for _ in range(50):
         await send(gov, COMMENT)
     assert clock.slept == []
-    for _ in range(3):
-        await gov.acquire(READ)
+    permits = [await gov.acquire(READ) for _ in range(3)]
     fourth = asyncio.create_task(gov.acquire(READ))
     await asyncio.sleep(0)
     assert not fourth.done()
-    gov.release(READ)
+    gov.release(permits[0])
     await fourth
     assert gov.statistics().in_flight == 3
 
@@ -167,29 +165,28 @@ async def test_concurrency_cap_holds_and_serves_waiters_in_order() -> None:
         await gov.acquire(READ)
         order.append(number)
 
-    await gov.acquire(READ)
-    await gov.acquire(READ)
+    first, second = await gov.acquire(READ), await gov.acquire(READ)
     tasks = [asyncio.create_task(worker(n)) for n in range(3)]
     await asyncio.sleep(0)
     assert order == []
-    gov.release(READ)
-    gov.release(READ)
+    gov.release(first)
+    gov.release(second)
     await asyncio.sleep(0)
     assert order == [0, 1]
-    gov.release(READ)
+    gov.release(first)
     await asyncio.gather(*tasks)
     assert order == [0, 1, 2]
 
 
 async def test_a_cancelled_waiter_gives_its_place_back() -> None:
     gov, _ = governor(max_concurrent=1)
-    await gov.acquire(READ)
+    held = await gov.acquire(READ)
     waiting = asyncio.create_task(gov.acquire(READ))
     await asyncio.sleep(0)
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiting
-    gov.release(READ)
+    gov.release(held)
     await gov.acquire(READ)
     assert gov.statistics().in_flight == 1
 
@@ -250,3 +247,15 @@ def test_window_refuses_nonsense_and_describes_itself() -> None:
     with pytest.raises(ValueError, match="positive span"):
         SlidingWindow(span=0, budget=1)
     assert repr(SlidingWindow(span=60, budget=900)) == "<SlidingWindow 0/900 per 60s>"
+
+
+def test_a_settled_entry_counts_from_its_answer() -> None:
+    window = SlidingWindow(span=60, budget=2)
+    first = window.spend(1, now=0.0)
+    window.spend(1, now=1.0)
+    SlidingWindow.settle(first, now=30.0)  # GitHub may have counted it as late as 30 s
+    assert window.wait(1, now=60.5) == pytest.approx(0.5)  # the second leaves at 61
+    assert window.wait(1, now=61.0) == 0.0
+    window.spend(1, now=61.0)
+    assert window.wait(1, now=62.0) == pytest.approx(28.0)  # the first counts until 90
+    assert window.used(now=121.0) == 0

@@ -32,10 +32,15 @@ class Selector:
     """
 
     def __init__(
-        self, processor: Processor, *, skip_labels: frozenset[str] = DEFAULT_SKIP_LABELS
+        self,
+        processor: Processor,
+        *,
+        skip_labels: frozenset[str] = DEFAULT_SKIP_LABELS,
+        skip_locked: bool = True,
     ) -> None:
         self.processor = processor
         self.skip_labels = frozenset(label.lower() for label in skip_labels)
+        self.skip_locked = skip_locked
 
     def __repr__(self) -> str:
         return f"<Selector {self.processor.name} skip={sorted(self.skip_labels)}>"
@@ -46,7 +51,7 @@ class Selector:
             return Decision(None, "pull request")
         if issue.state != "open":
             return Decision(None, "closed")
-        if issue.locked:
+        if issue.locked and self.skip_locked:
             return Decision(None, "locked")
         skip = sorted(name for name in issue.label_names if name.lower() in self.skip_labels)
         if skip:

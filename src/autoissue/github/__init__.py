@@ -16,6 +16,7 @@ from autoissue.github._governor import (
     GovernorSettings,
     GovernorStatistics,
     Mode,
+    Permit,
     RequestKind,
 )
 from autoissue.github._health import ClientStatistics, EndpointStatistics
@@ -36,7 +37,13 @@ from autoissue.github._ratelimit import (
     refusal_wait,
 )
 from autoissue.github._retry import TRANSIENT_STATUSES, RetryBudget, RetryPolicy
-from autoissue.github._transport import PoolSettings, Response, SendFailure, Transport
+from autoissue.github._transport import (
+    OversizedAnswerError,
+    PoolSettings,
+    Response,
+    SendFailure,
+    Transport,
+)
 from autoissue.github._window import SlidingWindow
 
 __all__ = [
@@ -57,6 +64,8 @@ __all__ = [
     "GovernorStatistics",
     "InstallationToken",
     "Mode",
+    "OversizedAnswerError",
+    "Permit",
     "PoolSettings",
     "RateLimitInfo",
     "Refusal",

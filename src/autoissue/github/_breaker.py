@@ -65,6 +65,11 @@ class CircuitBreaker:
             logger.info("circuit to %s closed again", self.host)
         self.state = CircuitState.CLOSED
 
+    def record_abandoned(self) -> None:
+        """The request ended without an outcome (cancelled): a probe's turn passes on."""
+        if self.state is CircuitState.HALF_OPEN:
+            self.state = CircuitState.OPEN  # its cooldown is long over: the next one probes
+
     def record_failure(self) -> None:
         """No answer, or a 5xx."""
         self._failures += 1

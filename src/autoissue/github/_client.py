@@ -48,7 +48,13 @@ from autoissue.github._protocol import (
 )
 from autoissue.github._ratelimit import Refusal, classify_refusal, parse_rate_limit, refusal_wait
 from autoissue.github._retry import TRANSIENT_STATUSES, RetryBudget, RetryPolicy
-from autoissue.github._transport import PoolSettings, Response, SendFailure, Transport
+from autoissue.github._transport import (
+    OversizedAnswerError,
+    PoolSettings,
+    Response,
+    SendFailure,
+    Transport,
+)
 from autoissue.model import Issue, User, decode_issue_page
 
 DEFAULT_BASE_URL = "https://api.github.com"
@@ -233,19 +239,20 @@ class GitHubClient:
     async def _governed(self, call: _Call) -> Response:
         """One attempt: through the circuit breaker and the governor to the transport."""
         self.breaker.before_request()
-        kind = call.kind
-        await self.governor.acquire(kind)
+        permit = await self.governor.acquire(call.kind)
         started = time.perf_counter()
         try:
             response = await self._transport.send(
                 call.method, call.url, body=call.body, headers=await self._headers(call)
             )
         except BaseException as error:
-            self.governor.release(kind)
+            self.governor.release(permit)
             if isinstance(error, SendFailure):
                 self._health.failed(call.endpoint)
+            else:  # cancelled: no outcome, and a probe's turn must pass on
+                self.breaker.record_abandoned()
             raise
-        self.governor.release(kind, parse_rate_limit(response.headers, self._clock.time()))
+        self.governor.release(permit, parse_rate_limit(response.headers, self._clock.time()))
         elapsed = time.perf_counter() - started
         self._health.answered(
             call.endpoint, response.status, elapsed, cached=response.status == 304
@@ -278,6 +285,8 @@ class GitHubClient:
 
     def _after_failure(self, call: _Call, failure: SendFailure) -> float:
         """The wait before trying again after no answer, or raise when giving up."""
+        if isinstance(failure, OversizedAnswerError):
+            raise MalformedResponseError(f"{call.url}: {failure}") from failure
         self.breaker.record_failure()
         if failure.sent and not call.idempotent:
             raise UnknownOutcomeError(

@@ -87,6 +87,14 @@ class RequestKind:
         return 5 if self.mutation else 1
 
 
+@dataclass(frozen=True, slots=True)
+class Permit:
+    """A request cleared to go: what it booked, to be settled when it is answered."""
+
+    kind: RequestKind
+    entries: tuple[list[float], ...] = ()
+
+
 @dataclass(frozen=True)
 class GovernorStatistics:
     """A snapshot of the governor's state and of every wait it imposed."""
@@ -149,20 +157,26 @@ class Governor:
         self._slots.limit = self.settings.unlimited_max_concurrent
         logger.info("server reports no rate limits: pacing off")
 
-    async def acquire(self, kind: RequestKind) -> None:
+    async def acquire(self, kind: RequestKind) -> Permit:
         """Wait until ``kind`` may be sent within every budget, then book it."""
         await self._slots.acquire()
         try:
-            while (delay := self._admit(kind, self._clock.time())) > 0:
-                await self._clock.sleep(delay)
+            while True:
+                permit = self._admit(kind, self._clock.time())
+                if isinstance(permit, Permit):
+                    return permit
+                await self._clock.sleep(permit)
         except BaseException:
             self._slots.release()
             raise
 
-    def release(self, kind: RequestKind, info: RateLimitInfo | None = None) -> None:
+    def release(self, permit: Permit, info: RateLimitInfo | None = None) -> None:
         """The request is answered (or failed); ``info`` is its rate-limit reading, if any."""
         self._slots.release()
-        primary = self._primary.get(kind.resource)
+        now = self._clock.time()
+        for entry in permit.entries:
+            SlidingWindow.settle(entry, now)
+        primary = self._primary.get(permit.kind.resource)
         if primary is not None and primary.in_flight > 0:
             primary.in_flight -= 1
             if info is None and primary.info.remaining > 0:
@@ -191,15 +205,15 @@ class Governor:
             # A later window, or a lower count in this one: answers may arrive out of order.
             primary.info = info
 
-    def _admit(self, kind: RequestKind, now: float) -> float:
-        """Book ``kind`` and return 0, or return how long to wait before asking again."""
+    def _admit(self, kind: RequestKind, now: float) -> Permit | float:
+        """Book ``kind`` and return its permit, or return how long to wait first."""
         reason, delay = max(self._delays(kind, now), key=lambda item: item[1])
         if delay > _EPSILON_S:
             self._waits.add(reason, delay)
             return delay
-        if self.mode is not Mode.UNLIMITED:
-            self._book(kind, now)
-        return 0.0
+        if self.mode is Mode.UNLIMITED:
+            return Permit(kind)
+        return Permit(kind, self._book(kind, now))
 
     def _delays(self, kind: RequestKind, now: float) -> list[tuple[str, float]]:
         delays = [("paused", self._paused_until - now)]
@@ -215,16 +229,17 @@ class Governor:
             delays.append(("spacing", self._last_mutation + spacing - now))
         return delays
 
-    def _book(self, kind: RequestKind, now: float) -> None:
+    def _book(self, kind: RequestKind, now: float) -> tuple[list[float], ...]:
         primary = self._primary_state(kind.resource, now)
         primary.in_flight += 1
         primary.last_sent = now
-        self._points_window(kind).spend(kind.points, now)
+        entries = [self._points_window(kind).spend(kind.points, now)]
         if kind.creates_content:
-            self._content_minute.spend(1, now)
-            self._content_hour.spend(1, now)
+            entries.append(self._content_minute.spend(1, now))
+            entries.append(self._content_hour.spend(1, now))
         if kind.mutation:
             self._last_mutation = now
+        return tuple(entries)
 
     def _primary_state(self, resource: str, now: float) -> _Primary:
         primary = self._primary.get(resource)

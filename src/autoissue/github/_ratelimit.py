@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 # Bounds on what a header may claim: a server that sends nonsense gets a safe reading.
 _MAX_LIMIT = 1_000_000
-_MAX_RESET_AHEAD_S = 2 * 3600.0
+_MAX_RESET_AHEAD_S = 3600.0
 MIN_SECONDARY_WAIT_S = 60.0
 
 
@@ -41,17 +41,18 @@ def _integer(headers: Mapping[str, str], name: str) -> int | None:
 def parse_rate_limit(headers: Mapping[str, str], now: float) -> RateLimitInfo | None:
     """The ``x-ratelimit-*`` headers as a :class:`RateLimitInfo`, or ``None`` when absent.
 
-    ``headers`` keys are lower-case. Absurd values are clamped: a negative remaining is 0,
-    a reset in the past means "now", a reset more than two hours ahead is two hours.
+    ``headers`` keys are lower-case. A limit below 1 is no reading. Absurd values are
+    clamped: a negative remaining is 0, a reset in the past means "now", a reset more than
+    an hour ahead (GitHub's window) is an hour.
     """
     limit, remaining = (
         _integer(headers, "x-ratelimit-limit"),
         _integer(headers, "x-ratelimit-remaining"),
     )
     reset = _integer(headers, "x-ratelimit-reset")
-    if limit is None or remaining is None or reset is None:
-        return None
-    limit = min(max(limit, 0), _MAX_LIMIT)
+    if limit is None or remaining is None or reset is None or limit < 1:
+        return None  # a limit of nothing is no reading at all: keep the last good one
+    limit = min(limit, _MAX_LIMIT)
     remaining = min(max(remaining, 0), limit)
     used = _integer(headers, "x-ratelimit-used")
     return RateLimitInfo(

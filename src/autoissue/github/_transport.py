@@ -85,9 +85,7 @@ class Transport:
             async with self._session_or_new().request(
                 method, url, data=body, headers=headers
             ) as answer:
-                if (answer.content_length or 0) > MAX_BODY_BYTES:
-                    raise SendFailure(f"answer of {answer.content_length} bytes", sent=True)
-                content = await answer.read()
+                content = await _read_bounded(answer)
                 lowered = {key.lower(): value for key, value in answer.headers.items()}
                 return Response(answer.status, lowered, content, str(answer.url))
         except aiohttp.ClientConnectorError as error:
@@ -100,3 +98,20 @@ class Transport:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+class OversizedAnswerError(SendFailure):
+    """The answer is larger than any API answer we read: refused, not buffered."""
+
+
+async def _read_bounded(answer: aiohttp.ClientResponse) -> bytes:
+    """The body, refusing more than ``MAX_BODY_BYTES`` whether announced or chunked."""
+    if (answer.content_length or 0) > MAX_BODY_BYTES:
+        raise OversizedAnswerError(f"answer of {answer.content_length} bytes", sent=True)
+    chunks, size = [], 0
+    async for chunk in answer.content.iter_chunked(256 * 1024):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise OversizedAnswerError(f"answer of more than {MAX_BODY_BYTES} bytes", sent=True)
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -12,7 +12,10 @@ class SlidingWindow:
     """Tracks what was spent in the last ``span`` seconds against a ``budget``.
 
     Used for GitHub's secondary limits, which are counted over rolling minutes and hours
-    and which no header reports: the only safe way is to count ourselves.
+    and which no header reports: the only safe way is to count ourselves. GitHub counts a
+    request when it arrives, which is some time between our sending it and its answer, so
+    an entry booked at sending is :meth:`settle`-d at the answer: it then counts until one
+    span after the latest moment GitHub may have counted it.
     """
 
     def __init__(self, *, span: float, budget: int) -> None:
@@ -20,17 +23,19 @@ class SlidingWindow:
             raise ValueError("a window needs a positive span and a budget of at least 1")
         self.span = span
         self.budget = budget
-        self._spent: deque[tuple[float, int]] = deque()
-        self._total = 0
+        self._spent: deque[list[float]] = deque()  # [time, amount], settled times only grow
+        self._total = 0.0
 
     def __repr__(self) -> str:
-        return f"<SlidingWindow {self._total}/{self.budget} per {self.span:g}s>"
+        return f"<SlidingWindow {self._total:g}/{self.budget} per {self.span:g}s>"
 
     def _expire(self, now: float) -> None:
+        # Settling can leave a later time in front: entries behind it then count a little
+        # longer than they must, which errs on the safe side.
         while self._spent and self._spent[0][0] + self.span <= now + _EPSILON_S:
             self._total -= self._spent.popleft()[1]
 
-    def used(self, now: float) -> int:
+    def used(self, now: float) -> float:
         """What was spent in the window ending ``now``."""
         self._expire(now)
         return self._total
@@ -45,15 +50,22 @@ class SlidingWindow:
         needed = self._total + min(amount, self.budget) - self.budget
         if needed <= 0:
             return 0.0
-        freed = 0
-        for when, spent in self._spent:
+        freed = 0.0
+        for when, spent in sorted(self._spent):
             freed += spent
             if freed >= needed:
                 delay = when + self.span - now
                 return delay if delay > _EPSILON_S else 0.0
         raise AssertionError("unreachable: the whole window frees enough")  # pragma: no cover
 
-    def spend(self, amount: int, now: float) -> None:
-        """Record ``amount`` spent at ``now``."""
-        self._spent.append((now, amount))
+    def spend(self, amount: int, now: float) -> list[float]:
+        """Record ``amount`` spent at ``now``; returns the entry, for :meth:`settle`."""
+        entry = [now, float(amount)]
+        self._spent.append(entry)
         self._total += amount
+        return entry
+
+    @staticmethod
+    def settle(entry: list[float], now: float) -> None:
+        """The request behind ``entry`` was answered at ``now``: count it from then."""
+        entry[0] = max(entry[0], now)
