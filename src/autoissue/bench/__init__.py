@@ -1,23 +1,50 @@
-"""The benchmark suite behind ``autoissue bench``: workloads, machine facts, reports.
+"""The benchmark suite behind ``autoissue bench``: workloads, contenders, reports.
 
-Only the ``queue`` workload exists so far; see BENCH.md for the protocol and the others.
+Workloads so far: ``queue``, and the triage family (``triage``, ``memory``,
+``ratelimited``) with every contender of BENCH.md.
 """
 
 from __future__ import annotations
 
 from autoissue.bench._queue import QueueBenchConfig, run_queue_bench
 from autoissue.bench._report import BenchReport, machine_info, median
+from autoissue.bench._triage import (
+    ALL_CONTENDERS,
+    TriageBenchConfig,
+    check,
+    expected_labels,
+    run_triage_bench,
+    theoretical_rate,
+)
+from autoissue.bench._work import BENCH_LABEL, bench_labels, calibrate
+
+_TRIAGE_COLUMNS = [
+    "contender", "issues", "seconds", "issues_per_s", "api_calls_per_issue", "failed", "lost",
+    "duplicate_writes", "rss_peak_mb", "rss_growth_kb_per_issue", "cpu_percent",
+]  # fmt: skip
 
 #: The columns the Markdown report shows for each workload.
 COLUMNS = {
     "queue": ["contender", "backend", "mode", "batch", "items", "seconds", "claims_acks_per_s"],
+    "triage": _TRIAGE_COLUMNS,
+    "memory": _TRIAGE_COLUMNS,
+    "ratelimited": [*_TRIAGE_COLUMNS, "rate_limit_violations", "budget_share"],
 }
 
 __all__ = [
+    "ALL_CONTENDERS",
+    "BENCH_LABEL",
     "COLUMNS",
     "BenchReport",
     "QueueBenchConfig",
+    "TriageBenchConfig",
+    "bench_labels",
+    "calibrate",
+    "check",
+    "expected_labels",
     "machine_info",
     "median",
     "run_queue_bench",
+    "run_triage_bench",
+    "theoretical_rate",
 ]

@@ -8,57 +8,91 @@ from typing import Any
 
 import click
 
-from autoissue.bench import COLUMNS, QueueBenchConfig, run_queue_bench
+from autoissue.bench import (
+    ALL_CONTENDERS,
+    COLUMNS,
+    BenchReport,
+    QueueBenchConfig,
+    TriageBenchConfig,
+    run_queue_bench,
+    run_triage_bench,
+)
 from autoissue.cli._errors import friendly_errors
 
 __all__ = ["bench_command"]
 
 
+def _queue(quick: bool, options: dict[str, Any]) -> BenchReport:
+    overrides = {
+        k: v for k, v in options.items() if k in {"items", "batch", "repeats", "redis_url"}
+    }
+    if options["backends"]:
+        overrides["backends"] = options["backends"]
+    config = QueueBenchConfig.quick(**overrides) if quick else QueueBenchConfig(**overrides)
+    return asyncio.run(run_queue_bench(config))
+
+
+def _triage(workload: str, quick: bool, options: dict[str, Any]) -> BenchReport:
+    overrides = {k: v for k, v in options.items() if k in {"issues", "repeats"}}
+    if options["contenders"]:
+        overrides["contenders"] = options["contenders"]
+    return run_triage_bench(TriageBenchConfig.for_workload(workload, quick=quick, **overrides))
+
+
+def _echo(workload: str, report: BenchReport) -> None:
+    for result in report.results:
+        if "error" in result:
+            click.echo(f"{result['contender']:>20}: failed ({result['error']})")
+        elif workload == "queue":
+            click.echo(
+                f"{result['contender']:>20}: {result['claims_acks_per_s']:>12,.1f} claims+acks/s"
+            )
+        else:
+            click.echo(f"{result['contender']:>20}: {result['issues_per_s']:>10,.1f} issues/s, "
+                       f"lost {result['lost']:.0f}, failed {result['failed']:.0f}")  # fmt: skip
+    for name, value in report.ratios.items():
+        click.echo(f"{name:>40}: {value:.2f}")
+    for backend, reason in report.params.get("skipped", {}).items():
+        click.echo(f"{backend:>20}: skipped ({reason})")
+
+
 @click.command("bench")
 @click.argument("workload", type=click.Choice(sorted(COLUMNS)))
 @click.option("--quick", is_flag=True, help="A small run that checks the bench works (for CI).")
-@click.option(
-    "--json", "json_path", type=click.Path(path_type=Path), required=True, help="Report file."
-)
-@click.option("--markdown", "markdown_path", type=click.Path(path_type=Path), help="Table file.")
-@click.option("--items", type=click.IntRange(min=1), help="Items per drain (queue workload).")
-@click.option("--batch", type=click.IntRange(min=1), help="Claim/ack batch size (batched mode).")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), required=True)
+@click.option("--markdown", "markdown_path", type=click.Path(path_type=Path))
 @click.option("--repeats", type=click.IntRange(min=1), help="Rounds; the report quotes medians.")
+@click.option("--issues", type=click.IntRange(min=1), help="Repository size (triage workloads).")
 @click.option(
-    "--redis",
-    "redis_url",
-    default="redis://127.0.0.1:6379/0",
-    show_default=True,
-    help="The Redis server to measure (each run uses, then deletes, its own key prefix).",
+    "--contender",
+    "contenders",
+    multiple=True,
+    type=click.Choice(ALL_CONTENDERS),
+    help="Run only these contenders (repeatable; default all).",
 )
+@click.option("--items", type=click.IntRange(min=1), help="Items per drain (queue workload).")
+@click.option("--batch", type=click.IntRange(min=1), help="Claim/ack batch size (queue workload).")
+@click.option("--redis", "redis_url", default="redis://127.0.0.1:6379/0", show_default=True)
 @click.option(
     "--backend",
     "backends",
     multiple=True,
     type=click.Choice(["memory", "sqlite", "redis"]),
-    help="Measure only these backends (repeatable; default all).",
+    help="Queue backends to measure (repeatable; default all).",
 )
 def bench_command(
-    workload: str,
-    quick: bool,
-    json_path: Path,
-    markdown_path: Path | None,
-    backends: tuple[str, ...],
-    **sizes: int | str | None,
+    workload: str, quick: bool, json_path: Path, markdown_path: Path | None, **options: Any
 ) -> None:
-    """Run the WORKLOAD benchmark (only ``queue`` for now) and write its report."""
-    overrides: dict[str, Any] = {k: v for k, v in sizes.items() if v is not None}
-    if backends:
-        overrides["backends"] = backends
-    config = QueueBenchConfig.quick(**overrides) if quick else QueueBenchConfig(**overrides)
+    """Run the WORKLOAD benchmark (BENCH.md) and write its report."""
+    options = {k: v for k, v in options.items() if v is not None and v != ()} | {
+        "backends": options["backends"],
+        "contenders": options["contenders"],
+    }
     with friendly_errors():
-        report = asyncio.run(run_queue_bench(config))
+        report = (
+            _queue(quick, options) if workload == "queue" else _triage(workload, quick, options)
+        )
     report.write_json(json_path)
     if markdown_path is not None:
         markdown_path.write_text(report.to_markdown(COLUMNS[workload]), encoding="utf-8")
-    for result in report.results:
-        click.echo(
-            f"{result['contender']:>16}: {result['claims_acks_per_s']:>12,.1f} claims+acks/s"
-        )
-    for backend, reason in report.params["skipped"].items():
-        click.echo(f"{backend:>16}: skipped ({reason})")
+    _echo(workload, report)

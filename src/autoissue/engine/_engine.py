@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 class EngineOptions:
     """How a run goes: ``concurrency`` issues in flight, which ``state`` to list, dry or not."""
 
-    concurrency: int = 32
+    concurrency: int = 256
     state: str = "open"
     dry_run: bool = False
     per_page: int = 100

@@ -1,0 +1,75 @@
+"""One contender's run in a process of its own: ``python -m autoissue.bench._contender``.
+
+Prints one JSON line: issues handled, failures, seconds, peak and growth of RSS, CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+
+import psutil
+
+from autoissue import _runtime
+from autoissue.bench._contenders import Runner, Target, run_autoissue, run_wire
+from autoissue.bench._libraries import pygithub, run_githubkit
+
+CONTENDERS: dict[str, Runner] = {
+    "autoissue": run_autoissue,
+    "wire-ceiling": run_wire,
+    "githubkit-async-10": run_githubkit,
+    "pygithub-threads-10": pygithub(10),
+    "pygithub-sequential": pygithub(1),
+}
+# Against github.com's limits every contender keeps its defaults: PyGithub throttles itself.
+THROTTLED = {"pygithub-threads-10": pygithub(10, throttled=True),
+             "pygithub-sequential": pygithub(1, throttled=True)}  # fmt: skip
+
+
+def measure(name: str, target: Target, *, limited: bool) -> dict[str, float | int]:
+    """Run contender ``name`` against ``target`` and measure it."""
+    runner = (THROTTLED if limited else {}).get(name, CONTENDERS[name])
+    process = psutil.Process()
+    rss_start = process.memory_info().rss
+    wall, cpu = time.perf_counter(), time.process_time()
+    outcome = _runtime.run(runner(target))
+    seconds, cpu_s = time.perf_counter() - wall, time.process_time() - cpu
+    rss_end = process.memory_info().rss
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: kilobytes
+    return {
+        "handled": outcome.handled,
+        "failed": outcome.failed,
+        "seconds": seconds,
+        "cpu_percent": 100 * cpu_s / seconds if seconds else 0.0,
+        "rss_peak_mb": peak / 2**20,
+        "rss_growth_kb_per_issue": (rss_end - rss_start) / 1024 / max(outcome.handled, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the arguments, run, print the measurement as JSON."""
+    parser = argparse.ArgumentParser(prog="python -m autoissue.bench._contender")
+    parser.add_argument("name", choices=sorted(CONTENDERS))
+    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--repo", required=True)
+    parser.add_argument("--rounds", type=int, required=True)
+    parser.add_argument("--concurrency", type=int, default=0)
+    parser.add_argument("--limited", action="store_true")
+    parser.add_argument("--time-scale", type=float, default=1.0)
+    args = parser.parse_args(argv)
+    target = Target(
+        base_url=args.base_url,
+        repo=args.repo,
+        rounds=args.rounds,
+        concurrency=args.concurrency,
+        time_scale=args.time_scale,
+    )
+    sys.stdout.write(json.dumps(measure(args.name, target, limited=args.limited)) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

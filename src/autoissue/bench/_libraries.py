@@ -1,0 +1,80 @@
+"""Contenders built on the GitHub libraries people use today: PyGithub and githubkit.
+
+PyGithub runs with its own client-side throttling off, its fastest honest configuration,
+against a server without limits (BENCH.md); against github.com limits it keeps its defaults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from autoissue.bench._contenders import TOKEN, Outcome, Target, guarded, run_in_threads
+from autoissue.bench._work import bench_labels
+
+
+def _pygithub_repo(target: Target, throttled: bool) -> Any:
+    from github import Auth, Github  # noqa: PLC0415 - the bench extra provides it
+
+    client = Github(
+        base_url=target.base_url,
+        auth=Auth.Token(TOKEN),
+        per_page=100,
+        pool_size=16,
+        # PyGithub's defaults are 0.25 s between requests and 1 s between writes.
+        seconds_between_requests=0.25 if throttled else 0,
+        seconds_between_writes=1.0 if throttled else 0,
+    )
+    return client.get_repo(target.repo)
+
+
+def _pygithub_issue(issue: Any, rounds: int) -> None:
+    bodies = [comment.body or "" for comment in issue.get_comments()]
+    issue.add_to_labels(*bench_labels(issue.title, issue.body, bodies, rounds))
+
+
+def pygithub(threads: int, *, throttled: bool = False) -> Any:
+    """A PyGithub loop over the open issues, on ``threads`` threads."""
+
+    async def run(target: Target) -> Outcome:
+        outcome = Outcome()
+
+        def work() -> None:
+            repo = _pygithub_repo(target, throttled)
+            issues = (i for i in repo.get_issues(state="open") if i.pull_request is None)
+            run_in_threads(issues, lambda i: _pygithub_issue(i, target.rounds), threads, outcome)
+
+        await asyncio.to_thread(work)
+        return outcome
+
+    return run
+
+
+async def _githubkit_issue(gh: Any, target: Target, issue: Any) -> None:
+    owner, name = target.repo.split("/")
+    comments = await gh.rest.issues.async_list_comments(owner, name, issue.number, per_page=100)
+    bodies = [comment.body or "" for comment in comments.parsed_data]
+    labels = bench_labels(issue.title, issue.body, bodies, target.rounds)
+    await gh.rest.issues.async_add_labels(owner, name, issue.number, data=labels)
+
+
+async def run_githubkit(target: Target) -> Outcome:
+    """Githubkit's async client with a semaphore of 10, as its users write it."""
+    from githubkit import GitHub  # noqa: PLC0415 - the bench extra provides it
+
+    outcome = Outcome()
+    owner, name = target.repo.split("/")
+    limit = asyncio.Semaphore(target.concurrency or 10)
+    async with GitHub(TOKEN, base_url=target.base_url) as gh:
+
+        async def one(issue: Any) -> None:
+            async with limit:
+                await guarded(_githubkit_issue(gh, target, issue), outcome)
+
+        pages = gh.rest.paginate(
+            gh.rest.issues.async_list_for_repo, owner=owner, repo=name, state="open", per_page=100
+        )
+        # githubkit marks an absent field UNSET, which is falsy; it is not None.
+        tasks = [asyncio.create_task(one(i)) async for i in pages if not i.pull_request]
+        await asyncio.gather(*tasks)
+    return outcome
