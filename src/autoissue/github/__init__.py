@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from autoissue.github._auth import AppAuth, InstallationToken
 from autoissue.github._breaker import CircuitBreaker, CircuitState
+from autoissue.github._budget_stores import (
+    RedisBudgetStore,
+    SqliteBudgetStore,
+    open_budget_store,
+)
 from autoissue.github._cache import CachedAnswer, ETagCache, SingleFlight
 from autoissue.github._client import (
     DEFAULT_BASE_URL,
@@ -37,6 +42,12 @@ from autoissue.github._ratelimit import (
     refusal_wait,
 )
 from autoissue.github._retry import TRANSIENT_STATUSES, RetryBudget, RetryPolicy
+from autoissue.github._shared import (
+    BudgetStore,
+    MemoryBudgetStore,
+    SharedGovernor,
+    budget_key,
+)
 from autoissue.github._transport import (
     OversizedAnswerError,
     PoolSettings,
@@ -52,6 +63,7 @@ __all__ = [
     "IDEMPOTENT_METHODS",
     "TRANSIENT_STATUSES",
     "AppAuth",
+    "BudgetStore",
     "CachedAnswer",
     "CircuitBreaker",
     "CircuitState",
@@ -63,11 +75,13 @@ __all__ = [
     "GovernorSettings",
     "GovernorStatistics",
     "InstallationToken",
+    "MemoryBudgetStore",
     "Mode",
     "OversizedAnswerError",
     "Permit",
     "PoolSettings",
     "RateLimitInfo",
+    "RedisBudgetStore",
     "Refusal",
     "Repository",
     "RequestKind",
@@ -75,14 +89,18 @@ __all__ = [
     "RetryBudget",
     "RetryPolicy",
     "SendFailure",
+    "SharedGovernor",
     "SingleFlight",
     "SlidingWindow",
+    "SqliteBudgetStore",
     "Transport",
+    "budget_key",
     "classify_refusal",
     "endpoint_template",
     "error_for",
     "is_rate_limited",
     "normalise_base_url",
+    "open_budget_store",
     "parse_link_header",
     "parse_rate_limit",
     "parse_repo_name",

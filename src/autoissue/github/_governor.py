@@ -93,6 +93,7 @@ class Permit:
 
     kind: RequestKind
     entries: tuple[list[float], ...] = ()
+    lease: str = ""  # its slot in a budget shared between processes
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ class Governor:
         await self._slots.acquire()
         try:
             while True:
-                permit = self._admit(kind, self._clock.time())
+                permit = await self._decide(kind)
                 if isinstance(permit, Permit):
                     return permit
                 await self._clock.sleep(permit)
@@ -170,19 +171,25 @@ class Governor:
             self._slots.release()
             raise
 
+    async def _decide(self, kind: RequestKind) -> Permit | float:
+        return self._admit(kind, self._clock.time())
+
     def release(self, permit: Permit, info: RateLimitInfo | None = None) -> None:
         """The request is answered (or failed); ``info`` is its rate-limit reading, if any."""
         self._slots.release()
         now = self._clock.time()
         for entry in permit.entries:
             SlidingWindow.settle(entry, now)
+        self._answered(permit, info)
+
+    def _answered(self, permit: Permit, info: RateLimitInfo | None) -> None:
         primary = self._primary.get(permit.kind.resource)
         if primary is not None and primary.in_flight > 0:
             primary.in_flight -= 1
             if info is None and primary.info.remaining > 0:
                 # No reading: assume the request was counted, as GitHub counts most.
                 primary.info = replace(primary.info, remaining=primary.info.remaining - 1)
-        self.observe(info)
+        self._learn(info)
 
     def pause(self, seconds: float, reason: str) -> None:
         """Hold every request for ``seconds``: GitHub refused one and said how long to wait."""
@@ -193,6 +200,9 @@ class Governor:
 
     def observe(self, info: RateLimitInfo | None) -> None:
         """Take in a rate-limit reading from an answer (``None``: the answer had none)."""
+        self._learn(info)
+
+    def _learn(self, info: RateLimitInfo | None) -> None:
         if info is None:
             return
         if self.mode is not Mode.LIMITED:
@@ -263,10 +273,13 @@ class Governor:
         return 0.0
 
     def _points_window(self, kind: RequestKind) -> SlidingWindow:
-        window = self._points.get(kind.endpoint)
+        return self._endpoint_window(kind.endpoint)
+
+    def _endpoint_window(self, endpoint: str) -> SlidingWindow:
+        window = self._points.get(endpoint)
         if window is None:
             span = MINUTE / self.settings.time_scale
-            window = self._points[kind.endpoint] = SlidingWindow(
+            window = self._points[endpoint] = SlidingWindow(
                 span=span, budget=self.settings.points_per_minute
             )
         return window

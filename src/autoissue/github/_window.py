@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from collections import deque
 
 # Sub-microsecond differences are float noise at epoch scale, not time.
 _EPSILON_S = 1e-6
+# Entry ids only need to be unique among a window's entries, across processes.
+_ENTRY_IDS = random.SystemRandom()
 
 
 class SlidingWindow:
@@ -51,7 +54,7 @@ class SlidingWindow:
         if needed <= 0:
             return 0.0
         freed = 0.0
-        for when, spent in sorted(self._spent):
+        for when, spent, _ in sorted(self._spent):
             freed += spent
             if freed >= needed:
                 delay = when + self.span - now
@@ -59,8 +62,12 @@ class SlidingWindow:
         raise AssertionError("unreachable: the whole window frees enough")  # pragma: no cover
 
     def spend(self, amount: int, now: float) -> list[float]:
-        """Record ``amount`` spent at ``now``; returns the entry, for :meth:`settle`."""
-        entry = [now, float(amount)]
+        """Record ``amount`` spent at ``now``; returns the entry, for :meth:`settle`.
+
+        An entry is ``[time, amount, id]``; the id finds it again in a copy of the window
+        kept elsewhere (a budget shared between processes).
+        """
+        entry = [now, float(amount), _ENTRY_IDS.random()]
         self._spent.append(entry)
         self._total += amount
         return entry
@@ -69,3 +76,20 @@ class SlidingWindow:
     def settle(entry: list[float], now: float) -> None:
         """The request behind ``entry`` was answered at ``now``: count it from then."""
         entry[0] = max(entry[0], now)
+
+    def settle_id(self, entry_id: float, now: float) -> None:
+        """:meth:`settle` the entry with id ``entry_id``, if it is still in the window."""
+        for entry in self._spent:
+            if entry[2] == entry_id:
+                self.settle(entry, now)
+                return
+
+    def entries(self) -> list[list[float]]:
+        """Every entry, oldest first (for storing the window elsewhere)."""
+        return [list(entry) for entry in self._spent]
+
+    def restore(self, entries: list[list[float]], now: float) -> None:
+        """Replace the window's entries with ``entries`` (as :meth:`entries` gave them)."""
+        self._spent = deque(list(entry) for entry in entries)
+        self._total = sum(entry[1] for entry in self._spent)
+        self._expire(now)
