@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import urllib.request
@@ -164,3 +165,20 @@ def test_an_incomplete_github_app_setup_is_one_clear_line(tmp_path: Path) -> Non
     result = invoke(["run", "--repo", "a/b", "--app-id", "42"], token=None)
     assert result.exit_code == 1
     assert "a GitHub App needs all three" in result.output
+
+
+def test_the_token_budget_is_shared_through_the_backend(tmp_path: Path) -> None:
+    config = EmulatorConfig(issues=30, limits="github")
+    db = tmp_path / "shared.db"
+    with run_in_thread(config) as emulator:
+        args = ["run", "--repo", "acme/widgets", "--base-url", emulator.base_url, "--dry-run"]
+        args += ["--backend", f"sqlite:///{db}", "--state-dir", str(tmp_path), "--quiet"]
+        result = invoke(args, token="the-secret-token")
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(db) as connection:
+        rows = connection.execute("SELECT key, state FROM github_budget").fetchall()
+    assert len(rows) == 1
+    key, state = rows[0]
+    assert key.startswith("github-budget:")
+    assert b"the-secret-token" not in state
+    assert "the-secret-token" not in key
