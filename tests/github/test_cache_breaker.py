@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from autoissue import CircuitOpenError, FakeClock
+from autoissue import CircuitOpenError, FakeClock, MalformedResponseError
 from autoissue.github import (
     CircuitBreaker,
     CircuitState,
@@ -12,6 +12,8 @@ from autoissue.github import (
     Response,
     RetryBudget,
     SingleFlight,
+    dump_cache,
+    load_cache,
 )
 
 
@@ -61,12 +63,21 @@ def test_cache_is_bounded_by_entries_and_bytes_least_recent_first() -> None:
     assert "2 entries" in repr(small)
 
 
-def test_cache_records_round_trip() -> None:
+def test_cache_survives_between_runs_as_bytes() -> None:
     cache = ETagCache()
     cache.store("a", answer(b"[7]"))
+    cache.store("b", answer(b"[8]", etag='"v2"'))
     copy = ETagCache()
-    copy.load(cache.records())
-    assert copy.validators("a") == {"If-None-Match": '"v1"'}
+    assert load_cache(copy, dump_cache(cache)) == 2
+    assert copy.validators("b") == {"If-None-Match": '"v2"'}
+    hit = copy.hit("a")
+    assert hit is not None
+    assert hit.body == b"[7]"
+
+
+def test_a_damaged_saved_cache_is_a_clear_error() -> None:
+    with pytest.raises(MalformedResponseError, match="not a saved ETag cache"):
+        load_cache(ETagCache(), b"\x93garbage")
 
 
 async def test_single_flight_shares_one_call() -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
@@ -223,3 +224,16 @@ async def test_processors_read_github_through_a_read_only_view(server: ScriptedS
         ]
         assert not hasattr(github, "request")
     assert server.requests[0][1] == "/repos/o/r/issues/1/comments?per_page=100"
+
+
+async def test_follows_a_307_for_a_write_to_a_renamed_repository(server: ScriptedServer) -> None:
+    replay(server, "rename-repository.json")
+    body = {"name": "rename-repository-newname", "description": "test description"}
+    path = "/repos/octokit-fixture-org/rename-repository"
+    async with client_for(server) as client:
+        await client.request("PATCH", path, json={"name": "rename-repository-newname"})
+        answer = await client.request("PATCH", path, json=body)
+    assert answer.status == 200
+    method, target, _, sent = server.requests[-1]
+    assert (method, target) == ("PATCH", "/repositories/1000")
+    assert json.loads(sent) == body  # the write went on, body and method kept

@@ -9,7 +9,7 @@ from autoissue.github._budget_stores import (
     SqliteBudgetStore,
     open_budget_store,
 )
-from autoissue.github._cache import CachedAnswer, ETagCache, SingleFlight
+from autoissue.github._cache import CachedAnswer, ETagCache, SingleFlight, dump_cache, load_cache
 from autoissue.github._client import (
     DEFAULT_BASE_URL,
     IDEMPOTENT_METHODS,
@@ -96,9 +96,11 @@ __all__ = [
     "Transport",
     "budget_key",
     "classify_refusal",
+    "dump_cache",
     "endpoint_template",
     "error_for",
     "is_rate_limited",
+    "load_cache",
     "normalise_base_url",
     "open_budget_store",
     "parse_link_header",

@@ -7,6 +7,9 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import msgspec
+
+from autoissue._exceptions import MalformedResponseError
 from autoissue.github._transport import Response
 
 
@@ -28,7 +31,8 @@ class ETagCache:
     """A bounded LRU of GET answers keyed by URL; a 304 makes an answer cost nothing.
 
     Bounded by entries and by bytes, so a long run over a huge repository cannot grow it
-    without limit. ``records()`` and ``load()`` let a state store keep it across runs.
+    without limit. :func:`dump_cache` and :func:`load_cache` keep it across runs. ETags
+    vary with the token: keep one cache per token.
     """
 
     def __init__(self, *, max_entries: int = 20_000, max_bytes: int = 128 * 1024 * 1024) -> None:
@@ -82,13 +86,32 @@ class ETagCache:
             self._bytes -= entry.size
 
     def records(self) -> list[tuple[str, CachedAnswer]]:
-        """Every entry, least recent first, for persisting."""
+        """Every entry, least recent first."""
         return list(self._entries.items())
 
-    def load(self, records: list[tuple[str, CachedAnswer]]) -> None:
-        """Restore entries saved by :meth:`records`."""
-        for key, entry in records:
-            self.store(key, entry.response)
+
+class _Record(msgspec.Struct, array_like=True):
+    key: str
+    response: Response
+
+
+def dump_cache(cache: ETagCache) -> bytes:
+    """The cache's entries as bytes, to keep between runs."""
+    return msgspec.msgpack.encode([_Record(key, entry.response) for key, entry in cache.records()])
+
+
+def load_cache(cache: ETagCache, data: bytes) -> int:
+    """Put entries saved by :func:`dump_cache` back; returns how many were restored.
+
+    Bytes that are not a saved cache raise :class:`~autoissue.MalformedResponseError`.
+    """
+    try:
+        records = msgspec.msgpack.decode(data, type=list[_Record])
+    except (msgspec.DecodeError, msgspec.ValidationError) as error:
+        raise MalformedResponseError(f"not a saved ETag cache: {error}") from error
+    for record in records:
+        cache.store(record.key, record.response)
+    return len(records)
 
 
 class SingleFlight:

@@ -220,6 +220,8 @@ class Governor:
         reason, delay = max(self._delays(kind, now), key=lambda item: item[1])
         if delay > _EPSILON_S:
             self._waits.add(reason, delay)
+            if delay >= 1.0:  # short waits are routine pacing; long ones deserve a line
+                logger.info("holding a request %.1fs for the %s budget", delay, reason)
             return delay
         if self.mode is Mode.UNLIMITED:
             return Permit(kind)
