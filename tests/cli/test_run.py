@@ -182,3 +182,30 @@ def test_the_token_budget_is_shared_through_the_backend(tmp_path: Path) -> None:
     assert key.startswith("github-budget:")
     assert b"the-secret-token" not in state
     assert "the-secret-token" not in key
+
+
+def test_a_rerun_pays_for_unchanged_pages_with_free_304s(
+    fresh_emulator: Emulator, tmp_path: Path
+) -> None:
+    args = ["run", "--repo", "acme/widgets", "--base-url", fresh_emulator.base_url, "--dry-run"]
+    args += ["--state-dir", str(tmp_path), "--quiet", "--state", "all"]
+    assert invoke(args).exit_code == 0
+    first = fresh_emulator.stats()["requests"]
+    assert invoke(args).exit_code == 0
+    second = fresh_emulator.stats()["requests"]
+    pages = ["GET /repos/{owner}/{repo}/issues", "GET /repositories/{id}/issues"]
+    assert all("304" not in first.get(route, {}) for route in pages)
+    assert all(second[route]["304"] == second[route]["200"] for route in pages)
+    assert len(list((tmp_path / "etag-cache").glob("*.msgpack"))) == 1
+
+
+def test_a_damaged_etag_cache_is_ignored_not_fatal(
+    fresh_emulator: Emulator, tmp_path: Path
+) -> None:
+    args = ["run", "--repo", "acme/widgets", "--base-url", fresh_emulator.base_url, "--dry-run"]
+    args += ["--state-dir", str(tmp_path), "--quiet"]
+    assert invoke(args).exit_code == 0
+    (saved,) = (tmp_path / "etag-cache").glob("*.msgpack")
+    saved.write_bytes(b"not a cache")
+    assert invoke(args).exit_code == 0
+    assert saved.read_bytes() != b"not a cache"

@@ -13,9 +13,9 @@ import click
 from autoissue import _runtime
 from autoissue._exceptions import ConfigurationError
 from autoissue.cli._errors import friendly_errors
+from autoissue.cli._persist import etag_cache_path, load_etags, save_etags
 from autoissue.cli._progress import ProgressReporter
 from autoissue.cli._summary import print_summary, save_summary
-from autoissue.concurrency import STRATEGIES, JsonFileHistoryStore, Strategy
 from autoissue.engine import Engine, EngineOptions, PlanWriter, RunSummary
 from autoissue.github import (
     DEFAULT_BASE_URL,
@@ -58,14 +58,18 @@ async def execute(settings: RunSettings) -> RunSummary:
     writer = PlanWriter(settings.plan_out) if settings.plan_out else None
     store = open_budget_store(settings.backend, base_url=settings.base_url, token=settings.identity)
     governor = SharedGovernor(store)  # every process on this token shares one budget
+    cache_path = etag_cache_path(settings.state_dir, settings.base_url, settings.identity)
+    cache = load_etags(cache_path)  # unchanged pages cost a free 304 on a rerun
     try:
         client = GitHubClient(
-            base_url=settings.base_url, token=settings.token, app=settings.app, governor=governor
-        )
+            base_url=settings.base_url, token=settings.token, app=settings.app,
+            governor=governor, cache=cache,
+        )  # fmt: skip
         async with client:
             await client.warm_up()
             return await _process(client, settings, processor, writer)
     finally:
+        save_etags(cache, cache_path)
         await governor.flush()
         await store.close()
         if writer is not None:
@@ -85,19 +89,8 @@ async def _process(
             options=settings.options,
             plan_writer=writer,
             on_progress=progress.update,
-            history=JsonFileHistoryStore(history_path(settings)),
         )
         return await engine.run()
-
-
-def history_path(settings: RunSettings) -> Path:
-    """Where the controller's scaling history lives: one file per server and processor.
-
-    What concurrency suits a run depends on the server and on the work, not on the
-    repository, so runs of one processor against one host share what they learned.
-    """
-    host = settings.base_url.split("://", 1)[-1].split("/", 1)[0].replace(":", "_")
-    return settings.state_dir / "scaling" / f"{host}-{settings.processor}.json"
 
 
 def _credentials(options: dict[str, Any]) -> tuple[str | None, AppAuth | None]:
@@ -142,18 +135,7 @@ def _plan_path(state_dir: Path, plan_out: Path | None, dry_run: bool) -> Path | 
 @click.option(
     "--plan-out", type=click.Path(dir_okay=False, path_type=Path), help="Save plans here."
 )
-@click.option(
-    "--concurrency",
-    type=click.IntRange(1, 1000),
-    help="Force this many issues in flight (default: the adaptive controller decides).",
-)
-@click.option(
-    "--strategy",
-    default="balanced",
-    show_default=True,
-    type=click.Choice(sorted(STRATEGIES)),
-    help="How the adaptive controller trades latency for throughput.",
-)
+@click.option("--concurrency", default=32, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--state", default="open", type=click.Choice(["open", "closed", "all"]))
 @click.option("--state-dir", default=".autoissue", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--quiet", is_flag=True, help="No progress display.")
@@ -204,10 +186,7 @@ def _settings(options: dict[str, Any]) -> RunSettings:
         app=app,
         processor=options["processor"],
         options=EngineOptions(
-            concurrency=options["concurrency"],
-            strategy=Strategy.named(options["strategy"]),
-            state=options["state"],
-            dry_run=dry_run,
+            concurrency=options["concurrency"], state=options["state"], dry_run=dry_run
         ),
         state_dir=options["state_dir"],
         plan_out=_plan_path(options["state_dir"], options["plan_out"], dry_run),
