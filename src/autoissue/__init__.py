@@ -15,12 +15,16 @@ from autoissue._exceptions import (
     GitHubUnreachableError,
     MalformedResponseError,
     NotFoundError,
+    PoolClosedError,
+    PoolError,
     QueueError,
     QueueFullError,
     RateLimitedError,
     ServerError,
+    TaskTimeoutError,
     UnknownOutcomeError,
     ValidationFailedError,
+    WorkerCrashedError,
 )
 
 __version__ = "0.1.0"
@@ -39,12 +43,16 @@ __all__ = [
     "GitHubUnreachableError",
     "MalformedResponseError",
     "NotFoundError",
+    "PoolClosedError",
+    "PoolError",
     "QueueError",
     "QueueFullError",
     "RateLimitedError",
     "ServerError",
     "SystemClock",
+    "TaskTimeoutError",
     "UnknownOutcomeError",
     "ValidationFailedError",
+    "WorkerCrashedError",
     "__version__",
 ]

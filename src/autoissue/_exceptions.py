@@ -15,10 +15,14 @@
     ├── UnknownOutcomeError                   a write may or may not have happened
     ├── MalformedResponseError (ValueError)   an answer that is not what GitHub sends
     ├── EmulatorError                         the GitHub emulator could not start or serve
-    └── QueueError                            the work queue or state store failed
-        ├── QueueFullError (TimeoutError)     put waited its timeout at the queue's maximum depth
-        ├── BackendUnavailableError (ConnectionError)  database unreadable or locked, Redis gone
-        └── CorruptItemError (ValueError)     a stored item could not be decoded
+    ├── QueueError                            the work queue or state store failed
+    │   ├── QueueFullError (TimeoutError)     put waited its timeout at the queue's maximum depth
+    │   ├── BackendUnavailableError (ConnectionError)  database unreadable or locked, Redis gone
+    │   └── CorruptItemError (ValueError)     a stored item could not be decoded
+    └── PoolError                             the warm process pool could not run a task
+        ├── WorkerCrashedError                its worker died mid-task (exit code or signal, pid)
+        ├── TaskTimeoutError (TimeoutError)   it outran its timeout: the worker was killed
+        └── PoolClosedError                   submitted after shutdown, or cut off by a forced one
 """
 
 from __future__ import annotations
@@ -138,3 +142,47 @@ class BackendUnavailableError(QueueError, ConnectionError):
 
 class CorruptItemError(QueueError, ValueError):
     """A stored item could not be decoded (a damaged row or a foreign key in Redis)."""
+
+
+class PoolError(AutoIssueError):
+    """The warm process pool could not run a task; the subclass says how."""
+
+
+class WorkerCrashedError(PoolError):
+    """The worker running the task died: ``exitcode`` (negative: the signal) and ``pid`` say how.
+
+    Only that task fails; the pool replaces the worker. ``exitcode`` is ``None`` when the worker
+    stopped answering (no heartbeat) and was killed by the pool.
+    """
+
+    def __init__(self, message: str, *, pid: int | None, exitcode: int | None) -> None:
+        super().__init__(message)
+        self.pid = pid
+        self.exitcode = exitcode
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_crashed, (str(self), self.pid, self.exitcode))
+
+
+def _rebuild_crashed(message: str, pid: int | None, exitcode: int | None) -> WorkerCrashedError:
+    return WorkerCrashedError(message, pid=pid, exitcode=exitcode)
+
+
+class TaskTimeoutError(PoolError, TimeoutError):
+    """The task ran past its ``timeout`` (seconds): worker ``pid`` was terminated, then killed."""
+
+    def __init__(self, message: str, *, pid: int | None, timeout: float) -> None:
+        super().__init__(message)
+        self.pid = pid
+        self.timeout = timeout
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_timeout, (str(self), self.pid, self.timeout))
+
+
+def _rebuild_timeout(message: str, pid: int | None, timeout: float) -> TaskTimeoutError:
+    return TaskTimeoutError(message, pid=pid, timeout=timeout)
+
+
+class PoolClosedError(PoolError):
+    """The pool is shut down: it accepts nothing new, and a forced shutdown fails running tasks."""

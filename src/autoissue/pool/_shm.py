@@ -1,0 +1,128 @@
+"""Named shared-memory numpy arrays: the pool creates, owns and unlinks them; tasks attach.
+
+A :class:`SharedArray` is a small picklable handle (name, shape, dtype). Passed to a task, it is
+attached by name in the worker with :meth:`SharedArray.attach`, which maps the same pages: the
+task reads and writes the parent's array without a copy. Each process maps a segment once and
+keeps the mapping, so attaching again in the same worker costs a dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import secrets
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from multiprocessing import resource_tracker
+from multiprocessing.shared_memory import SharedMemory
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["SharedArray", "SharedArrays"]
+
+logger = logging.getLogger(__name__)
+
+# Segments this process has mapped, by name; guarded by _lock, as is the tracker patch below.
+_lock = threading.Lock()
+_mapped: dict[str, SharedMemory] = {}
+
+
+class _Segment(SharedMemory):
+    def __del__(self) -> None:
+        # A numpy view may outlive its pool; the mapping then simply lives until the view goes.
+        with contextlib.suppress(BufferError, OSError):
+            self.close()
+
+
+@contextlib.contextmanager
+def _untracked() -> Iterator[None]:
+    # Before Python 3.13 (track=False), attaching registers the segment with this process's
+    # resource tracker, which would unlink it when this process exits (cpython#82300). Only the
+    # pool that created a segment may unlink it.
+    register = resource_tracker.register
+    resource_tracker.register = lambda name, rtype: None
+    try:
+        yield
+    finally:
+        resource_tracker.register = register
+
+
+def _map(name: str) -> SharedMemory:
+    with _lock:
+        segment = _mapped.get(name)
+        if segment is None:
+            with _untracked():
+                segment = _Segment(name=name)
+            _mapped[name] = segment
+        return segment
+
+
+@dataclass(frozen=True, slots=True)
+class SharedArray:
+    """A handle on a named shared-memory array; pickles small, attaches without copying."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+
+    @property
+    def nbytes(self) -> int:
+        """The array's size in bytes."""
+        return math.prod(self.shape) * np.dtype(self.dtype).itemsize
+
+    def attach(self) -> npt.NDArray[Any]:
+        """The array itself, over the shared pages: writes are seen by every process.
+
+        Raises ``FileNotFoundError`` once the owning pool has released it.
+        """
+        segment = _map(self.name)
+        return np.ndarray(self.shape, dtype=np.dtype(self.dtype), buffer=segment.buf)
+
+
+class SharedArrays:
+    """The segments one pool owns: created on demand, unlinked by :meth:`close`."""
+
+    def __init__(self) -> None:
+        self._owned: dict[str, SharedMemory] = {}
+
+    def create(self, shape: tuple[int, ...] | int, dtype: str = "float64") -> SharedArray:
+        """A new zero-filled shared array of ``shape`` and ``dtype``."""
+        dims = (shape,) if isinstance(shape, int) else tuple(shape)
+        handle = SharedArray(f"autoissue-{os.getpid()}-{secrets.token_hex(6)}", dims, dtype)
+        with _lock:
+            segment = _Segment(name=handle.name, create=True, size=max(1, handle.nbytes))
+            _mapped[handle.name] = segment
+        self._owned[handle.name] = segment
+        return handle
+
+    def from_array(self, source: npt.ArrayLike) -> SharedArray:
+        """A new shared array holding a copy of ``source`` (the one copy: into shared memory)."""
+        data = np.asarray(source)
+        handle = self.create(data.shape, data.dtype.str)
+        handle.attach()[...] = data
+        return handle
+
+    def release(self, handle: SharedArray) -> None:
+        """Unlink one array now; tasks that still have it mapped keep their mapping."""
+        segment = self._owned.pop(handle.name)
+        with _lock:
+            _mapped.pop(handle.name, None)
+        segment.unlink()
+        with contextlib.suppress(BufferError):
+            segment.close()
+
+    def close(self) -> None:
+        """Unlink every array this pool created; idempotent."""
+        for name in list(self._owned):
+            self.release(SharedArray(name, (), "u1"))
+
+    def __len__(self) -> int:
+        return len(self._owned)
+
+    def __repr__(self) -> str:
+        return f"<SharedArrays owned={len(self._owned)}>"
