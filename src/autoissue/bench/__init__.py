@@ -1,13 +1,17 @@
 """The benchmark suite behind ``autoissue bench``: workloads, contenders, reports.
 
-Workloads so far: ``queue``, and the triage family (``triage``, ``memory``,
-``ratelimited``) with every contender of BENCH.md.
+Workloads so far: ``queue``; the triage family (``triage``, ``memory``, ``ratelimited``) with
+every contender of BENCH.md; ``scaling`` (latency-bound work at a forced concurrency) and
+``adaptive`` (the controller against a sweep of fixed settings while capacity changes).
 """
 
 from __future__ import annotations
 
+from autoissue.bench._adaptive import AdaptiveBenchConfig, reconverge_time, run_adaptive_bench
+from autoissue.bench._plot import plot_report
 from autoissue.bench._queue import QueueBenchConfig, run_queue_bench
 from autoissue.bench._report import BenchReport, machine_info, median
+from autoissue.bench._scaling import ScalingBenchConfig, run_scaling_bench
 from autoissue.bench._triage import (
     ALL_CONTENDERS,
     TriageBenchConfig,
@@ -29,14 +33,26 @@ COLUMNS = {
     "triage": _TRIAGE_COLUMNS,
     "memory": _TRIAGE_COLUMNS,
     "ratelimited": [*_TRIAGE_COLUMNS, "rate_limit_violations", "budget_share"],
+    "scaling": ["contender", "issues", "seconds", "failed", "lost"],
+    "adaptive": [
+        "contender",
+        "concurrency",
+        "issues",
+        "issues_per_s",
+        "vs_best_fixed",
+        "reconverge_s",
+        "failed",
+    ],
 }
 
 __all__ = [
     "ALL_CONTENDERS",
     "BENCH_LABEL",
     "COLUMNS",
+    "AdaptiveBenchConfig",
     "BenchReport",
     "QueueBenchConfig",
+    "ScalingBenchConfig",
     "TriageBenchConfig",
     "bench_labels",
     "calibrate",
@@ -44,7 +60,11 @@ __all__ = [
     "expected_labels",
     "machine_info",
     "median",
+    "plot_report",
+    "reconverge_time",
+    "run_adaptive_bench",
     "run_queue_bench",
+    "run_scaling_bench",
     "run_triage_bench",
     "theoretical_rate",
 ]

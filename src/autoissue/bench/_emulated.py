@@ -50,8 +50,15 @@ class EmulatorProcess:
 
     def admin(self, what: str, method: str = "GET", body: dict[str, Any] | None = None) -> Any:
         """Call the admin API: ``state``, ``stats``, ``reset``, ``config``."""
-        data = None if body is None else json.dumps(body).encode()
-        url = f"{self.base_url}/_emulator/{what}"  # always the loopback emulator we started
-        request = urllib.request.Request(url, data=data, method=method)  # noqa: S310
-        with urllib.request.urlopen(request, timeout=120) as answer:  # noqa: S310
-            return json.load(answer)
+        return admin_call(self.base_url, what, method, body)
+
+
+def admin_call(
+    base_url: str, what: str, method: str = "GET", body: dict[str, Any] | None = None
+) -> Any:
+    """Call the admin API of the emulator at ``base_url`` (blocking; JSON in, JSON out)."""
+    data = None if body is None else json.dumps(body).encode()
+    url = f"{base_url}/_emulator/{what}"  # always a loopback emulator the bench started
+    request = urllib.request.Request(url, data=data, method=method)  # noqa: S310
+    with urllib.request.urlopen(request, timeout=120) as answer:  # noqa: S310
+        return json.load(answer)

@@ -11,10 +11,15 @@ import click
 from autoissue.bench import (
     ALL_CONTENDERS,
     COLUMNS,
+    AdaptiveBenchConfig,
     BenchReport,
     QueueBenchConfig,
+    ScalingBenchConfig,
     TriageBenchConfig,
+    plot_report,
+    run_adaptive_bench,
     run_queue_bench,
+    run_scaling_bench,
     run_triage_bench,
 )
 from autoissue.cli._errors import friendly_errors
@@ -39,17 +44,55 @@ def _triage(workload: str, quick: bool, options: dict[str, Any]) -> BenchReport:
     return run_triage_bench(TriageBenchConfig.for_workload(workload, quick=quick, **overrides))
 
 
+def _scaling(quick: bool, options: dict[str, Any]) -> BenchReport:
+    overrides = {k: v for k, v in options.items() if k in {"repeats"}}
+    config = ScalingBenchConfig.quick(**overrides) if quick else ScalingBenchConfig(**overrides)
+    return run_scaling_bench(config)
+
+
+def _adaptive(quick: bool, options: dict[str, Any]) -> BenchReport:
+    overrides = {k: v for k, v in options.items() if k in {"repeats"}}
+    config = AdaptiveBenchConfig.quick(**overrides) if quick else AdaptiveBenchConfig(**overrides)
+    if "duration" in options:
+        config = config.scaled(options["duration"])
+    return run_adaptive_bench(config)
+
+
+def _run(workload: str, quick: bool, options: dict[str, Any]) -> BenchReport:
+    if workload == "queue":
+        return _queue(quick, options)
+    if workload == "scaling":
+        return _scaling(quick, options)
+    if workload == "adaptive":
+        return _adaptive(quick, options)
+    return _triage(workload, quick, options)
+
+
+def _echo_result(workload: str, result: dict[str, Any]) -> None:
+    name = result["contender"]
+    if "error" in result:
+        click.echo(f"{name:>20}: failed ({result['error']})")
+    elif workload == "queue":
+        click.echo(f"{name:>20}: {result['claims_acks_per_s']:>12,.1f} claims+acks/s")
+    elif workload == "scaling":
+        for point in result["points"]:
+            click.echo(f"{point['concurrency']:>20}: {point['issues_per_s']:>10,.1f} issues/s, "
+                       f"efficiency {point['efficiency']:.3f}")  # fmt: skip
+    elif workload == "adaptive":
+        converged = (
+            f", reconverged in {result['reconverge_s']:.1f} s" if "reconverge_s" in result else ""
+        )
+        share = result.get("vs_best_fixed", 0.0)
+        click.echo(f"{name:>20}: {result['issues_per_s']:>10,.1f} issues/s, "
+                   f"{share:.2f} of the best fixed{converged}")  # fmt: skip
+    else:
+        click.echo(f"{name:>20}: {result['issues_per_s']:>10,.1f} issues/s, "
+                   f"lost {result['lost']:.0f}, failed {result['failed']:.0f}")  # fmt: skip
+
+
 def _echo(workload: str, report: BenchReport) -> None:
     for result in report.results:
-        if "error" in result:
-            click.echo(f"{result['contender']:>20}: failed ({result['error']})")
-        elif workload == "queue":
-            click.echo(
-                f"{result['contender']:>20}: {result['claims_acks_per_s']:>12,.1f} claims+acks/s"
-            )
-        else:
-            click.echo(f"{result['contender']:>20}: {result['issues_per_s']:>10,.1f} issues/s, "
-                       f"lost {result['lost']:.0f}, failed {result['failed']:.0f}")  # fmt: skip
+        _echo_result(workload, result)
     for name, value in report.ratios.items():
         click.echo(f"{name:>40}: {value:.2f}")
     for backend, reason in report.params.get("skipped", {}).items():
@@ -61,6 +104,14 @@ def _echo(workload: str, report: BenchReport) -> None:
 @click.option("--quick", is_flag=True, help="A small run that checks the bench works (for CI).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), required=True)
 @click.option("--markdown", "markdown_path", type=click.Path(path_type=Path))
+@click.option(
+    "--plot", "plot_path", type=click.Path(path_type=Path), help="Draw a PNG (adaptive workload)."
+)
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=1.0),
+    help="Timeline length in seconds, changes scaled with it (adaptive workload).",
+)
 @click.option("--repeats", type=click.IntRange(min=1), help="Rounds; the report quotes medians.")
 @click.option("--issues", type=click.IntRange(min=1), help="Repository size (triage workloads).")
 @click.option(
@@ -81,18 +132,25 @@ def _echo(workload: str, report: BenchReport) -> None:
     help="Queue backends to measure (repeatable; default all).",
 )
 def bench_command(
-    workload: str, quick: bool, json_path: Path, markdown_path: Path | None, **options: Any
+    workload: str,
+    quick: bool,
+    json_path: Path,
+    markdown_path: Path | None,
+    plot_path: Path | None,
+    **options: Any,
 ) -> None:
     """Run the WORKLOAD benchmark (BENCH.md) and write its report."""
+    if plot_path is not None and workload != "adaptive":
+        raise click.UsageError("--plot is for the adaptive workload")
     options = {k: v for k, v in options.items() if v is not None and v != ()} | {
         "backends": options["backends"],
         "contenders": options["contenders"],
     }
     with friendly_errors():
-        report = (
-            _queue(quick, options) if workload == "queue" else _triage(workload, quick, options)
-        )
+        report = _run(workload, quick, options)
     report.write_json(json_path)
+    if plot_path is not None:
+        plot_report(report, plot_path)
     if markdown_path is not None:
         markdown_path.write_text(report.to_markdown(COLUMNS[workload]), encoding="utf-8")
     _echo(workload, report)

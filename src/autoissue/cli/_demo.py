@@ -52,7 +52,7 @@ def verify(
 
 
 async def run_demo(
-    base_url: str, repo: str, *, issues: int, concurrency: int
+    base_url: str, repo: str, *, issues: int, concurrency: int | None
 ) -> tuple[RunSummary, list[str], int]:
     """Triage every issue on the emulator at ``base_url``; returns summary, problems, checked."""
     planned: dict[int, frozenset[str]] = {}
@@ -90,9 +90,13 @@ async def run_demo(
     type=click.FloatRange(0, 0.5),
     help="Share of requests the emulator fails (502/503, resets, slow answers).",
 )
-@click.option("--concurrency", default=100, show_default=True, type=click.IntRange(1, 1000))
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 1000),
+    help="Force this many issues in flight (default: the adaptive controller decides).",
+)
 def demo_command(
-    issues: int, seed: int, latency_ms: float, faults: float, concurrency: int
+    issues: int, seed: int, latency_ms: float, faults: float, concurrency: int | None
 ) -> None:
     """Triage a synthetic repository on a built-in GitHub emulator, then check every label."""
     config = EmulatorConfig(issues=issues, seed=seed, latency_ms=latency_ms, faults=faults)

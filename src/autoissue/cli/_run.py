@@ -16,6 +16,7 @@ from autoissue.cli._errors import friendly_errors
 from autoissue.cli._persist import etag_cache_path, load_etags, save_etags
 from autoissue.cli._progress import ProgressReporter
 from autoissue.cli._summary import print_summary, save_summary
+from autoissue.concurrency import STRATEGIES, JsonFileHistoryStore, Strategy
 from autoissue.engine import Engine, EngineOptions, PlanWriter, RunSummary
 from autoissue.github import (
     DEFAULT_BASE_URL,
@@ -89,8 +90,19 @@ async def _process(
             options=settings.options,
             plan_writer=writer,
             on_progress=progress.update,
+            history=JsonFileHistoryStore(history_path(settings)),
         )
         return await engine.run()
+
+
+def history_path(settings: RunSettings) -> Path:
+    """Where the controller's scaling history lives: one file per server and processor.
+
+    What concurrency suits a run depends on the server and on the work, not on the
+    repository, so runs of one processor against one host share what they learned.
+    """
+    host = settings.base_url.split("://", 1)[-1].split("/", 1)[0].replace(":", "_")
+    return settings.state_dir / "scaling" / f"{host}-{settings.processor}.json"
 
 
 def _credentials(options: dict[str, Any]) -> tuple[str | None, AppAuth | None]:
@@ -135,7 +147,18 @@ def _plan_path(state_dir: Path, plan_out: Path | None, dry_run: bool) -> Path | 
 @click.option(
     "--plan-out", type=click.Path(dir_okay=False, path_type=Path), help="Save plans here."
 )
-@click.option("--concurrency", default=32, show_default=True, type=click.IntRange(1, 1000))
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 1000),
+    help="Force this many issues in flight (default: the adaptive controller decides).",
+)
+@click.option(
+    "--strategy",
+    default="balanced",
+    show_default=True,
+    type=click.Choice(sorted(STRATEGIES)),
+    help="How the adaptive controller trades latency for throughput.",
+)
 @click.option("--state", default="open", type=click.Choice(["open", "closed", "all"]))
 @click.option("--state-dir", default=".autoissue", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--quiet", is_flag=True, help="No progress display.")
@@ -186,7 +209,10 @@ def _settings(options: dict[str, Any]) -> RunSettings:
         app=app,
         processor=options["processor"],
         options=EngineOptions(
-            concurrency=options["concurrency"], state=options["state"], dry_run=dry_run
+            concurrency=options["concurrency"],
+            strategy=Strategy.named(options["strategy"]),
+            state=options["state"],
+            dry_run=dry_run,
         ),
         state_dir=options["state_dir"],
         plan_out=_plan_path(options["state_dir"], options["plan_out"], dry_run),

@@ -28,10 +28,23 @@ def summary_table(summary: RunSummary) -> Table:
         ("  retried", summary.retries),
         ("seconds", f"{summary.seconds:.2f}"),
         ("issues/s", f"{summary.issues_per_s:.0f}"),
+        *_concurrency_rows(summary),
     ]
     for name, value in rows:
         table.add_row(name, str(value))
     return table
+
+
+def _concurrency_rows(summary: RunSummary) -> list[tuple[str, object]]:
+    figures = summary.concurrency
+    if not figures:
+        return []
+    cap = f" (cap {figures['hard_cap']})" if figures.get("hard_cap") else ""
+    return [
+        ("concurrency", f"{figures['strategy']}{cap}"),
+        ("  limit at end / peak", f"{figures['limit']} / {figures['limit_peak']}"),
+        ("  p95 latency", f"{figures['latency_p95_s'] * 1000:.0f} ms"),
+    ]
 
 
 def print_summary(summary: RunSummary, console: Console | None = None) -> None:

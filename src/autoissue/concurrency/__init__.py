@@ -33,7 +33,13 @@ from autoissue.concurrency._history import (
     ScalingHistory,
     ScalingHistoryStore,
 )
-from autoissue.concurrency._limit import LimitAlgorithm, Outcome, log10_root, sqrt_root
+from autoissue.concurrency._limit import (
+    FixedLimit,
+    LimitAlgorithm,
+    Outcome,
+    log10_root,
+    sqrt_root,
+)
 from autoissue.concurrency._limiter import (
     Acquisition,
     AdaptiveLimiter,
@@ -64,6 +70,7 @@ __all__ = [
     "AdaptiveLimiter",
     "Completion",
     "ControllerStatistics",
+    "FixedLimit",
     "Gradient2Limit",
     "GuardAction",
     "GuardVerdict",

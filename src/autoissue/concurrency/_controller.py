@@ -86,7 +86,8 @@ class AdaptiveConcurrencyController:
     """Decides how much work runs: ``acquire()`` per unit of work, ``add_listener`` to follow.
 
     ``hard_cap`` is the GitHub governor's concurrency cap; ``sampler`` feeds the resource guard
-    (psutil by default); ``history`` remembers what was learned across restarts.
+    (psutil by default); ``cpu_target`` (percent of one core) overrides the strategy's share of
+    the machine; ``history`` remembers what was learned across restarts.
     """
 
     def __init__(
@@ -99,6 +100,7 @@ class AdaptiveConcurrencyController:
         history: ScalingHistoryStore | None = None,
         latency_window: int = 2048,
         seed: int = 0,
+        cpu_target: float | None = None,
     ) -> None:
         self.strategy = strategy
         self.clock: Clock = clock or SystemClock()
@@ -106,7 +108,7 @@ class AdaptiveConcurrencyController:
         self.limiter = AdaptiveLimiter(
             algorithm, hard_cap=hard_cap, clock=self.clock, on_completion=self._record
         )
-        target = default_cpu_target(strategy.cpu_fraction)
+        target = cpu_target if cpu_target is not None else default_cpu_target(strategy.cpu_fraction)
         self.guard = ResourceGuard(
             sampler, cpu_target=target, rss_budget=strategy.rss_budget, min_limit=strategy.min_limit
         )
@@ -138,7 +140,7 @@ class AdaptiveConcurrencyController:
         """Close the current window: feed the predictor, consult the guard, bound the limit."""
         now = self.clock.time()
         self._observe(now)
-        verdict = self.guard.verdict(self.limiter.limit)
+        verdict = self.guard.verdict(self.limiter.limit, in_flight=self.limiter.in_flight)
         if verdict.action is GuardAction.CUT and verdict.ceiling is not None:
             self.limiter.reset(verdict.ceiling, reason=verdict.reason)
         self.limiter.set_ceiling(self._ceiling(verdict), reason=self._ceiling_reason(verdict))
@@ -216,6 +218,9 @@ class AdaptiveConcurrencyController:
     def _ceiling_reason(self, verdict: GuardVerdict) -> str:
         if verdict.action is not GuardAction.OK:
             return verdict.reason
+        bound = self.predictor.bound(self.strategy.headroom, self.strategy.max_limit)
+        if verdict.ceiling is not None and (bound is None or verdict.ceiling < bound):
+            return "resource room"
         return "predictor bound"
 
     def _on_change(self, change: LimitChange) -> None:

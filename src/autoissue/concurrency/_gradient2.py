@@ -19,6 +19,14 @@ in proportion once it does not. Two documented departures, both off at their ref
   ``probe_interval`` updates (jittered by 0.5-1.0, seeded) the algorithm drops to ``min_limit``
   until ``probe_samples`` updates started at that load, takes their median as the no-load RTT,
   as Envoy's adaptive-concurrency filter does, and the long average may not learn above it.
+- ``slow_start``: as in TCP, a fresh limit doubles its target (instead of adding the queue
+  allowance) while latency stays within the tolerance, until the first sign of queueing or the
+  first drop; from then on it grows additively. Growing by ``sqrt(limit)`` per window, a limit
+  of 20 needs a dozen seconds to reach a server that takes 250 at once; doubling takes a few
+  windows, and overshooting costs one cut. It waits for ``_BASELINE_SAMPLES`` samples, so the
+  baseline is learned at the initial (light) load, and the climb cannot raise it. Later, a
+  window whose latency is back at the baseline (no queueing at all, under full use) doubles
+  again: capacity that returns is taken back in a few windows, not a few dozen.
 
 Fed one request at a time it reacts to every sample; wrapped in ``WindowedLimit`` (as Netflix
 deploys it) it sees one aggregated sample per window, which is far steadier at high rates.
@@ -39,6 +47,10 @@ __all__ = ["Gradient2Limit"]
 
 logger = logging.getLogger(__name__)
 
+# Windows averaged into the baseline before slow start may double: the reference's warm-up of
+# the long average. Fewer (tried: 3 and 5) left the baseline too noisy on a log-normal server.
+_BASELINE_SAMPLES = 10
+
 
 class _ExpAverage:
     """The reference's ``ExpAvgMeasurement``: a plain mean for ``warmup`` samples, then an EMA."""
@@ -49,6 +61,11 @@ class _ExpAverage:
         self._count = 0
         self._factor = 2.0 / (window + 1)
         self._warmup = warmup
+
+    @property
+    def baseline(self) -> bool:
+        """Whether enough samples were seen to call the average a baseline."""
+        return self._count >= _BASELINE_SAMPLES
 
     def add(self, sample: float) -> float:
         if self._count < self._warmup:
@@ -77,6 +94,7 @@ class Gradient2Limit(BoundedEstimate):
         probe_interval: int | None = None,
         probe_samples: int = 3,
         seed: int = 0,
+        slow_start: bool = False,
     ) -> None:
         super().__init__(initial_limit=initial_limit, min_limit=min_limit, max_limit=max_limit)
         if not 0 < smoothing <= 1 or rtt_tolerance < 1 or long_window < 1:
@@ -96,6 +114,8 @@ class Gradient2Limit(BoundedEstimate):
         self._probe_after = self._next_probe_after()
         self._probe: list[float] | None = None
         self.last_rtt = 0.0
+        self.slow_start = slow_start
+        self.regrow = slow_start
 
     @property
     def limit(self) -> int:
@@ -125,18 +145,33 @@ class Gradient2Limit(BoundedEstimate):
             return self._probe_sample(self._probe, rtt, inflight)
         if self._should_probe():
             return self._start_probe()
-        long_rtt = self._long.add(min(rtt, self._noload))
+        long_rtt = self._learn(rtt)
         if long_rtt / rtt > 2:
             # Latency is back to normal after a long overload: shed the stale average faster.
             self._long.value *= 0.95
         if dropped and self.drop_gradient is not None:
+            self._end_slow_start()
             return self._apply(self.drop_gradient)
         if inflight < self.estimate / 2:
             return self.limit  # app-limited: a light load says nothing about the ceiling
-        return self._apply(max(0.5, min(1.0, self.rtt_tolerance * long_rtt / rtt)))
+        gradient = max(0.5, min(1.0, self.rtt_tolerance * long_rtt / rtt))
+        return self._apply(gradient, at_baseline=rtt <= long_rtt)
 
-    def _apply(self, gradient: float) -> int:
+    def _learn(self, rtt: float) -> float:
+        if self.slow_start and self._long.baseline:
+            # While climbing, the overshoot's queueing must not become the baseline.
+            return self._long.add(min(rtt, self._noload, self._long.value))
+        return self._long.add(min(rtt, self._noload))
+
+    def _end_slow_start(self) -> None:
+        self.slow_start = False
+
+    def _apply(self, gradient: float, *, at_baseline: bool = False) -> int:
+        if gradient < 1.0:
+            self._end_slow_start()
         queue = self._queue_size(self.estimate) if gradient >= 1.0 else 0.0
+        if self._long.baseline and (self.slow_start or (self.regrow and at_baseline)):
+            queue = self.estimate
         target = self.estimate * gradient + queue
         self.estimate = self._clamp(self.estimate * (1 - self.smoothing) + target * self.smoothing)
         return self.limit

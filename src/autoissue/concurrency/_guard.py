@@ -6,7 +6,8 @@ into a verdict the controller applies to the limit:
 - ``cut``: CPU above the target or RSS above the budget - scale the limit down by how far over
   it is (never by more than half in one step);
 - ``hold``: within ``hold_margin`` of either bound - do not grow;
-- ``ok``: room to spare - no bound.
+- ``ok``: room to spare - bounded only by the work that would reach the target, when the
+  work in flight is known (so growth stops short of the bound instead of crossing it).
 
 Each psutil call reads a few ``/proc`` files (microseconds), so sampling inline on the event
 loop once a second is cheap; ``sample_async(in_thread=True)`` moves it to a thread.
@@ -154,17 +155,29 @@ class ResourceGuard:
             return self.last
         return self.sample()
 
-    def verdict(self, limit: int, reading: ResourceReading | None = None) -> GuardVerdict:
-        """Judge ``reading`` (default: the last one) against the bounds, for the current limit."""
+    def verdict(
+        self, limit: int, reading: ResourceReading | None = None, *, in_flight: int = 0
+    ) -> GuardVerdict:
+        """Judge ``reading`` (default: the last one) against the bounds, for the current limit.
+
+        Load is taken as proportional to the work in flight. A cut scales that work to the
+        bound: ``in_flight`` when given, else ``limit`` - after a cut the work in flight drains
+        only as it completes, so the next reading still shows the old load, and scaling the
+        limit again would compound the cut. With room to spare and ``in_flight`` given, the
+        ceiling is the work that would just reach the bound, so growth stops short of it
+        instead of crossing it and being cut back.
+        """
         reading = reading or self.last or ResourceReading(0.0, 0)
         ratio, what = self._pressure(reading)
         if ratio > 1.0:
-            # Scale to the target, as if load were proportional to concurrency; at most halve.
-            ceiling = max(self.min_limit, int(limit * max(0.5, 1.0 / ratio)))
+            # Scale to the target; at most halve in one step.
+            load = in_flight or limit
+            ceiling = max(self.min_limit, int(load * max(0.5, 1.0 / ratio)))
             return GuardVerdict(GuardAction.CUT, ceiling, f"{what} over budget", reading)
         if ratio >= self.hold_margin:
             return GuardVerdict(GuardAction.HOLD, limit, f"{what} near budget", reading)
-        return GuardVerdict(GuardAction.OK, None, "resources ok", reading)
+        room = max(self.min_limit, int(in_flight / ratio)) if in_flight and ratio > 0 else None
+        return GuardVerdict(GuardAction.OK, room, "resources ok", reading)
 
     def _pressure(self, reading: ResourceReading) -> tuple[float, str]:
         cpu = reading.cpu_percent / self.cpu_target

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from autoissue._exceptions import ConfigurationError
 
-__all__ = ["LimitAlgorithm", "Outcome", "log10_root", "sqrt_root"]
+__all__ = ["FixedLimit", "LimitAlgorithm", "Outcome", "log10_root", "sqrt_root"]
 
 
 class Outcome(enum.Enum):
@@ -51,6 +51,15 @@ class LimitAlgorithm(Protocol):
         """Force the estimate (seeding from history, a resource cut); returns the clamped limit."""
         ...
 
+    def cap(self, limit: int) -> None:
+        """Lower the estimate to at most ``limit``, keeping whatever evidence is being gathered.
+
+        The limiter calls it when a bound outside the algorithm (the governor's cap, the
+        guard's ceiling) holds the effective limit lower: an estimate far above what can ever
+        run would read the capped load as "app-limited" and ignore every sign of queueing.
+        """
+        ...
+
 
 def log10_root(limit: float) -> int:
     """``max(1, int(log10(limit)))``: Vegas's default step and threshold function."""
@@ -82,7 +91,43 @@ class BoundedEstimate:
         self.estimate = self._clamp(limit)
         return self.limit
 
+    def cap(self, limit: int) -> None:
+        """Lower the estimate to at most ``limit`` (never below ``min_limit``)."""
+        self.estimate = min(self.estimate, self._clamp(limit))
+
     def _clamp(self, value: float) -> float:
         if not math.isfinite(value):
             return float(self.max_limit) if value > 0 else float(self.min_limit)
         return max(float(self.min_limit), min(float(self.max_limit), value))
+
+
+class FixedLimit:
+    """A limit that never moves: a forced concurrency (the bench's sweep, tests, ``--concurrency``).
+
+    It keeps the limiter's machinery - admission order, statistics - without learning anything;
+    ``reset`` is ignored, since a forced value must not be overridden by history or a guard.
+    """
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ConfigurationError("a fixed limit must be at least 1")
+        self.min_limit = self.max_limit = limit
+
+    @property
+    def limit(self) -> int:
+        """The forced limit."""
+        return self.max_limit
+
+    def update(self, latency: float, inflight: int, *, dropped: bool, now: float = 0.0) -> int:
+        """Learn nothing; return the forced limit."""
+        return self.max_limit
+
+    def reset(self, limit: float) -> int:
+        """Ignore the request; return the forced limit."""
+        return self.max_limit
+
+    def cap(self, limit: int) -> None:
+        """Ignore the request: a forced limit stays forced."""
+
+    def __repr__(self) -> str:
+        return f"<FixedLimit {self.max_limit}>"

@@ -245,6 +245,9 @@ class AdaptiveLimiter:
         self._refresh(outcome.value)
 
     def _refresh(self, reason: str) -> None:
+        bounds = [bound for bound in (self._hard_cap, self._ceiling) if bound is not None]
+        if bounds and self.algorithm.limit > min(bounds):
+            self.algorithm.cap(min(bounds))
         old, self._limit = self._limit, self._effective()
         if old != self._limit:
             change = LimitChange(self.clock.time(), old, self._limit, reason)

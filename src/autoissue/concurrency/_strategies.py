@@ -1,7 +1,8 @@
 """The plan's three strategies as presets: frozen configurations of the controller's parts.
 
-- ``balanced``: windowed Gradient2 with no-load probing - settles a little above capacity
-  (within ``rtt_tolerance`` of the no-load latency), CPU target 80% of the machine.
+- ``balanced``: windowed Gradient2 with slow start and no-load probing - settles a little
+  above capacity (within ``rtt_tolerance`` of the no-load latency), CPU target 80% of the
+  machine.
 - ``aggressive``: Gradient2 that tolerates twice the no-load latency and moves faster;
   CPU target 90%, a looser predictor bound. For latency-bound work against a roomy server.
 - ``conservative``: Vegas, which keeps only a few requests queued; CPU target 60%, a tight
@@ -16,13 +17,13 @@ from typing import Any, Literal
 from autoissue._exceptions import ConfigurationError
 from autoissue.concurrency._aimd import AIMDLimit
 from autoissue.concurrency._gradient2 import Gradient2Limit
-from autoissue.concurrency._limit import LimitAlgorithm, sqrt_root
+from autoissue.concurrency._limit import FixedLimit, LimitAlgorithm, sqrt_root
 from autoissue.concurrency._vegas import VegasLimit
 from autoissue.concurrency._windowed import WindowedLimit
 
 __all__ = ["AGGRESSIVE", "BALANCED", "CONSERVATIVE", "STRATEGIES", "Strategy"]
 
-AlgorithmName = Literal["gradient2", "vegas", "aimd"]
+AlgorithmName = Literal["gradient2", "vegas", "aimd", "fixed"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,6 +45,7 @@ class Strategy:
     drop_gradient: float = 0.5
     backoff_ratio: float = 0.9
     probe_interval: int | None = 150
+    slow_start: bool = True
     window: float = 0.1
     max_window: float = 1.0
     window_size: int = 10
@@ -67,6 +69,20 @@ class Strategy:
             known = ", ".join(sorted(STRATEGIES))
             raise ConfigurationError(f"unknown strategy {name!r}; choose {known}") from None
 
+    @classmethod
+    def fixed(cls, concurrency: int) -> Strategy:
+        """Exactly ``concurrency`` in flight, never adapted: a forced setting, not a preset."""
+        return cls(
+            name="fixed",
+            algorithm="fixed",
+            initial_limit=concurrency,
+            min_limit=concurrency,
+            max_limit=concurrency,
+            window=0,
+            probe_interval=None,
+            slow_start=False,
+        )
+
     def with_options(self, **changes: Any) -> Strategy:
         """A copy with some fields changed (validated again)."""
         return replace(self, **changes)
@@ -84,6 +100,8 @@ class Strategy:
         )
 
     def _bare_algorithm(self, seed: int) -> LimitAlgorithm:
+        if self.algorithm == "fixed":
+            return FixedLimit(self.initial_limit)
         if self.algorithm == "vegas":
             return self._vegas(seed)
         if self.algorithm == "aimd":
@@ -99,6 +117,7 @@ class Strategy:
             probe_interval=self.probe_interval,
             probe_samples=1,
             seed=seed,
+            slow_start=self.slow_start,
         )
 
     def _aimd(self) -> LimitAlgorithm:

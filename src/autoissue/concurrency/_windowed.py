@@ -72,6 +72,10 @@ class WindowedLimit:
         self._clear()
         return self.delegate.reset(limit)
 
+    def cap(self, limit: int) -> None:
+        """Lower the delegate's estimate; the open window keeps its samples."""
+        self.delegate.cap(limit)
+
     def _close(self, now: float) -> None:
         window = min(max(2 * self._min, self.min_window), self.max_window)
         self._next_update = now + window

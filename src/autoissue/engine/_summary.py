@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from autoissue.concurrency import ControllerStatistics
+
 # Failures kept verbatim in a summary; beyond this only the count grows.
 MAX_FAILURES_KEPT = 100
 
@@ -17,7 +19,8 @@ class RunSummary:
     ``listed`` counts every item of the issue list (pull requests included); each ends
     ``processed``, ``skipped`` (with its reason) or ``failed``. ``issues_per_s`` is
     ``listed / seconds``: the rate at which the backlog was worked through. ``api_calls``
-    counts every request sent, retries included.
+    counts every request sent, retries included. ``concurrency`` is what the controller did
+    (see :func:`concurrency_summary`).
     """
 
     repo: str
@@ -32,6 +35,7 @@ class RunSummary:
     retries: int
     seconds: float
     failures: list[dict[str, Any]] = field(default_factory=list)
+    concurrency: dict[str, Any] = field(default_factory=dict)
 
     @property
     def issues_per_s(self) -> float:
@@ -41,6 +45,26 @@ class RunSummary:
     def to_dict(self) -> dict[str, Any]:
         """The summary as JSON-ready data, rate included."""
         return {**asdict(self), "issues_per_s": round(self.issues_per_s, 1)}
+
+
+def concurrency_summary(stats: ControllerStatistics, peak: int) -> dict[str, Any]:
+    """The controller's figures at the end of a run, JSON-ready (latencies in seconds).
+
+    ``limit`` is the limit in force at the end, ``limit_peak`` the highest it reached,
+    ``decisions`` how many moves the controller logged with a reason.
+    """
+    optimum = stats.predicted_optimum
+    return {
+        "strategy": stats.strategy,
+        "limit": stats.limit,
+        "limit_peak": peak,
+        "hard_cap": stats.hard_cap,
+        "drops": stats.drops,
+        "latency_p50_s": round(stats.latency_p50, 4),
+        "latency_p95_s": round(stats.latency_p95, 4),
+        "predicted_optimum": None if optimum is None or optimum == float("inf") else optimum,
+        "decisions": len(stats.decisions),
+    }
 
 
 @dataclass

@@ -1,0 +1,253 @@
+"""The ``adaptive`` workload: the emulator's capacity changes mid-run (BENCH.md).
+
+The emulator serves ``capacity`` requests in flight before a queueing delay grows (200);
+at t=20 s it drops to 50, at t=40 s it returns to 200; the run lasts 60 s. Contenders take
+turns, each in a process of its own (see :mod:`._timeline` for the per-issue work): the
+engine with its defaults (the adaptive controller), then the engine forced to each
+concurrency of the ``sweep``. Figures:
+
+- ``vs_best_fixed``: issues completed within the 60 s, divided by the best fixed setting's.
+- ``reconverge_s``, per capacity change: the limit is sampled every 0.25 s and smoothed by a
+  trailing median over ``smooth_s`` (2 s). Samples taken while the controller probes the
+  no-load latency (a scheduled measurement that holds the limit at its minimum for a few
+  seconds, every minute or so) are left out of the check, not out of the throughput: their
+  cost is in ``vs_best_fixed``, and ``probing_s`` says how long they lasted. The phase's
+  settled value is the median limit over the phase's last quarter. The controller has
+  re-converged at the first time after which the smoothed limit stays within ``tolerance``
+  (±25%) of the settled value until the phase ends; ``reconverge_s`` is that time minus the
+  change's, and the result quotes the larger of the two changes.
+- The setting "tuned for the first phase" is the smallest swept concurrency whose first-phase
+  throughput is within 5% of the best first-phase throughput of the sweep.
+
+Per phase, each result gives throughput and latency percentiles, so what a fixed setting
+pays when capacity falls (latency, throughput) is visible beside the controller's choice.
+
+The emulator answers with a 200 ms median (GitHub-like, log-normal), no faults and no rate
+limits, so its capacity and not this 2-core machine's CPU bounds throughput: at 256 requests
+in flight that is about 700 requests a second. The sweep stops at 256, the governor's cap on
+a server without limits; beyond it every setting sends the same 256 requests at once. Note
+what the emulator's model implies: queueing delay grows linearly past capacity, so throughput
+stays flat past it and more concurrency never loses throughput - only latency. The best fixed
+setting is therefore the widest; a controller that keeps latency near the no-load figure
+gives up some throughput for it while capacity is low.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autoissue.bench._emulated import EmulatorProcess
+from autoissue.bench._report import BenchReport
+
+logger = logging.getLogger(__name__)
+
+REPO = "acme/widgets"
+ADAPTIVE = "autoissue"
+_TURN_TIMEOUT_S = 600
+#: ``(seconds, limit, in flight, probing)`` every ``sample_s``.
+Samples = list[tuple[float, int, int, bool]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AdaptiveBenchConfig:
+    """The timeline, the emulator's model, the fixed settings swept, and the detector's knobs."""
+
+    duration: float = 60.0
+    capacity: int = 200
+    changes: tuple[tuple[float, int], ...] = ((20.0, 50), (40.0, 200))
+    latency_ms: float = 200.0
+    issues: int = 3000
+    sweep: tuple[int, ...] = (50, 100, 150, 200, 256)
+    repeats: int = 1
+    tolerance: float = 0.25
+    smooth_s: float = 2.0
+    sample_s: float = 0.25
+    seed: int = 1
+
+    @classmethod
+    def quick(cls, **overrides: Any) -> AdaptiveBenchConfig:
+        """A 6 s timeline with two fixed settings: checks the bench works (for CI)."""
+        return replace(cls(duration=6.0, changes=((2.0, 50), (4.0, 200)), latency_ms=50.0,
+                           issues=600, sweep=(50, 200), smooth_s=0.5), **overrides)  # fmt: skip
+
+    def scaled(self, duration: float) -> AdaptiveBenchConfig:
+        """The same timeline stretched or shrunk to ``duration`` seconds."""
+        factor = duration / self.duration
+        changes = tuple((at * factor, capacity) for at, capacity in self.changes)
+        return replace(self, duration=duration, changes=changes)
+
+    def phases(self) -> list[tuple[float, float, int]]:
+        """``(start, end, capacity)`` of each phase of the timeline."""
+        starts = [(0.0, self.capacity), *self.changes]
+        ends = [at for at, _ in self.changes] + [self.duration]
+        return [(start, end, cap) for (start, cap), end in zip(starts, ends, strict=True)]
+
+    def emulator_options(self) -> dict[str, Any]:
+        """The emulator's command-line options."""
+        return {"repo": REPO, "issues": self.issues, "seed": self.seed,
+                "latency_ms": self.latency_ms, "capacity": self.capacity, "faults": 0.0,
+                "limits": "none"}  # fmt: skip
+
+
+def smoothed(samples: Samples, window: float) -> list[tuple[float, float]]:
+    """Each sample's limit replaced by the median over the trailing ``window`` seconds."""
+    times = [t for t, *_ in samples]
+    limits = [limit for _, limit, *_ in samples]
+    out, first = [], 0
+    for index, t in enumerate(times):
+        while times[first] < t - window:
+            first += 1
+        out.append((t, float(statistics.median(limits[first : index + 1]))))
+    return out
+
+
+def settled(samples: Samples, start: float, end: float) -> float:
+    """The median limit over the last quarter of ``[start, end)``."""
+    tail = [limit for t, limit, *_ in samples if end - (end - start) / 4 <= t < end]
+    return float(statistics.median(tail)) if tail else 0.0
+
+
+def reconverge_time(
+    samples: Samples, change: float, end: float, *, tolerance: float, window: float
+) -> float:
+    """Seconds after ``change`` until the smoothed limit stays within ``tolerance`` of settled."""
+    samples = [sample for sample in samples if not sample[3]]
+    target = settled(samples, change, end)
+    inside = [
+        (t, abs(value - target) <= tolerance * target)
+        for t, value in smoothed(samples, window)
+        if change <= t < end
+    ]
+    converged = change
+    for t, ok in inside:
+        if not ok:
+            converged = t + (inside[1][0] - inside[0][0] if len(inside) > 1 else 0.0)
+    return min(converged, end) - change
+
+
+def phase_figures(run: dict[str, Any], start: float, end: float) -> dict[str, float]:
+    """Throughput, latency percentiles and mean limit of one phase of one run."""
+    latencies = np.array([lat for t, lat in run["completions"] if start <= t < end], dtype=float)
+    limits = [limit for t, limit, *_ in run["samples"] if start <= t < end]
+    p50, p95 = np.percentile(latencies, [50, 95]) if latencies.size else (0.0, 0.0)
+    return {"issues_per_s": latencies.size / (end - start), "latency_p50_ms": 1000 * float(p50),
+            "latency_p95_ms": 1000 * float(p95),
+            "limit_mean": float(np.mean(limits)) if limits else 0.0}  # fmt: skip
+
+
+def throughput_series(run: dict[str, Any], duration: float, width: float = 1.0) -> list[float]:
+    """Completions per second in consecutive ``width``-second buckets."""
+    counts = np.zeros(max(1, round(duration / width)))
+    for t, _ in run["completions"]:
+        if 0 <= t < duration:
+            counts[min(int(t // width), counts.size - 1)] += 1
+    return [float(count / width) for count in counts]
+
+
+def describe(name: str, run: dict[str, Any], config: AdaptiveBenchConfig) -> dict[str, Any]:
+    """One turn's result: totals, per-phase figures, the series the plot draws."""
+    completed = sum(1 for t, _ in run["completions"] if 0 <= t < config.duration)
+    result: dict[str, Any] = {
+        "contender": name, "concurrency": run["concurrency"], "issues": completed,
+        "seconds": config.duration, "issues_per_s": completed / config.duration,
+        "failed": run["failed"],
+        "phases": [{"capacity": cap, **phase_figures(run, start, end)}
+                   for start, end, cap in config.phases()],
+        "throughput_series": throughput_series(run, config.duration),
+        "limit_series": [list(sample) for sample in run["samples"]],
+    }  # fmt: skip
+    if run["concurrency"] is None:
+        times = [
+            reconverge_time(run["samples"], start, end,
+                            tolerance=config.tolerance, window=config.smooth_s)
+            for start, end, _ in config.phases()[1:]
+        ]  # fmt: skip
+        probes = sum(1 for sample in run["samples"] if sample[3]) * config.sample_s
+        result |= {"reconverge_s": max(times), "reconverge_each_s": times,
+                   "probing_s": probes, "controller": run["summary"]}  # fmt: skip
+    return result
+
+
+def _turn(
+    emulator: EmulatorProcess, concurrency: int | None, config: AdaptiveBenchConfig
+) -> dict[str, Any]:
+    emulator.admin("reset", "POST", {})
+    emulator.admin("config", "POST", {"capacity": config.capacity})
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "turn.json"
+        argv = [sys.executable, "-m", "autoissue.bench._timeline", "--base-url", emulator.base_url,
+                "--repo", REPO, "--duration", str(config.duration),
+                "--sample", str(config.sample_s), "--out", str(out)]  # fmt: skip
+        argv += [arg for at, cap in config.changes for arg in ("--change", f"{at}:{cap}")]
+        if concurrency is not None:
+            argv += ["--concurrency", str(concurrency)]
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=_TURN_TIMEOUT_S, check=False
+        )
+        if done.returncode != 0 or not out.exists():
+            logger.error("adaptive turn %s failed: %s", concurrency, done.stderr[-2000:])
+            lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
+            return {"error": lines[-1]}
+        run: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return run
+
+
+def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run of median throughput, kept whole so its series stay consistent."""
+    good = sorted((r for r in runs if "error" not in r), key=lambda r: r["issues_per_s"])
+    return {**good[len(good) // 2], "runs": len(good)} if good else runs[0]
+
+
+def compare(results: list[dict[str, Any]]) -> tuple[dict[str, float], dict[str, Any]]:
+    """Ratios against the best fixed setting and the one tuned for the first phase.
+
+    Adds ``vs_best_fixed`` to every result; returns the ratios and which settings they were.
+    """
+    fixed = [r for r in results if "error" not in r and r["concurrency"] is not None]
+    if not fixed:
+        return {}, {}
+    best = max(fixed, key=lambda r: r["issues_per_s"])
+    first = max(r["phases"][0]["issues_per_s"] for r in fixed)
+    tuned = min(
+        (r for r in fixed if r["phases"][0]["issues_per_s"] >= 0.95 * first),
+        key=lambda r: r["concurrency"],
+    )
+    for result in results:
+        if "error" not in result:
+            result["vs_best_fixed"] = result["issues_per_s"] / max(best["issues_per_s"], 1e-9)
+    ratios = {f"{r['contender']}/best-fixed": r["vs_best_fixed"]
+              for r in (*(r for r in results if r["contender"] == ADAPTIVE), tuned)
+              if "vs_best_fixed" in r}  # fmt: skip
+    chosen = {"best_fixed": best["concurrency"], "phase1_tuned": tuned["concurrency"]}
+    return ratios, chosen
+
+
+def run_adaptive_bench(config: AdaptiveBenchConfig) -> BenchReport:
+    """The controller, then each swept setting, taking turns over ``repeats`` rounds."""
+    contenders: list[tuple[str, int | None]] = [(ADAPTIVE, None)]
+    contenders += [(f"fixed-{n}", n) for n in config.sweep]
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in contenders}
+    with EmulatorProcess(config.emulator_options()) as emulator:
+        for _ in range(config.repeats):
+            for name, concurrency in contenders:
+                run = _turn(emulator, concurrency, config)
+                found = run if "error" in run else describe(name, run, config)
+                runs[name].append({"contender": name, **found})
+                logger.info("adaptive: %s %s", name, found.get("issues_per_s"))
+    results = [_median_run(found) for found in runs.values()]
+    ratios, chosen = compare(results)
+    params = {**config.emulator_options(), "duration": config.duration,
+              "changes": [list(change) for change in config.changes],
+              "sweep": list(config.sweep), "repeats": config.repeats,
+              "tolerance": config.tolerance, "smooth_s": config.smooth_s, **chosen}  # fmt: skip
+    return BenchReport("adaptive", params, results=results, ratios=ratios)

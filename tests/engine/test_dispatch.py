@@ -1,0 +1,215 @@
+"""The controller drives the engine: in-flight work is bounded by its limit, which it learns."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from autoissue import FakeClock, ServerError
+from autoissue.concurrency import (
+    BALANCED,
+    AdaptiveConcurrencyController,
+    JsonFileHistoryStore,
+    ResourceReading,
+    ScalingHistory,
+    Strategy,
+)
+from autoissue.engine import Engine, EngineOptions
+from autoissue.github import GitHubClient
+from autoissue.model import Issue, Plan, Priority
+from autoissue.processors import Isolation, ProcessContext
+
+CALM = ResourceReading(1.0, 1)
+
+
+class Calm:
+    def sample(self) -> ResourceReading:
+        return CALM
+
+
+def issue(number: int) -> Issue:
+    return Issue(number=number, title=f"Issue {number}", state="open", updated_at="2026-01-01")
+
+
+async def pages(count: int, size: int = 10) -> object:
+    for start in range(1, count + 1, size):
+        yield [issue(n) for n in range(start, min(count, start + size - 1) + 1)]
+
+
+class Busy:
+    """Yields to the loop a few times per issue and remembers how many ran at once."""
+
+    name = "busy"
+    isolation = Isolation.INLINE
+
+    def __init__(self, turns: int = 3, fail: dict[int, Exception] | None = None) -> None:
+        self.turns = turns
+        self.fail = fail or {}
+        self.active = self.peak = 0
+        self.seen: list[int] = []
+
+    def select(self, issue: Issue) -> Priority | None:
+        return Priority.LOW
+
+    async def process(self, issue: Issue, context: ProcessContext) -> Plan:
+        self.active += 1
+        self.peak = max(self.peak, self.active)
+        self.seen.append(issue.number)
+        try:
+            for _ in range(self.turns):
+                await asyncio.sleep(0)
+            if issue.number in self.fail:
+                raise self.fail[issue.number]
+        finally:
+            self.active -= 1
+        return Plan(self.name, context.repo, issue.number, issue.updated_at)
+
+
+def offline() -> GitHubClient:
+    # Never contacted: the pages are given and the run is dry.
+    return GitHubClient(base_url="http://127.0.0.1:9", token="t", clock=FakeClock())
+
+
+def controller(strategy: Strategy = BALANCED, **options: object) -> AdaptiveConcurrencyController:
+    return AdaptiveConcurrencyController(
+        strategy=strategy,
+        clock=FakeClock(),
+        sampler=Calm(),
+        **options,  # type: ignore[arg-type]
+    )
+
+
+async def run(processor: Busy, count: int, **engine_options: object) -> Engine:
+    options = engine_options.pop("options", EngineOptions(dry_run=True))
+    engine = Engine(
+        offline(),
+        "o/r",
+        processor,
+        options=options,  # type: ignore[arg-type]
+        pages=pages(count),  # type: ignore[arg-type]
+        **engine_options,  # type: ignore[arg-type]
+    )
+    await engine.run()
+    return engine
+
+
+async def test_a_forced_concurrency_is_exactly_the_work_in_flight() -> None:
+    busy = Busy()
+    engine = await run(busy, 50, options=EngineOptions(concurrency=3, dry_run=True))
+    assert busy.peak == 3
+    assert sorted(busy.seen) == list(range(1, 51))
+    stats = engine.statistics()
+    assert (stats.strategy, stats.limit, stats.hard_cap) == ("fixed", 3, None)
+
+
+async def test_the_controllers_limit_bounds_the_work_in_flight() -> None:
+    busy = Busy()
+    ctl = controller(BALANCED.with_options(initial_limit=5, min_limit=1, max_limit=5))
+    engine = await run(busy, 60, controller=ctl)
+    assert busy.peak == 5
+    assert engine.tally.processed == 60
+    assert engine.statistics().completed == 60
+    assert "limit=5" in repr(engine)
+
+
+async def test_as_the_limit_grows_so_does_the_work_in_flight_and_no_further() -> None:
+    busy = Busy()
+    ctl = controller(BALANCED.with_options(initial_limit=5, min_limit=1))
+    engine = await run(busy, 300, controller=ctl)
+    assert 5 < engine.limit_peak < 300  # learned from completions (the fake clock's latencies)
+    assert busy.peak <= engine.limit_peak
+
+
+async def test_the_hard_cap_follows_the_governor() -> None:
+    busy = Busy()
+    client = offline()
+    caps: list[int | None] = []
+
+    class Learning(Busy):
+        async def process(self, issue: Issue, context: ProcessContext) -> Plan:
+            caps.append(engine.controller.limiter.hard_cap)
+            if issue.number == 20:
+                client.governor.set_unlimited()  # as warm_up does on a server without limits
+            return await super().process(issue, context)
+
+    ctl = controller()
+    engine = Engine(client, "o/r", Learning(), options=EngineOptions(dry_run=True),
+                    controller=ctl, pages=pages(40))  # type: ignore[arg-type]  # fmt: skip
+    summary = await engine.run()
+    assert caps[0] == 40  # github.com's allowance until the server says otherwise
+    assert caps[-1] == 256
+    assert summary.concurrency["hard_cap"] == 256
+    assert busy.peak == 0
+
+
+async def test_outcomes_feed_the_controller_and_the_summary_shows_it() -> None:
+    busy = Busy(
+        fail={3: ServerError("502 bad gateway", status=502), 4: ValueError("a processor bug")}
+    )
+    ctl = controller(BALANCED.with_options(window=0, algorithm="aimd"))
+    engine = await run(busy, 10, controller=ctl)
+    stats = engine.statistics()
+    assert stats.drops == 1  # the 5xx is overload; the processor's bug says nothing about load
+    assert stats.completed == 10  # every completion is counted; only the 5xx is a drop
+    assert engine.tally.failed == 2
+    summary = engine._summary(1.0, offline().statistics(), offline().statistics())
+    assert summary.concurrency["drops"] == 1
+    assert summary.concurrency["strategy"] == "balanced"
+    assert summary.to_dict()["concurrency"]["limit_peak"] >= summary.concurrency["limit"]
+
+
+async def test_scaling_history_persists_so_a_restart_starts_where_it_ended(tmp_path: Path) -> None:
+    store = JsonFileHistoryStore(tmp_path / "scaling" / "h.json")
+    store.save(ScalingHistory(limit=33))
+    engine = await run(Busy(), 5, history=store)
+    assert engine.statistics().limit == 33
+    saved = store.load()
+    assert saved is not None
+    assert saved.limit == 33
+    again = Engine(offline(), "o/r", Busy(), history=store)
+    assert again.controller.limit == 33
+
+
+async def test_the_governors_cap_wins_over_a_remembered_limit(tmp_path: Path) -> None:
+    store = JsonFileHistoryStore(tmp_path / "h.json")
+    store.save(ScalingHistory(limit=77))
+    engine = await run(Busy(), 5, history=store)
+    assert engine.statistics().limit == 40
+
+
+async def test_a_failed_listing_cancels_the_work_in_flight_and_keeps_what_was_learned() -> None:
+    async def broken() -> object:
+        yield [issue(1), issue(2)]
+        raise RuntimeError("listing broke")
+
+    busy = Busy(turns=1000)
+    engine = Engine(offline(), "o/r", busy, options=EngineOptions(dry_run=True),
+                    controller=controller(), pages=broken())  # type: ignore[arg-type]  # fmt: skip
+    with pytest.raises(RuntimeError, match="listing broke"):
+        await engine.run()
+    assert engine.controller.limiter.in_flight == 0
+
+
+def test_engine_options_choose_adaptive_unless_forced() -> None:
+    assert EngineOptions().adaptive
+    assert not EngineOptions(concurrency=8).adaptive
+    with pytest.raises(ValueError, match="backlog"):
+        EngineOptions(backlog=0)
+
+
+def test_autoissue_run_keeps_scaling_history_per_host_and_processor(tmp_path: Path) -> None:
+    from autoissue.cli._run import RunSettings, history_path  # noqa: PLC0415 - CLI, one test
+
+    settings = RunSettings(
+        repo="o/r", base_url="https://ghe.example.com:8443/api/v3", token="t", app=None,
+        processor="triage", options=EngineOptions(), state_dir=tmp_path, plan_out=None,
+        progress=False, backend="memory://",
+    )  # fmt: skip
+    assert history_path(settings) == tmp_path / "scaling" / "ghe.example.com_8443-triage.json"
+
+
+async def test_the_dispatcher_says_what_it_is_doing() -> None:
+    engine = await run(Busy(), 3, options=EngineOptions(concurrency=2, dry_run=True))
+    assert "started=3" in repr(engine._dispatcher)
