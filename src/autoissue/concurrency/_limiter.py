@@ -93,6 +93,15 @@ class Listener:
         """Give the slot back without teaching the algorithm anything."""
         self._finish(Outcome.IGNORED, None)
 
+    def on_outcome(self, error: BaseException | None) -> None:
+        """Report how the work ended: success, a drop (by :func:`classify_error`), or ignore."""
+        if error is None:
+            self.on_success()
+        elif classify_error(error) is Outcome.DROPPED:
+            self.on_dropped()
+        else:
+            self.on_ignore()
+
     def _finish(self, outcome: Outcome, latency: float | None) -> None:
         if not self._done:
             self._done = True
@@ -122,14 +131,8 @@ class Acquisition:
         tb: TracebackType | None,
     ) -> None:
         listener = self._listener
-        if listener is None or listener.done:
-            return
-        if error is None:
-            listener.on_success()
-        elif classify_error(error) is Outcome.DROPPED:
-            listener.on_dropped()
-        else:
-            listener.on_ignore()
+        if listener is not None and not listener.done:
+            listener.on_outcome(error)
 
 
 class AdaptiveLimiter:

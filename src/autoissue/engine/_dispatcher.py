@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from autoissue.concurrency import AdaptiveConcurrencyController, Listener, Outcome, classify_error
+from autoissue.concurrency import AdaptiveConcurrencyController, Listener
 from autoissue.model import Issue
 
 __all__ = ["Dispatcher"]
@@ -83,12 +83,7 @@ class Dispatcher:
             # Cancelled mid-way: the slot goes back without teaching the limit anything.
             listener.on_ignore()
             raise
-        if error is None:
-            listener.on_success()
-        elif classify_error(error) is Outcome.DROPPED:
-            listener.on_dropped()
-        else:
-            listener.on_ignore()
+        listener.on_outcome(error)
 
     def __repr__(self) -> str:
         return (
