@@ -16,7 +16,7 @@ COMMENT = RequestKind(
 
 async def book(path: Path, count: int) -> list[float]:
     store = SqliteBudgetStore(path, "github-budget:test")
-    settings = GovernorSettings(content_per_minute=10, mutation_spacing_s=0, time_scale=600.0)
+    settings = GovernorSettings(content_per_minute=10, mutation_spacing_s=0, time_scale=150.0)
     governor = SharedGovernor(store, settings)
     stamps = []
     for _ in range(count):

@@ -105,9 +105,9 @@ def test_processes_sharing_a_sqlite_file_stay_inside_one_budget(tmp_path: Path) 
     assert [proc.wait(timeout=60) for proc in procs] == [0, 0]
     stamps = sorted(float(line) for out in outs for line in out.read_text().split())
     assert len(stamps) == 50
-    # 10 content creations per minute, a minute being 0.1 s here: never 11 inside 0.1 s.
-    # (A small margin: a stamp is taken just after the booking, not at it.)
-    busiest = max(sum(1 for t in stamps if s <= t < s + 0.095) for s in stamps)
+    # 10 content creations per minute, a minute being 0.4 s here: never 11 inside it.
+    # (A margin for scheduling: a stamp is taken just after the booking, not at it.)
+    busiest = max(sum(1 for t in stamps if s <= t < s + 0.35) for s in stamps)
     assert busiest <= 10
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from autoissue._exceptions import BackendUnavailableError
+from autoissue._sqlite import enable_wal
 from autoissue.github._shared import BudgetStore, MemoryBudgetStore, budget_key
 from autoissue.queue import BackendSpec
 
@@ -34,7 +35,7 @@ class SqliteBudgetStore:
             db = sqlite3.connect(
                 self.path, timeout=30, isolation_level=None, check_same_thread=False
             )
-            db.execute("PRAGMA journal_mode=WAL")
+            enable_wal(db)
             db.execute(
                 "CREATE TABLE IF NOT EXISTS github_budget (key TEXT PRIMARY KEY, state BLOB)"
             )

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from autoissue._exceptions import BackendUnavailableError
+from autoissue._sqlite import enable_wal
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class SqliteDatabase:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, isolation_level=None, timeout=self.busy_timeout_s)
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
+            enable_wal(conn, patience_s=self.busy_timeout_s)
             # NORMAL in WAL mode survives any process crash; only power loss may drop the
             # last transactions, which leases and idempotent writes then redo.
             conn.execute("PRAGMA synchronous=NORMAL")
