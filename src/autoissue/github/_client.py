@@ -43,6 +43,7 @@ from autoissue.github._protocol import (
     CONTENT_ENDPOINTS,
     endpoint_template,
     error_for,
+    error_message,
     normalise_base_url,
     parse_link_header,
 )
@@ -306,7 +307,7 @@ class GitHubClient:
         self.breaker.record_success()
         if self._reauthenticate(call, response):
             return 0.0
-        refusal = classify_refusal(response.status, response.headers, _message(response.body))
+        refusal = classify_refusal(response.status, response.headers, error_message(response.body))
         if refusal in (Refusal.PRIMARY, Refusal.SECONDARY) and call.refusals < _MAX_LIMIT_RETRIES:
             call.refusals += 1
             wait = refusal_wait(
@@ -398,17 +399,6 @@ class GitHubClient:
 
 class _LabelName(msgspec.Struct):
     name: str
-
-
-class _ErrorBody(msgspec.Struct):
-    message: str = ""
-
-
-def _message(body: bytes) -> str:
-    try:
-        return msgspec.json.decode(body, type=_ErrorBody).message
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        return ""
 
 
 def _decode(response: Response, kind: type[T]) -> T:

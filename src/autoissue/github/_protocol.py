@@ -49,7 +49,8 @@ class _ErrorBody(msgspec.Struct):
     message: str = ""
 
 
-def _message(body: bytes) -> str:
+def error_message(body: bytes) -> str:
+    """GitHub's ``message`` from an error answer, or the start of a body that is not JSON."""
     try:
         return msgspec.json.decode(body, type=_ErrorBody).message
     except (msgspec.DecodeError, msgspec.ValidationError):
@@ -80,7 +81,7 @@ def error_for(
     status: int, headers: dict[str, str], body: bytes, *, method: str, url: str
 ) -> GitHubError:
     """The exception that describes an error answer; ``headers`` keys are lower-case."""
-    message = _message(body) or f"HTTP {status}"
+    message = error_message(body) or f"HTTP {status}"
     kwargs = {"status": status, "method": method, "url": url}
     if is_rate_limited(status, headers, message):
         error = RateLimitedError(message, **kwargs)  # type: ignore[arg-type]
