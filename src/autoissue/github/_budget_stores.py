@@ -125,6 +125,7 @@ def open_budget_store(dsn: str, *, base_url: str, token: str) -> BudgetStore:
     if spec.kind == "sqlite":
         assert spec.path is not None  # noqa: S101 - from_dsn always sets it for sqlite
         return SqliteBudgetStore(spec.path, key)
-    import redis.asyncio as aioredis  # noqa: PLC0415 - the redis extra provides it
+    # The queue's client: bytes kept as bytes, and timeouts so a gone server cannot hang us.
+    from autoissue.queue._redis import redis_client  # noqa: PLC0415 - the redis extra
 
-    return RedisBudgetStore(aioredis.Redis.from_url(spec.url or ""), f"{spec.prefix}:{key}")
+    return RedisBudgetStore(redis_client(spec), f"{spec.prefix}:{key}")

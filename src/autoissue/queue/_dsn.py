@@ -115,13 +115,7 @@ async def open_queue(dsn: str = DEFAULT_DSN, **options: Any) -> Queue:
 
 async def _open_redis(spec: BackendSpec, options: dict[str, Any]) -> Queue:
     # redis is an optional dependency (the "redis" extra), imported only for redis:// DSNs.
-    from autoissue.queue._redis import RedisQueue, call_redis, redis_client  # noqa: PLC0415
+    from autoissue.queue._redis import RedisQueue, connect_redis  # noqa: PLC0415
 
-    client = redis_client(spec)
-    where = spec.describe()
-    try:
-        await call_redis(where, client.ping)
-    except BaseException:
-        await client.aclose()
-        raise
-    return RedisQueue(client, prefix=spec.prefix, where=where, **options)
+    client = await connect_redis(spec)
+    return RedisQueue(client, prefix=spec.prefix, where=spec.describe(), **options)

@@ -60,6 +60,17 @@ def redis_client(spec: BackendSpec, *, timeout_s: float = 10.0) -> aioredis.Redi
     )
 
 
+async def connect_redis(spec: BackendSpec) -> aioredis.Redis:
+    """A client for ``spec``'s server that has answered a ping (closed again if it did not)."""
+    client = redis_client(spec)
+    try:
+        await call_redis(spec.describe(), client.ping)
+    except BaseException:
+        await client.aclose()
+        raise
+    return client
+
+
 class RedisQueue(Queue):
     """A :class:`Queue` in Redis under ``prefix``; see :class:`Queue` for the options.
 

@@ -25,14 +25,8 @@ async def open_state(dsn: str = DEFAULT_DSN, *, clock: Clock | None = None) -> S
 
 async def _open_redis(spec: BackendSpec, clock: Clock | None) -> StateStore:
     # redis is an optional dependency (the "redis" extra), imported only for redis:// DSNs.
-    from autoissue.queue._redis import call_redis, redis_client  # noqa: PLC0415
+    from autoissue.queue._redis import connect_redis  # noqa: PLC0415
     from autoissue.state._redis import RedisStateStore  # noqa: PLC0415
 
-    client = redis_client(spec)
-    where = spec.describe()
-    try:
-        await call_redis(where, client.ping)
-    except BaseException:
-        await client.aclose()
-        raise
-    return RedisStateStore(client, prefix=spec.prefix, where=where, clock=clock)
+    client = await connect_redis(spec)
+    return RedisStateStore(client, prefix=spec.prefix, where=spec.describe(), clock=clock)
