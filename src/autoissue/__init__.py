@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from autoissue._clock import Clock, FakeClock, SystemClock
 from autoissue._exceptions import (
+    AgentError,
+    AgentTimeoutError,
     AuthenticationError,
     AutoIssueError,
     BackendUnavailableError,
@@ -11,6 +13,7 @@ from autoissue._exceptions import (
     ConfigurationError,
     CorruptItemError,
     EmulatorError,
+    GitCommandError,
     GitHubError,
     GitHubUnreachableError,
     MalformedResponseError,
@@ -22,6 +25,7 @@ from autoissue._exceptions import (
     RateLimitedError,
     ServerError,
     TaskTimeoutError,
+    TrustViolationError,
     UnknownOutcomeError,
     ValidationFailedError,
     WorkerCrashedError,
@@ -30,6 +34,8 @@ from autoissue._exceptions import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AgentError",
+    "AgentTimeoutError",
     "AuthenticationError",
     "AutoIssueError",
     "BackendUnavailableError",
@@ -39,6 +45,7 @@ __all__ = [
     "CorruptItemError",
     "EmulatorError",
     "FakeClock",
+    "GitCommandError",
     "GitHubError",
     "GitHubUnreachableError",
     "MalformedResponseError",
@@ -51,6 +58,7 @@ __all__ = [
     "ServerError",
     "SystemClock",
     "TaskTimeoutError",
+    "TrustViolationError",
     "UnknownOutcomeError",
     "ValidationFailedError",
     "WorkerCrashedError",

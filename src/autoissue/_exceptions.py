@@ -19,10 +19,14 @@
     │   ├── QueueFullError (TimeoutError)     put waited its timeout at the queue's maximum depth
     │   ├── BackendUnavailableError (ConnectionError)  database unreadable or locked, Redis gone
     │   └── CorruptItemError (ValueError)     a stored item could not be decoded
-    └── PoolError                             the warm process pool could not run a task
-        ├── WorkerCrashedError                its worker died mid-task (exit code or signal, pid)
-        ├── TaskTimeoutError (TimeoutError)   it outran its timeout: the worker was killed
-        └── PoolClosedError                   submitted after shutdown, or cut off by a forced one
+    ├── PoolError                             the warm process pool could not run a task
+    │   ├── WorkerCrashedError                its worker died mid-task (exit code or signal, pid)
+    │   ├── TaskTimeoutError (TimeoutError)   it outran its timeout: the worker was killed
+    │   └── PoolClosedError                   submitted after shutdown, or cut off by a forced one
+    └── AgentError                            a command processor's agent or its git work failed
+        ├── AgentTimeoutError (TimeoutError)  the agent outran its timeout: its group was killed
+        ├── TrustViolationError               the agent's output broke a trust rule
+        └── GitCommandError                   git failed: fetch, worktree, commit or push
 """
 
 from __future__ import annotations
@@ -186,3 +190,23 @@ def _rebuild_timeout(message: str, pid: int | None, timeout: float) -> TaskTimeo
 
 class PoolClosedError(PoolError):
     """The pool is shut down: it accepts nothing new, and a forced shutdown fails running tasks."""
+
+
+class AgentError(AutoIssueError):
+    """A command processor's agent failed (a non-zero exit, an unreadable result file)."""
+
+
+class AgentTimeoutError(AgentError, TimeoutError):
+    """The agent ran past its timeout: its whole process group was terminated, then killed."""
+
+
+class TrustViolationError(AgentError):
+    """The agent's output broke a trust rule; nothing of it was pushed or planned.
+
+    The rules: proposed labels from an allowlist, changed paths inside the allowed globs (and
+    outside the denied ones), a diff under the size cap.
+    """
+
+
+class GitCommandError(AgentError):
+    """A git command failed while preparing, committing or pushing a worktree."""

@@ -6,24 +6,8 @@ import sys
 import pytest
 from rich.console import Console
 
-from autoissue.cli._progress import ProgressReporter
 from autoissue.cli._summary import print_summary
-from autoissue.engine import RunSummary, RunTally
-
-
-def test_progress_prints_plain_lines_when_not_a_terminal(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    tally = RunTally(listed=10, processed=4)
-    with ProgressReporter(total=10, plain_every_s=0) as progress:
-        progress.update(tally)
-    assert capsys.readouterr().err.startswith("processed 4/10 (")
-
-
-def test_quiet_progress_prints_nothing(capsys: pytest.CaptureFixture[str]) -> None:
-    with ProgressReporter(total=None, enabled=False, plain_every_s=0) as progress:
-        progress.update(RunTally(listed=3, processed=3))
-    assert capsys.readouterr().err == ""
+from autoissue.engine import RunSummary
 
 
 def test_summary_lists_the_first_failures() -> None:

@@ -20,6 +20,7 @@ from autoissue.engine import Engine, EngineOptions
 from autoissue.github import GitHubClient
 from autoissue.model import Issue, Plan, Priority
 from autoissue.processors import Isolation, ProcessContext
+from autoissue.queue import MemoryQueue, RetryPolicy
 
 CALM = ResourceReading(1.0, 1)
 
@@ -149,7 +150,8 @@ async def test_outcomes_feed_the_controller_and_the_summary_shows_it() -> None:
         fail={3: ServerError("502 bad gateway", status=502), 4: ValueError("a processor bug")}
     )
     ctl = controller(BALANCED.with_options(window=0, algorithm="aimd"))
-    engine = await run(busy, 10, controller=ctl)
+    once = MemoryQueue(retry=RetryPolicy(max_attempts=1))  # each failure is final at once
+    engine = await run(busy, 10, controller=ctl, queue=once)
     stats = engine.statistics()
     assert stats.drops == 1  # the 5xx is overload; the processor's bug says nothing about load
     assert stats.completed == 10  # every completion is counted; only the 5xx is a drop

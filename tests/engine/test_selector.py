@@ -54,3 +54,21 @@ class Declines(Triage):
 def test_a_processor_may_decline() -> None:
     decision = Selector(Declines()).decide(make())
     assert decision == Decision(None, "declined by processor")
+
+
+def test_priorities_outside_the_target_set_are_skipped() -> None:
+    selector = Selector(Triage(), priorities=frozenset({Priority.CRITICAL, Priority.HIGH}))
+    assert selector.decide(make(labels=(Label("p1"),))).admitted
+    decision = selector.decide(make(labels=(Label("p3"),)))
+    assert decision.reason == "priority low not targeted"
+
+
+def test_issues_too_complex_for_the_ceiling_are_skipped() -> None:
+    selector = Selector(Triage(), max_complexity=0.7)
+    assert selector.decide(make(body="A typo in the README.")).admitted
+    epic = make(
+        labels=(Label("epic"), Label("needs-design"), Label("breaking")),
+        body="```\nTraceback (most recent call last):\n```\n" * 40 + "- [ ] step\n" * 20,
+        comments=60,
+    )
+    assert selector.decide(epic).reason == "too complex"

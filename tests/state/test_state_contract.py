@@ -141,3 +141,35 @@ async def test_a_damaged_redis_ledger_entry_is_a_clear_error(redis_url: str) -> 
 async def test_an_unreachable_redis_state_store_is_a_clear_error() -> None:
     with pytest.raises(BackendUnavailableError, match="unreachable"):
         await open_state("redis://127.0.0.1:1/0")
+
+
+async def test_batched_ledger_writes_and_reads(store: StateStore, clock: FakeClock) -> None:
+    entries = [store.entry(f"o/r#{n}", "triage", "t1", "done", [f"label:p{n}"]) for n in range(3)]
+    await store.record_many(entries)
+    await store.record_many([])
+    found = await store.lookup_many(["o/r#0", "o/r#2", "o/r#9"], "triage")
+    assert found == {"o/r#0": entries[0], "o/r#2": entries[2]}
+    assert await store.lookup_many([], "triage") == {}
+    assert await store.lookup_many(["o/r#0"], "stale") == {}
+    assert entries[1].recorded_at == clock.now
+
+
+async def test_batched_locks_follow_the_single_lock_rules(
+    store: StateStore, clock: FakeClock
+) -> None:
+    assert await store.acquire("o/r#2", "other", 5)
+    taken = await store.acquire_many(["o/r#1", "o/r#2", "o/r#3"], "me", 5)
+    assert taken == {"o/r#1", "o/r#3"}
+    assert await store.acquire_many([], "me", 5) == set()
+    clock.advance(4)
+    assert await store.refresh_many(["o/r#1", "o/r#2"], "me", 5) == {"o/r#1"}
+    assert await store.refresh_many([], "me", 5) == set()
+    clock.advance(3)  # o/r#3 expired, o/r#1 was extended
+    assert await store.owner("o/r#1") == "me"
+    assert await store.owner("o/r#3") is None
+    await store.release_many(["o/r#1", "o/r#2"], "me")
+    await store.release_many([], "me")
+    assert await store.owner("o/r#1") is None
+    assert await store.owner("o/r#2") is None  # expired meanwhile, and never ours
+    with pytest.raises(ConfigurationError):
+        await store.acquire_many(["o/r#1"], "me", 0)

@@ -2,12 +2,15 @@
 
 Workloads so far: ``queue``; the triage family (``triage``, ``memory``, ``ratelimited``) with
 every contender of BENCH.md; ``scaling`` (latency-bound work at a forced concurrency) and
-``adaptive`` (the controller against a sweep of fixed settings while capacity changes).
+``adaptive`` (the controller against a sweep of fixed settings while capacity changes);
+``agent`` (one fake-agent process per issue through the command processor, against the bare
+spawn loop).
 """
 
 from __future__ import annotations
 
 from autoissue.bench._adaptive import AdaptiveBenchConfig, reconverge_time, run_adaptive_bench
+from autoissue.bench._agent import AgentBenchConfig, run_agent_bench
 from autoissue.bench._plot import plot_report
 from autoissue.bench._queue import QueueBenchConfig, run_queue_bench
 from autoissue.bench._report import BenchReport, machine_info, median
@@ -34,6 +37,19 @@ COLUMNS = {
     "memory": _TRIAGE_COLUMNS,
     "ratelimited": [*_TRIAGE_COLUMNS, "rate_limit_violations", "budget_share"],
     "scaling": ["contender", "issues", "seconds", "failed", "lost"],
+    "agent": [
+        "contender",
+        "issues",
+        "seconds",
+        "issues_per_s",
+        "spawn_ceiling_share",
+        "prs_opened",
+        "prs_expected",
+        "failed",
+        "lost",
+        "duplicate_writes",
+        "rss_peak_mb",
+    ],
     "adaptive": [
         "contender",
         "concurrency",
@@ -50,6 +66,7 @@ __all__ = [
     "BENCH_LABEL",
     "COLUMNS",
     "AdaptiveBenchConfig",
+    "AgentBenchConfig",
     "BenchReport",
     "QueueBenchConfig",
     "ScalingBenchConfig",
@@ -63,6 +80,7 @@ __all__ = [
     "plot_report",
     "reconverge_time",
     "run_adaptive_bench",
+    "run_agent_bench",
     "run_queue_bench",
     "run_scaling_bench",
     "run_triage_bench",

@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 
 from autoissue.bench._work import bench_labels
-from autoissue.engine import Engine, EngineOptions, Selector
+from autoissue.engine import Engine, EngineOptions, Selector, fresh_backend
 from autoissue.github import GitHubClient, GovernorSettings
 from autoissue.model import AddLabels, Issue, Plan, Priority
 from autoissue.processors import Isolation, ProcessContext
@@ -84,9 +84,13 @@ async def run_autoissue(target: Target) -> Outcome:
     options = EngineOptions(concurrency=target.concurrency) if target.concurrency else None
     # The governor must know the emulator's clock runs fast: its windows shrink with it.
     pacing = GovernorSettings(time_scale=target.time_scale)
-    async with GitHubClient(base_url=target.base_url, token=TOKEN, governor=pacing) as client:
+    async with (
+        GitHubClient(base_url=target.base_url, token=TOKEN, governor=pacing) as client,
+        fresh_backend() as stores,  # the embedded default: SQLite, as `autoissue run` uses
+    ):
         await client.warm_up()
-        engine = Engine(client, target.repo, processor, options=options, selector=selector)
+        engine = Engine(client, target.repo, processor, options=options, selector=selector,
+                        queue=stores.queue, state=stores.state)  # fmt: skip
         summary = await engine.run()
     outcome = Outcome()
     outcome.handled, outcome.failed = summary.processed + summary.failed, summary.failed

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import sys
 import time
@@ -24,6 +25,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from msgspec.structs import replace
 
 from autoissue import _runtime
 from autoissue.bench._contenders import TOKEN, BenchTriage
@@ -87,12 +90,17 @@ class TimedTriage(BenchTriage):
 
 
 async def looped(issues: list[Issue], until: float, size: int = 100) -> AsyncIterator[list[Issue]]:
-    """Pages over ``issues`` again and again until ``time.monotonic()`` reaches ``until``."""
+    """Pages over ``issues`` again and again until ``time.monotonic()`` reaches ``until``.
+
+    Each round gets its own ``updated_at``, so the queue takes every round as new work.
+    """
+    rounds = itertools.count()
     while issues:
+        stamp = f"round-{next(rounds):06d}"
         for start in range(0, len(issues), size):
             if time.monotonic() >= until:
                 return
-            yield issues[start : start + size]
+            yield [replace(issue, updated_at=stamp) for issue in issues[start : start + size]]
 
 
 def probing(engine: Engine) -> bool:
@@ -128,7 +136,7 @@ def _engine(
         client,
         spec.repo,
         processor,
-        options=EngineOptions(concurrency=spec.concurrency),
+        options=EngineOptions(concurrency=spec.concurrency, force=True),
         selector=Selector(processor, skip_labels=frozenset(), skip_locked=False),
         on_plan=recorder.done,
         pages=looped(issues, recorder.t0 + spec.duration),

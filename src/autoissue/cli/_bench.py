@@ -12,12 +12,14 @@ from autoissue.bench import (
     ALL_CONTENDERS,
     COLUMNS,
     AdaptiveBenchConfig,
+    AgentBenchConfig,
     BenchReport,
     QueueBenchConfig,
     ScalingBenchConfig,
     TriageBenchConfig,
     plot_report,
     run_adaptive_bench,
+    run_agent_bench,
     run_queue_bench,
     run_scaling_bench,
     run_triage_bench,
@@ -58,6 +60,12 @@ def _adaptive(quick: bool, options: dict[str, Any]) -> BenchReport:
     return run_adaptive_bench(config)
 
 
+def _agent(quick: bool, options: dict[str, Any]) -> BenchReport:
+    overrides = {k: v for k, v in options.items() if k in {"issues", "repeats"}}
+    config = AgentBenchConfig.quick(**overrides) if quick else AgentBenchConfig(**overrides)
+    return run_agent_bench(config)
+
+
 def _run(workload: str, quick: bool, options: dict[str, Any]) -> BenchReport:
     if workload == "queue":
         return _queue(quick, options)
@@ -65,6 +73,8 @@ def _run(workload: str, quick: bool, options: dict[str, Any]) -> BenchReport:
         return _scaling(quick, options)
     if workload == "adaptive":
         return _adaptive(quick, options)
+    if workload == "agent":
+        return _agent(quick, options)
     return _triage(workload, quick, options)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import click
@@ -10,14 +11,15 @@ from rich.console import Console
 
 from autoissue import _runtime
 from autoissue.cli._errors import friendly_errors
-from autoissue.cli._progress import ProgressReporter
+from autoissue.cli._observe_options import ObserveOptions, observability_options, observed_run
 from autoissue.cli._summary import print_summary
 from autoissue.emulator import EmulatorConfig, run_in_thread
-from autoissue.engine import DEFAULT_SKIP_LABELS, Engine, EngineOptions, RunSummary
+from autoissue.engine import DEFAULT_SKIP_LABELS, Engine, EngineOptions, RunSummary, fresh_backend
 from autoissue.github import GitHubClient
 from autoissue.processors import Triage
 
 _DEMO_TOKEN = "demo-token"  # noqa: S105 - the emulator's stand-in, not a secret
+_STATE_DIR = Path(".autoissue")  # where ``autoissue run`` keeps its state by default
 
 
 def _needs_processing(issue: Mapping[str, Any]) -> bool:
@@ -52,23 +54,31 @@ def verify(
 
 
 async def run_demo(
-    base_url: str, repo: str, *, issues: int, concurrency: int | None
+    base_url: str,
+    repo: str,
+    *,
+    issues: int,
+    concurrency: int | None,
+    observe: ObserveOptions | None = None,
 ) -> tuple[RunSummary, list[str], int]:
     """Triage every issue on the emulator at ``base_url``; returns summary, problems, checked."""
     planned: dict[int, frozenset[str]] = {}
     async with GitHubClient(base_url=base_url, token=_DEMO_TOKEN) as client:
         await client.warm_up()
         await client.get_repository(repo)
-        with ProgressReporter(total=issues) as progress:
+        async with (
+            fresh_backend() as stores,
+            observed_run(
+                observe or ObserveOptions(), client=client, state_dir=_STATE_DIR, total=issues,
+                labels={"repo": repo, "processor": "triage"},
+            ) as session,
+        ):  # fmt: skip
             engine = Engine(
-                client,
-                repo,
-                Triage(),
-                options=EngineOptions(concurrency=concurrency, state="all"),
+                client, repo, Triage(), options=EngineOptions(concurrency=concurrency, state="all"),
                 on_plan=lambda plan: planned.__setitem__(plan.issue, plan.labels_to_add),
-                on_progress=progress.update,
-            )
-            summary = await engine.run()
+                queue=stores.queue, state=stores.state,
+            )  # fmt: skip
+            summary = await session.run(engine)
         state = await client.get_json("/_emulator/state")
     return summary, verify(state, repo, planned, summary.listed), len(planned)
 
@@ -95,8 +105,15 @@ async def run_demo(
     type=click.IntRange(1, 1000),
     help="Force this many issues in flight (default: the adaptive controller decides).",
 )
+@observability_options
 def demo_command(
-    issues: int, seed: int, latency_ms: float, faults: float, concurrency: int | None
+    issues: int,
+    seed: int,
+    latency_ms: float,
+    faults: float,
+    concurrency: int | None,
+    *,
+    observe: ObserveOptions,
 ) -> None:
     """Triage a synthetic repository on a built-in GitHub emulator, then check every label."""
     config = EmulatorConfig(issues=issues, seed=seed, latency_ms=latency_ms, faults=faults)
@@ -105,9 +122,9 @@ def demo_command(
             f"emulator: {config.repo} with {issues} issues at {emulator.base_url}"
             f" ({latency_ms:g} ms median latency, {faults:.0%} faults)"
         )
-        summary, problems, checked = _runtime.run(
-            run_demo(emulator.base_url, config.repo, issues=issues, concurrency=concurrency)
-        )
+        summary, problems, checked = _runtime.run(run_demo(
+            emulator.base_url, config.repo, issues=issues, concurrency=concurrency, observe=observe
+        ))  # fmt: skip
     print_summary(summary)
     if problems or summary.failed:
         for problem in problems[:20]:

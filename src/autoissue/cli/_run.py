@@ -2,31 +2,38 @@
 
 from __future__ import annotations
 
-import os
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import click
 
 from autoissue import _runtime
-from autoissue._exceptions import ConfigurationError
+from autoissue.cli._agent_options import agent_options, processor_options
 from autoissue.cli._errors import friendly_errors
+from autoissue.cli._github import connected, credentials, github_options, identity
+from autoissue.cli._observe_options import ObserveOptions, observability_options, observed_run
 from autoissue.cli._persist import etag_cache_path, load_etags, save_etags
-from autoissue.cli._progress import ProgressReporter
 from autoissue.cli._summary import print_summary, save_summary
 from autoissue.concurrency import STRATEGIES, JsonFileHistoryStore, Strategy
-from autoissue.engine import Engine, EngineOptions, PlanWriter, RunSummary
+from autoissue.engine import (
+    Backend,
+    Engine,
+    EngineOptions,
+    PlanWriter,
+    RunSummary,
+    Selector,
+    open_backend,
+)
 from autoissue.github import (
-    DEFAULT_BASE_URL,
     AppAuth,
     GitHubClient,
-    SharedGovernor,
     normalise_base_url,
-    open_budget_store,
     parse_repo_name,
 )
+from autoissue.model import Priority
 from autoissue.processors import Processor, get_processor
 
 
@@ -42,37 +49,31 @@ class RunSettings:
     options: EngineOptions
     state_dir: Path
     plan_out: Path | None
-    progress: bool
     backend: str
+    priorities: frozenset[Priority] | None = None
+    max_complexity: float | None = None
+    processor_options: Mapping[str, Any] = field(default_factory=dict)
+    progress: bool = True  # False: quiet, whatever ``observe`` says
+    observe: ObserveOptions = field(default_factory=ObserveOptions)
 
     @property
     def identity(self) -> str:
         """What the GitHub budget belongs to: the token, or the App installation."""
-        if self.app is not None:
-            return f"app:{self.app.app_id}:{self.app.installation_id}"
-        return self.token or ""
+        return identity((self.token, self.app))
 
 
 async def execute(settings: RunSettings) -> RunSummary:
     """Check access to the repository, then run the engine over it."""
-    processor = get_processor(settings.processor)
+    processor = get_processor(settings.processor, **settings.processor_options)
     writer = PlanWriter(settings.plan_out) if settings.plan_out else None
-    store = open_budget_store(settings.backend, base_url=settings.base_url, token=settings.identity)
-    governor = SharedGovernor(store)  # every process on this token shares one budget
     cache_path = etag_cache_path(settings.state_dir, settings.base_url, settings.identity)
     cache = load_etags(cache_path)  # unchanged pages cost a free 304 on a rerun
+    auth = (settings.token, settings.app)
     try:
-        client = GitHubClient(
-            base_url=settings.base_url, token=settings.token, app=settings.app,
-            governor=governor, cache=cache,
-        )  # fmt: skip
-        async with client:
-            await client.warm_up()
+        async with connected(settings.base_url, auth, settings.backend, cache=cache) as client:
             return await _process(client, settings, processor, writer)
     finally:
         save_etags(cache, cache_path)
-        await governor.flush()
-        await store.close()
         if writer is not None:
             writer.close()
 
@@ -82,17 +83,37 @@ async def _process(
 ) -> RunSummary:
     repository = await client.get_repository(settings.repo)
     total = repository.open_issues_count if settings.options.state == "open" else None
-    with ProgressReporter(total=total, enabled=settings.progress) as progress:
-        engine = Engine(
-            client,
-            settings.repo,
-            processor,
-            options=settings.options,
-            plan_writer=writer,
-            on_progress=progress.update,
-            history=JsonFileHistoryStore(history_path(settings)),
-        )
-        return await engine.run()
+    labels = {"repo": settings.repo, "processor": settings.processor}
+    observe = settings.observe if settings.progress else replace(settings.observe, quiet=True)
+    async with (
+        open_backend(settings.backend) as stores,
+        observed_run(
+            observe, client=client, state_dir=settings.state_dir, total=total, labels=labels
+        ) as session,
+    ):
+        return await session.run(_engine(client, settings, processor, writer, stores))
+
+
+def _engine(
+    client: GitHubClient,
+    settings: RunSettings,
+    processor: Processor,
+    writer: PlanWriter | None,
+    stores: Backend,
+) -> Engine:
+    return Engine(
+        client,
+        settings.repo,
+        processor,
+        options=settings.options,
+        selector=Selector(
+            processor, priorities=settings.priorities, max_complexity=settings.max_complexity
+        ),
+        plan_writer=writer,
+        history=JsonFileHistoryStore(history_path(settings)),
+        queue=stores.queue,
+        state=stores.state,
+    )
 
 
 def history_path(settings: RunSettings) -> Path:
@@ -105,28 +126,6 @@ def history_path(settings: RunSettings) -> Path:
     return settings.state_dir / "scaling" / f"{host}-{settings.processor}.json"
 
 
-def _credentials(options: dict[str, Any]) -> tuple[str | None, AppAuth | None]:
-    """A GitHub App's installation when one is configured, else GITHUB_TOKEN."""
-    app_id, key_file, installation = (
-        options["app_id"],
-        options["app_key_file"],
-        options["installation_id"],
-    )
-    if app_id or key_file or installation:
-        if not (app_id and key_file and installation):
-            raise ConfigurationError(
-                "a GitHub App needs all three: --app-id, --app-key-file and --installation-id"
-            )
-        key = Path(key_file).read_text(encoding="utf-8")
-        return None, AppAuth(app_id=app_id, private_key=key, installation_id=installation)
-    token = os.environ.get("GITHUB_TOKEN", "").strip()
-    if not token:
-        raise ConfigurationError(
-            "GITHUB_TOKEN is not set: export a token that can read and label the issues"
-        )
-    return token, None
-
-
 def _plan_path(state_dir: Path, plan_out: Path | None, dry_run: bool) -> Path | None:
     if plan_out is not None or not dry_run:
         return plan_out
@@ -135,13 +134,6 @@ def _plan_path(state_dir: Path, plan_out: Path | None, dry_run: bool) -> Path | 
 
 @click.command("run")
 @click.option("--repo", required=True, help="The repository, as OWNER/NAME.")
-@click.option(
-    "--base-url",
-    default=DEFAULT_BASE_URL,
-    show_default=True,
-    envvar="AUTOISSUE_BASE_URL",
-    help="The REST API root: GitHub Enterprise Server uses https://HOST/api/v3.",
-)
 @click.option("--processor", default="triage", show_default=True, help="Which processor to run.")
 @click.option("--dry-run", is_flag=True, help="Plan every write, make none (plans are saved).")
 @click.option(
@@ -160,27 +152,34 @@ def _plan_path(state_dir: Path, plan_out: Path | None, dry_run: bool) -> Path | 
     help="How the adaptive controller trades latency for throughput.",
 )
 @click.option("--state", default="open", type=click.Choice(["open", "closed", "all"]))
+@click.option(
+    "--priority",
+    "priorities",
+    multiple=True,
+    type=click.Choice(["critical", "high", "medium", "low"]),
+    help="Only issues at this priority (repeat for several; default: all).",
+)
+@click.option(
+    "--max-complexity",
+    type=click.FloatRange(0, 1, min_open=True),
+    help="Skip issues whose complexity score reaches this (0.7 suits agents).",
+)
+@click.option("--max-issues", type=click.IntRange(min=1), help="Admit at most this many.")
+@click.option(
+    "--max-issues-per-hour",
+    type=click.IntRange(min=1),
+    help="Admit at most this many per clock hour, counted across runs in the backend.",
+)
 @click.option("--state-dir", default=".autoissue", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--quiet", is_flag=True, help="No progress display.")
 @click.option(
     "--backend",
     envvar="AUTOISSUE_BACKEND",
     help="Where state shared between processes lives, such as the token's GitHub budget: "
     "sqlite:///PATH (default: STATE_DIR/state.db) or redis://HOST:PORT/DB.",
 )
-@click.option("--app-id", envvar="AUTOISSUE_APP_ID", help="Authenticate as this GitHub App.")
-@click.option(
-    "--app-key-file",
-    envvar="AUTOISSUE_APP_KEY_FILE",
-    type=click.Path(exists=True, dir_okay=False),
-    help="The GitHub App's private key (PEM).",
-)
-@click.option(
-    "--installation-id",
-    envvar="AUTOISSUE_APP_INSTALLATION_ID",
-    type=int,
-    help="The App installation that can reach the repository.",
-)
+@github_options
+@agent_options
+@observability_options
 def run_command(**options: Any) -> None:
     """Process the issues of a repository on GitHub.
 
@@ -198,24 +197,35 @@ def run_command(**options: Any) -> None:
         raise SystemExit(1)
 
 
+def _engine_options(options: dict[str, Any]) -> EngineOptions:
+    return EngineOptions(
+        concurrency=options["concurrency"],
+        strategy=Strategy.named(options["strategy"]),
+        state=options["state"],
+        dry_run=options["dry_run"],
+        max_issues=options["max_issues"],
+        max_issues_per_hour=options["max_issues_per_hour"],
+    )
+
+
 def _settings(options: dict[str, Any]) -> RunSettings:
     owner, name = parse_repo_name(options["repo"])
     dry_run = options["dry_run"]
-    token, app = _credentials(options)
+    token, app = credentials(options)
     return RunSettings(
         repo=f"{owner}/{name}",
         base_url=normalise_base_url(options["base_url"]),
         token=token,
         app=app,
         processor=options["processor"],
-        options=EngineOptions(
-            concurrency=options["concurrency"],
-            strategy=Strategy.named(options["strategy"]),
-            state=options["state"],
-            dry_run=dry_run,
+        options=_engine_options(options),
+        priorities=frozenset(Priority[name.upper()] for name in options["priorities"]) or None,
+        max_complexity=options["max_complexity"],
+        processor_options=processor_options(
+            options["processor"], options, token, options["state_dir"]
         ),
         state_dir=options["state_dir"],
         plan_out=_plan_path(options["state_dir"], options["plan_out"], dry_run),
-        progress=not options["quiet"],
         backend=options["backend"] or f"sqlite:///{options['state_dir'] / 'state.db'}",
+        observe=options["observe"],
     )

@@ -21,7 +21,7 @@ from aiohttp import web
 
 from autoissue.emulator._apps import APP_TOKEN_ROUTE
 from autoissue.emulator._context import Context
-from autoissue.emulator._http import IDENTITY, Reject, error
+from autoissue.emulator._http import IDENTITY, Reject, error, http_date
 from autoissue.emulator._latency import Fault
 from autoissue.emulator._ratelimit import RateLimiter, Refusal
 
@@ -66,6 +66,8 @@ class Pipeline:
         status = "reset"
         try:
             response = await self._serve(request, handler, route, in_flight)
+            # The server's own clock, which also stamps updated_at (it may be a fake one).
+            response.headers["Date"] = http_date(int(self.ctx.clock.time()))
             if not (request.transport is None or request.transport.is_closing()):
                 status = str(response.status)
             return response

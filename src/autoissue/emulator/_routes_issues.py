@@ -50,6 +50,7 @@ class IssueRoutes:
         router.add_get(_ISSUE + "/comments", self.list_comments)
         router.add_get("/repositories/{id}/issues/{n}/comments", self.list_comments_by_id)
         router.add_post(_ISSUE + "/comments", self.create_comment)
+        router.add_patch(_REPO + "/issues/comments/{id}", self.edit_comment)
         router.add_get(_ISSUE + "/labels", self.list_labels)
         router.add_post(_ISSUE + "/labels", self.add_labels)
         router.add_put(_ISSUE + "/labels", self.set_labels)
@@ -135,6 +136,22 @@ class IssueRoutes:
         self.ctx.stats.duplicate_writes += duplicate
         obj = self.ctx.store.comment(rec, comment)
         return json_body(obj, 201, {"Location": obj["url"]})
+
+    async def edit_comment(self, request: web.Request) -> web.Response:
+        """``PATCH /repos/{owner}/{repo}/issues/comments/{id}``: a new body for a comment."""
+        info = request.match_info
+        check_repo(self.ctx, info["owner"], info["repo"])
+        raw_id = info["id"]
+        found = self.ctx.store.find_comment(int(raw_id)) if raw_id.isdigit() else None
+        if found is None:
+            raise Reject(error(404, "Not Found"))
+        body = await read_json(request)
+        text = body.get("body") if isinstance(body, dict) else None
+        if not isinstance(text, str) or not text:
+            raise validation_failed("IssueComment", "body", "missing_field")
+        rec, comment = found
+        self.ctx.store.edit_comment(rec, comment, text)
+        return json_body(self.ctx.store.comment(rec, comment))
 
     async def list_labels(self, request: web.Request) -> web.Response:
         """``GET /repos/{owner}/{repo}/issues/{n}/labels``."""

@@ -183,6 +183,20 @@ class RepoStore:
         comment.created_at = comment.updated_at = rec.updated_at
         return comment, duplicate
 
+    def find_comment(self, comment_id: int) -> tuple[IssueRecord, Comment] | None:
+        """The issue and comment with id ``comment_id``, or ``None``."""
+        for rec in self.records:
+            for comment in rec.comments:
+                if comment.id == comment_id:
+                    return rec, comment
+        return None
+
+    def edit_comment(self, rec: IssueRecord, comment: Comment, body: str) -> None:
+        """Replace ``comment``'s body, as its author editing it does."""
+        comment.body = body
+        self.touch(rec)
+        comment.updated_at = rec.updated_at
+
     def create_pull(
         self, *, user: str, title: str, body: str | None, info: PullInfo
     ) -> IssueRecord:

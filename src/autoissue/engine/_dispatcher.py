@@ -1,69 +1,148 @@
-"""The dispatcher: starts one task per issue while the adaptive controller's limit allows.
+"""The dispatcher: claims queue items while the adaptive controller's limit allows, one task each.
 
 ::
 
-    work queue ──get──▶ follow the governor's cap ──▶ controller.acquire() ──▶ task(issue)
-                                                        (waits at the limit)      │
-    controller ◀── on_success(latency) / on_dropped() / on_ignore() ◀── outcome ──┘
+    room = limit - in flight ──▶ queue.claim_many(room) ──leases──▶ task(lease)
+      (idles while it is 0)                                            │
+    controller ◀── on_outcome(error) ◀──────────── outcome ◀─────────────┘
+    heartbeat: every lease_s / 3, extend the leases (and issue locks) of the tasks in flight
 
-In-flight work is bounded by the controller's limit, which moves with every completion, not
-by a fixed number of workers. The cap is read from the GitHub governor before each admission,
-so when the governor learns that the server has no limits (or has them after all) the
-controller follows at once.
+Only as many items are claimed as the limit has room for, so leases do not wait for slots
+and expire unworked (and no slot is taken for nothing, which would count as a completion).
+In-flight work is bounded by the controller's limit, which moves with every completion; the
+cap is read from the GitHub governor before each claim, so the controller follows it at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 
+from autoissue._exceptions import BackendUnavailableError
 from autoissue.concurrency import AdaptiveConcurrencyController, Listener
-from autoissue.model import Issue
+from autoissue.queue import Lease, Queue
 
 __all__ = ["Dispatcher"]
 
-#: Handles one issue; returns the error that failed it (already counted), or None.
-Handler = Callable[[Issue], Awaitable[BaseException | None]]
+logger = logging.getLogger(__name__)
+
+#: Handles one lease (acking or nacking it); returns the error that failed it, or None.
+Handler = Callable[[Lease], Awaitable[BaseException | None]]
+#: Says whether there is nothing left to do (called only when a claim came back empty).
+Finished = Callable[[], Awaitable[bool]]
+#: Extends whatever else a lease guards (the issue locks); called with the ids still held.
+Refresh = Callable[[list[str]], Awaitable[None]]
+#: Readies a claimed batch in one go (locks, ledger); returns the leases to start.
+Prepare = Callable[[list[Lease]], Awaitable[list[Lease]]]
+#: Settles what finished since the last call (ledger records, acks) in one go.
+Flush = Callable[[], Awaitable[None]]
 
 
 class Dispatcher:
-    """Admits issues from a queue under ``controller``; ``cap`` reads the hard cap (None: none).
+    """Claims and handles leases from ``queue`` under ``controller``.
 
-    A ``None`` on the queue ends the run: the dispatcher then waits for the work in flight.
+    ``cap`` reads the hard cap (None: none); ``batch`` bounds one claim; ``poll_s`` is how long
+    an idle dispatcher waits before it looks again (a :meth:`wake` cuts the wait short).
     """
 
     def __init__(
         self,
         controller: AdaptiveConcurrencyController,
+        queue: Queue,
         handle: Handler,
         *,
         cap: Callable[[], int | None] | None = None,
+        batch: int = 64,
+        poll_s: float = 0.05,
+        refresh: Refresh | None = None,
+        prepare: Prepare | None = None,
+        flush: Flush | None = None,
     ) -> None:
         self.controller = controller
-        self._handle = handle
-        self._cap = cap
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.queue = queue
+        self._handle, self._cap, self._refresh = handle, cap, refresh
+        self._prepare, self._flush = prepare, flush
+        self.batch, self.poll_s = batch, poll_s
+        self._tasks: dict[asyncio.Task[None], Lease] = {}
+        self._wake = asyncio.Event()
+        self._failure: BackendUnavailableError | None = None
         self.started = 0
 
     @property
     def in_flight(self) -> int:
-        """Issues being handled right now."""
+        """Items being handled right now."""
         return len(self._tasks)
 
-    async def run(self, queue: asyncio.Queue[Issue | None]) -> None:
-        """Dispatch until the ``None`` that ends the queue, then wait for the work in flight."""
-        while (issue := await queue.get()) is not None:
-            self.follow_cap()
-            listener = await self.controller.acquire()
-            task = asyncio.create_task(self._one(issue, listener))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            self.started += 1
-        while self._tasks:
-            await asyncio.wait(set(self._tasks))
+    def wake(self) -> None:
+        """New work may be ready: stop idling."""
+        self._wake.set()
+
+    async def run(self, finished: Finished) -> None:
+        """Dispatch until ``finished()`` says so with nothing in flight, then return."""
+        heartbeat = asyncio.create_task(self._heartbeats())
+        try:
+            while True:
+                if self._failure is not None:
+                    raise self._failure
+                if self._flush is not None:
+                    await self._flush()
+                if await self._dispatch_batch():
+                    continue
+                if not self._tasks and await finished():
+                    return
+                await self._idle()
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+
+    async def _dispatch_batch(self) -> bool:
+        """Claim as many items as there are free slots and start them; False if none came."""
+        self.follow_cap()
+        limiter = self.controller.limiter
+        room = min(self.batch, limiter.limit - limiter.in_flight)
+        if room <= 0:
+            await self._idle()  # a finishing task wakes it
+            return True
+        claimed = await self.queue.claim_many(room)
+        leases = claimed if self._prepare is None else await self._prepare(claimed)
+        for lease in leases:
+            # The limit may have dropped since the claim: then the lease waits its turn.
+            listener = limiter.try_acquire() or await self.controller.acquire()
+            task = asyncio.create_task(self._one(lease, listener))
+            self._tasks[task] = lease
+            task.add_done_callback(self._finished)
+        self.started += len(leases)
+        return bool(claimed)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.pop(task, None)
+        self._wake.set()
+
+    async def _idle(self) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self.poll_s)
+
+    async def _heartbeats(self) -> None:
+        period = self.queue.lease_s / 3
+        while True:
+            await asyncio.sleep(period)
+            ids = [lease.id for lease in self._tasks.values()]
+            if not ids:
+                continue
+            try:
+                held = await self.queue.heartbeat(ids)
+                if self._refresh is not None:
+                    await self._refresh(held)
+            except BackendUnavailableError as error:
+                # The next beat tries again; a lease lost meanwhile is reclaimed, not doubled.
+                logger.warning("heartbeat failed: %s", error)
 
     def follow_cap(self) -> None:
-        """Apply the governor's current cap if it changed (a cheap read, once per admission)."""
+        """Apply the governor's current cap if it changed (a cheap read, once per claim)."""
         if self._cap is None:
             return
         cap = self._cap()
@@ -71,14 +150,23 @@ class Dispatcher:
             self.controller.limiter.set_hard_cap(cap, reason="governor cap")
 
     async def cancel(self) -> None:
-        """Cancel the work in flight (the run itself failed or was cancelled) and wait for it."""
+        """Cancel the work in flight (the run failed or was cancelled) and wait for it.
+
+        The cancelled items' leases are not acked: they expire and the items are retried.
+        """
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def _one(self, issue: Issue, listener: Listener) -> None:
+    async def _one(self, lease: Lease, listener: Listener) -> None:
         try:
-            error = await self._handle(issue)
+            error = await self._handle(lease)
+        except BackendUnavailableError as failure:
+            # The queue or state store is gone: the run stops with this error, and the lease
+            # (never acked) brings the item back once the backend does.
+            listener.on_ignore()
+            self._failure = self._failure or failure
+            return
         except BaseException:
             # Cancelled mid-way: the slot goes back without teaching the limit anything.
             listener.on_ignore()

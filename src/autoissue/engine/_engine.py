@@ -1,17 +1,18 @@
-"""The engine: one run, from the issue list to results written back.
+"""The engine: one run, from the issue list to results written back, through the durable queue.
 
 ::
 
-    GitHub ──pages──▶ selector ──admit──▶ work queue ──▶ dispatcher ──task──▶ processor
-                        │ skip          (bounded)          ▲ limit          │ Plan
-                        ▼                                  │                ▼
-                      tally ◀───── outcome ◀───────── controller ◀── write-back (or plan file)
+    GitHub ──pages──▶ selector ──admit──▶ queue (durable, ──claim──▶ dispatcher ──task──▶ processor
+                        │ skip (ledger:      bounded,            ▲ limit          │ Plan
+                        ▼  already done)      by priority)        │                ▼
+                      tally ◀───── ack / nack ◀─────────── controller ◀── write-back (or plan file)
 
-The work queue is bounded, so a slow processor pushes back on the pager and memory stays
-flat whatever the backlog. How many issues are in flight is the adaptive controller's limit:
-every completion feeds it latency and outcome, its background task samples CPU and memory
-and refits the scaling predictor, and it never exceeds the GitHub governor's concurrency cap.
-``EngineOptions(concurrency=N)`` forces exactly N instead (a sweep, a test, a cautious user).
+The queue is bounded, so a slow processor pushes back on the pager and memory stays flat
+whatever the backlog; it is also durable (SQLite or Redis), so a run killed at any point is
+resumed by the next one — or by ``autoissue worker`` processes on other machines, which claim
+from the same queue. How many issues are in flight is the adaptive controller's limit: every
+completion feeds it latency and outcome, and it never exceeds the GitHub governor's concurrency
+cap. ``EngineOptions(concurrency=N)`` forces exactly N instead.
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import time
-from collections.abc import AsyncIterable, Callable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from math import inf
 
 from autoissue.concurrency import (
     BALANCED,
@@ -31,13 +35,19 @@ from autoissue.concurrency import (
     ScalingHistoryStore,
     Strategy,
 )
+from autoissue.engine._caps import AdmissionCaps
 from autoissue.engine._dispatcher import Dispatcher
+from autoissue.engine._handler import HandlerSetup, ItemHandler
+from autoissue.engine._reopen import HANDOFF, HandOff, ReopenCounter
 from autoissue.engine._selector import Selector
 from autoissue.engine._summary import RunSummary, RunTally, concurrency_summary
-from autoissue.engine._writeback import PlanWriter, WriteBack
+from autoissue.engine._work import WorkItem, issue_name, message_for
+from autoissue.engine._writeback import PlanWriter
 from autoissue.github import ClientStatistics, GitHubClient
-from autoissue.model import Issue, Plan
-from autoissue.processors import ProcessContext, Processor, ReadOnlyGitHub
+from autoissue.model import Issue, Plan, Priority
+from autoissue.processors import Processor
+from autoissue.queue import DEFAULT_LEASE_S, MemoryQueue, Message, Queue
+from autoissue.state import LedgerEntry, MemoryStateStore, StateStore
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +61,13 @@ class EngineOptions:
     ``concurrency=None`` (the default) lets the controller choose, by ``strategy``;
     ``concurrency=N`` forces exactly N issues in flight, learned from nothing and capped by
     nothing but N (the governor still caps the requests they send). ``backlog`` bounds the
-    work queue between the pager and the dispatcher.
+    in-memory queue's depth (a durable queue has its own ``max_depth``); ``lease_s`` is the
+    in-memory queue's lease. Once the list is enqueued, the run ends when the queue has been
+    empty (nothing waiting, nothing leased by anyone) for ``idle_exit_s`` seconds.
+    ``max_issues`` caps the issues admitted by this run, ``max_issues_per_hour`` those
+    admitted per clock hour by all runs of this processor on this repository. ``force``
+    processes issues the ledger says are done (their writes stay exactly-once: labels are
+    idempotent, comments found by marker, pull requests by branch).
     """
 
     concurrency: int | None = None
@@ -60,6 +76,11 @@ class EngineOptions:
     dry_run: bool = False
     per_page: int = 100
     backlog: int = 512
+    lease_s: float = DEFAULT_LEASE_S
+    idle_exit_s: float = 0.0
+    max_issues: int | None = None
+    max_issues_per_hour: int | None = None
+    force: bool = False
 
     def __post_init__(self) -> None:
         if self.concurrency is not None and self.concurrency < 1:
@@ -68,6 +89,8 @@ class EngineOptions:
             raise ValueError("state must be open, closed or all")
         if self.backlog < 1:
             raise ValueError("backlog must be at least 1")
+        if self.idle_exit_s < 0:
+            raise ValueError("idle_exit_s must not be negative")
 
     @property
     def adaptive(self) -> bool:
@@ -76,12 +99,16 @@ class EngineOptions:
 
 
 class Engine:
-    """Runs one processor over one repository's issues.
+    """Runs one processor over one repository's issues, through ``queue`` and ``state``.
 
-    ``on_plan`` sees every plan once it is applied (or saved, on a dry run);
-    ``on_progress`` sees the tally after every item. ``controller`` replaces the one built from
-    the options (to inject a clock or a resource sampler); ``history`` lets an adaptive run
-    start where the last one ended; ``pages`` replaces the repository's issue list.
+    ``queue`` and ``state`` default to in-memory ones (one process, nothing kept); pass the
+    durable ones from :func:`~autoissue.queue.open_queue` / :func:`~autoissue.state.open_state`
+    to make the run resumable and shareable (the caller closes them). ``processors`` are the
+    other processors this engine can handle items for (items left by other runs). ``pages``
+    replaces the repository's issue list; ``pages=()`` lists nothing, which makes the engine
+    a worker that drains the queue. ``on_plan`` sees every plan once applied (or saved, on a
+    dry run); ``on_progress`` the tally after every item. ``controller`` replaces the one built
+    from the options; ``history`` lets an adaptive run start where the last one ended.
     """
 
     def __init__(
@@ -98,21 +125,38 @@ class Engine:
         controller: AdaptiveConcurrencyController | None = None,
         history: ScalingHistoryStore | None = None,
         pages: Pages | None = None,
+        queue: Queue | None = None,
+        state: StateStore | None = None,
+        processors: Sequence[Processor] = (),
     ) -> None:
         self.options = options or EngineOptions()
         self.tally = RunTally()
         self._client, self._repo, self._processor = client, repo, processor
-        self._selector = selector or Selector(processor)
-        self._writeback = WriteBack(client)
-        self._plan_writer = plan_writer
-        self._context = ProcessContext(repo=repo, github=ReadOnlyGitHub(client))
-        self._on_plan, self._on_progress = on_plan, on_progress
-        self._pages = pages
+        self._selector, self._pages = selector or Selector(processor), pages
+        self.queue = queue or _memory_queue(self.options)
+        self.state = state or MemoryStateStore()
+        self._reopens = ReopenCounter(self.state, processor.name)
+        self._caps = _caps(self.state, f"{repo}:{processor.name}", self.options)
         self.controller = controller or _build_controller(self.options, history)
-        self.limit_peak = self.controller.limit
+        self.limit_peak, self._listing_done, self._idle_since = self.controller.limit, False, inf
         self.controller.add_listener(self._on_limit)
+        self.handler = ItemHandler(
+            HandlerSetup(
+                client=client, queue=self.queue, state=self.state, tally=self.tally,
+                processors={p.name: p for p in (HandOff(), *processors, processor)}, owner=_owner(),
+                lock_ttl_s=self.queue.lease_s, dry_run=self.options.dry_run,
+                plan_writer=plan_writer, on_plan=on_plan, on_progress=on_progress,
+            )
+        )  # fmt: skip
+        self._dispatcher = self._build_dispatcher()
+
+    def _build_dispatcher(self) -> Dispatcher:
         cap = self._governor_cap if self.options.adaptive else None
-        self._dispatcher = Dispatcher(self.controller, self._handle, cap=cap)
+        handler = self.handler
+        return Dispatcher(
+            self.controller, self.queue, handler, cap=cap,
+            refresh=handler.refresh, prepare=handler.prepare, flush=handler.flush,
+        )  # fmt: skip
 
     def __repr__(self) -> str:
         tally = self.tally
@@ -126,13 +170,12 @@ class Engine:
         return self.controller.statistics()
 
     async def run(self) -> RunSummary:
-        """List, select, process and write back every issue; returns the summary."""
+        """List and enqueue, then claim, process and write back until the queue is drained."""
         started = time.perf_counter()
         before = self._client.statistics()
-        queue: asyncio.Queue[Issue | None] = asyncio.Queue(maxsize=self.options.backlog)
         tasks = [
-            asyncio.create_task(self._produce(queue)),
-            asyncio.create_task(self._dispatcher.run(queue)),
+            asyncio.create_task(self._produce()),
+            asyncio.create_task(self._dispatcher.run(self._drained)),
         ]
         if self.options.adaptive:
             tasks.append(asyncio.create_task(self.controller.run()))
@@ -140,7 +183,8 @@ class Engine:
             await asyncio.wait(tasks[:2], return_when=asyncio.FIRST_EXCEPTION)
             for task in tasks[:2]:
                 if task.done():
-                    task.result()  # the first failure (a listing error) ends the run with it
+                    task.result()  # the first failure (listing, the backend) ends the run
+            await tasks[1]
         finally:
             await self._stop(tasks)
         return self._summary(time.perf_counter() - started, before, self._client.statistics())
@@ -155,40 +199,76 @@ class Engine:
             with contextlib.suppress(OSError):
                 self.controller.save()
 
-    async def _produce(self, queue: asyncio.Queue[Issue | None]) -> None:
-        pages = self._pages or self._client.iter_issue_pages(
-            self._repo, state=self.options.state, per_page=self.options.per_page
-        )
+    async def _produce(self) -> None:
+        pages = self._pages
+        if pages is None:
+            pages = self._client.iter_issue_pages(
+                self._repo, state=self.options.state, per_page=self.options.per_page
+            )
         async for page in pages:
             self.tally.listed += len(page)
-            for issue in page:
-                decision = self._selector.decide(issue)
-                if decision.admitted:
-                    await queue.put(issue)
-                else:
-                    self.tally.skip(decision.reason)
-                    self._progress()
-        await queue.put(None)
-
-    async def _handle(self, issue: Issue) -> BaseException | None:
-        try:
-            plan = await self._processor.process(issue, self._context)
-            if self._plan_writer is not None:
-                self._plan_writer.write(plan)
-            # Await first, then add: ``x += await f()`` reads x before the await and
-            # loses the other tasks' updates.
-            writes = 0 if self.options.dry_run else await self._writeback.apply(plan)
-        except Exception as error:  # noqa: BLE001 - one bad issue must not stop the run
-            logger.warning("issue #%d failed: %s", issue.number, error)
-            self.tally.fail(issue.number, error)
+            messages = [message async for message in self._admit(page)]
+            room = await self._caps.room()
+            if room is not None and len(messages) > room:
+                self.tally.skipped["cap reached"] += len(messages) - room
+                messages = messages[:room]
+            ids = await self.queue.put_many(messages)
+            if None in ids:
+                self.tally.skipped["already queued"] += ids.count(None)
+            await self._caps.spend(len(ids) - ids.count(None))
+            self._dispatcher.wake()
             self._progress()
-            return error
-        self.tally.processed += 1
-        self.tally.writes += writes
-        if self._on_plan is not None:
-            self._on_plan(plan)
-        self._progress()
-        return None
+            await asyncio.sleep(0)  # a page of duplicates awaits nothing real: let others run
+        self._listing_done = True
+
+    async def _admit(self, page: Sequence[Issue]) -> AsyncIterator[Message]:
+        admitted = []
+        for issue in page:
+            decision = self._selector.decide(issue)
+            if decision.priority is None:
+                self.tally.skip(decision.reason)
+            else:
+                admitted.append((issue, decision.priority))
+        names = [issue_name(self._repo, issue.number) for issue, _ in admitted]
+        entries = {}
+        if not self.options.force:
+            entries = await self.state.lookup_many(names, self._processor.name)
+        for name, (issue, priority) in zip(names, admitted, strict=True):
+            message = await self._message(issue, priority, entries.get(name))
+            if message is not None:
+                yield message
+
+    async def _message(
+        self, issue: Issue, priority: Priority, entry: LedgerEntry | None
+    ) -> Message | None:
+        processor = self._processor.name
+        if entry is not None and entry.finished:
+            # The ledger keeps the issue's updated_at as our own writes left it (WriteBack).
+            if entry.updated_at >= issue.updated_at:
+                self.tally.skip("already processed")
+                return None
+            if issue.state_reason == "reopened":
+                processor, priority = await self._reopened(issue, entry.updated_at)
+        item = WorkItem(self._repo, processor, issue)
+        return message_for(item, priority, dry_run=self.options.dry_run)
+
+    async def _reopened(self, issue: Issue, processed_at: str) -> tuple[str, Priority]:
+        """A processed issue came back: again at high priority, or to a human after a few times."""
+        reopens = await self._reopens.count(issue_name(self._repo, issue.number), processed_at)
+        if reopens >= self._reopens.limit:
+            return HANDOFF, Priority.HIGH
+        return self._processor.name, Priority.HIGH
+
+    async def _drained(self) -> bool:
+        if not self._listing_done:
+            return False
+        stats = await self.queue.statistics()
+        now = time.monotonic()
+        if stats.waiting or stats.in_flight:
+            self._idle_since = float("inf")
+            return False
+        self._idle_since = min(self._idle_since, now)
+        return now - self._idle_since >= self.options.idle_exit_s
 
     def _governor_cap(self) -> int:
         return self._client.governor.statistics().max_concurrent
@@ -197,8 +277,9 @@ class Engine:
         self.limit_peak = max(self.limit_peak, change.new)
 
     def _progress(self) -> None:
-        if self._on_progress is not None:
-            self._on_progress(self.tally)
+        callback = self.handler.setup.on_progress
+        if callback is not None:
+            callback(self.tally)
 
     def _summary(
         self, seconds: float, before: ClientStatistics, after: ClientStatistics
@@ -215,10 +296,26 @@ class Engine:
             writes=tally.writes,
             api_calls=after.requests - before.requests,
             retries=after.retries - before.retries,
+            requeued=tally.requeued,
             seconds=seconds,
             failures=list(tally.failures),
             concurrency=concurrency_summary(self.statistics(), self.limit_peak),
         )
+
+
+def _caps(state: StateStore, scope: str, options: EngineOptions) -> AdmissionCaps:
+    return AdmissionCaps(
+        state, scope, per_run=options.max_issues, per_hour=options.max_issues_per_hour
+    )
+
+
+def _memory_queue(options: EngineOptions) -> MemoryQueue:
+    return MemoryQueue(max_depth=options.backlog, lease_s=options.lease_s)
+
+
+def _owner() -> str:
+    """This worker's name in the issue locks: host and process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def _build_controller(

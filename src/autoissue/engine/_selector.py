@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from autoissue.model import Issue, Priority
 from autoissue.processors import Processor
+from autoissue.selection import complexity
 
 # Labels that say "leave this alone" in most repositories.
 DEFAULT_SKIP_LABELS = frozenset({"wontfix", "duplicate", "invalid"})
@@ -28,7 +29,9 @@ class Selector:
     """Drops pull requests, closed and locked issues, and issues with a skip label.
 
     What remains is offered to the processor, whose ``select`` gives its priority or
-    declines it.
+    declines it. ``priorities`` keeps only issues at those priorities (None: all);
+    ``max_complexity`` drops issues whose complexity score (see
+    :func:`~autoissue.selection.complexity`) reaches it, naming the factors that weighed most.
     """
 
     def __init__(
@@ -37,10 +40,14 @@ class Selector:
         *,
         skip_labels: frozenset[str] = DEFAULT_SKIP_LABELS,
         skip_locked: bool = True,
+        priorities: frozenset[Priority] | None = None,
+        max_complexity: float | None = None,
     ) -> None:
         self.processor = processor
         self.skip_labels = frozenset(label.lower() for label in skip_labels)
         self.skip_locked = skip_locked
+        self.priorities = priorities
+        self.max_complexity = max_complexity
 
     def __repr__(self) -> str:
         return f"<Selector {self.processor.name} skip={sorted(self.skip_labels)}>"
@@ -56,5 +63,16 @@ class Selector:
         skip = sorted(name for name in issue.label_names if name.lower() in self.skip_labels)
         if skip:
             return Decision(None, f"label {skip[0]}")
+        return self._judge(issue)
+
+    def _judge(self, issue: Issue) -> Decision:
         priority = self.processor.select(issue)
-        return Decision(priority, "" if priority is not None else "declined by processor")
+        if priority is None:
+            return Decision(None, "declined by processor")
+        if self.priorities is not None and priority not in self.priorities:
+            return Decision(None, f"priority {priority.name.lower()} not targeted")
+        if self.max_complexity is not None:
+            score = complexity(issue, threshold=self.max_complexity)
+            if not score.processable:
+                return Decision(None, "too complex")
+        return Decision(priority)

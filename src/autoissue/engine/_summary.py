@@ -19,8 +19,9 @@ class RunSummary:
     ``listed`` counts every item of the issue list (pull requests included); each ends
     ``processed``, ``skipped`` (with its reason) or ``failed``. ``issues_per_s`` is
     ``listed / seconds``: the rate at which the backlog was worked through. ``api_calls``
-    counts every request sent, retries included. ``concurrency`` is what the controller did
-    (see :func:`concurrency_summary`).
+    counts every request sent, retries included; ``requeued`` counts failed attempts the queue
+    retried later (``failed`` only those that failed for good). ``concurrency`` is what the
+    controller did (see :func:`concurrency_summary`).
     """
 
     repo: str
@@ -32,6 +33,7 @@ class RunSummary:
     failed: int
     writes: int
     api_calls: int
+    requeued: int = 0
     retries: int
     seconds: float
     failures: list[dict[str, Any]] = field(default_factory=list)
@@ -75,6 +77,8 @@ class RunTally:
     processed: int = 0
     failed: int = 0
     writes: int = 0
+    #: Failed attempts sent back to the queue for a retry (an item may count several times).
+    requeued: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     failures: list[dict[str, Any]] = field(default_factory=list)
 

@@ -14,6 +14,8 @@ from autoissue.github._client import (
     DEFAULT_BASE_URL,
     IDEMPOTENT_METHODS,
     GitHubClient,
+    IssueComment,
+    PullRequest,
     Repository,
 )
 from autoissue.github._governor import (
@@ -75,11 +77,13 @@ __all__ = [
     "GovernorSettings",
     "GovernorStatistics",
     "InstallationToken",
+    "IssueComment",
     "MemoryBudgetStore",
     "Mode",
     "OversizedAnswerError",
     "Permit",
     "PoolSettings",
+    "PullRequest",
     "RateLimitInfo",
     "RedisBudgetStore",
     "Refusal",

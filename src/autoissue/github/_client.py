@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
+from functools import partial
 from types import TracebackType
 from typing import Any, TypeVar
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import msgspec
 
@@ -32,6 +33,7 @@ from autoissue._exceptions import (
     ConfigurationError,
     GitHubUnreachableError,
     MalformedResponseError,
+    NotFoundError,
     UnknownOutcomeError,
 )
 from autoissue.github._auth import AppAuth, InstallationToken
@@ -39,6 +41,7 @@ from autoissue.github._breaker import CircuitBreaker
 from autoissue.github._cache import ETagCache, SingleFlight
 from autoissue.github._governor import Governor, GovernorSettings, RequestKind
 from autoissue.github._health import ClientStatistics, Health
+from autoissue.github._pages import PAGE_CONCURRENCY, iter_pages
 from autoissue.github._protocol import (
     CONTENT_ENDPOINTS,
     endpoint_template,
@@ -46,6 +49,7 @@ from autoissue.github._protocol import (
     error_message,
     normalise_base_url,
     parse_link_header,
+    server_time,
 )
 from autoissue.github._ratelimit import Refusal, classify_refusal, parse_rate_limit, refusal_wait
 from autoissue.github._retry import TRANSIENT_STATUSES, RetryBudget, RetryPolicy
@@ -131,6 +135,9 @@ class GitHubClient:
         self.breaker = CircuitBreaker(self._origin, clock=self._clock)
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self._health = Health()
+        #: The server's time (ISO 8601, as in ``updated_at``) of the latest write it answered:
+        #: an issue this client wrote to shows an ``updated_at`` no later than this.
+        self.last_write_at = ""
 
     def __repr__(self) -> str:
         # Never show the token.
@@ -190,7 +197,10 @@ class GitHubClient:
             call.idempotent = idempotent
         if call.method == "GET" and not headers:
             return await self._flight.run(call.url, lambda: self._conditional(call))
-        return _checked(await self._attempts(call), call.method)
+        response = _checked(await self._attempts(call), call.method)
+        if call.kind.mutation:
+            self.last_write_at = max(self.last_write_at, server_time(response.headers))
+        return response
 
     def _call(
         self,
@@ -362,26 +372,29 @@ class GitHubClient:
         """The account the token belongs to; raises AuthenticationError for a bad token."""
         return _decode(await self.request("GET", "/user"), User)
 
-    async def iter_issue_pages(
-        self, repo: str, *, state: str = "open", since: str | None = None, per_page: int = 100
-    ) -> AsyncIterator[list[Issue]]:
+    def iter_issue_pages(
+        self,
+        repo: str,
+        *,
+        state: str = "open",
+        since: str | None = None,
+        per_page: int = 100,
+        concurrency: int = PAGE_CONCURRENCY,
+    ) -> AsyncGenerator[list[Issue], None]:
         """Yield the repository's issue list (pull requests included) one page at a time.
 
-        Follows the ``next`` link GitHub sends rather than counting pages, as GitHub asks,
-        and stops with :class:`~autoissue.MalformedResponseError` if the links loop.
+        Pages come in order. Once the first page's ``last`` link says how many there are,
+        up to ``concurrency`` of them are requested at once, each URL the server's own link
+        with its page number changed (1: follow ``next`` links one by one); see
+        :mod:`autoissue.github._pages`. A loop in the links raises
+        :class:`~autoissue.MalformedResponseError`. Close the generator to stop early.
         """
         params = {"state": state, "per_page": str(per_page), "sort": "created", "direction": "asc"}
         if since:
             params["since"] = since
-        url: str | None = self._resolve(f"/repos/{repo}/issues", params)
-        seen: set[str] = set()
-        while url:
-            seen.add(url)
-            response = await self.request("GET", url)
-            yield _decode_with(response, decode_issue_page)
-            url = parse_link_header(response.headers.get("link")).get("next")
-            if url in seen:
-                raise MalformedResponseError(f"pagination loops back to {url}")
+        first = self._resolve(f"/repos/{repo}/issues", params)
+        decode = partial(_decode_with, decoder=decode_issue_page)
+        return iter_pages(self, first, decode, concurrency=concurrency)
 
     async def add_labels(self, repo: str, number: int, labels: tuple[str, ...]) -> list[str]:
         """Add labels to an issue; returns the issue's labels afterwards.
@@ -395,6 +408,81 @@ class GitHubClient:
             idempotent=True,
         )
         return [label.name for label in _decode(response, list[_LabelName])]
+
+    async def remove_label(self, repo: str, number: int, label: str) -> bool:
+        """Remove one label from an issue; ``False`` when the issue did not carry it."""
+        path = f"/repos/{repo}/issues/{number}/labels/{quote(label, safe='')}"
+        try:
+            await self.request("DELETE", path)
+        except NotFoundError:
+            return False
+        return True
+
+    async def list_comments(self, repo: str, number: int) -> list[IssueComment]:
+        """Every comment on an issue, oldest first (following the pages)."""
+        comments: list[IssueComment] = []
+        url: str | None = f"/repos/{repo}/issues/{number}/comments"
+        params: dict[str, str] | None = {"per_page": "100"}
+        while url is not None:
+            response = await self.request("GET", url, params=params)
+            comments += _decode(response, list[IssueComment])
+            url, params = parse_link_header(response.headers.get("link")).get("next"), None
+        return comments
+
+    async def create_comment(self, repo: str, number: int, body: str) -> IssueComment:
+        """Comment on an issue. Not retried when its outcome is unknown (it would duplicate)."""
+        path = f"/repos/{repo}/issues/{number}/comments"
+        response = await self.request("POST", path, json={"body": body})
+        return _decode(response, IssueComment)
+
+    async def edit_comment(self, repo: str, comment_id: int, body: str) -> IssueComment:
+        """Replace a comment's body; sending the same body twice is harmless, so it is retried."""
+        path = f"/repos/{repo}/issues/comments/{comment_id}"
+        response = await self.request("PATCH", path, json={"body": body}, idempotent=True)
+        return _decode(response, IssueComment)
+
+    async def close_issue(self, repo: str, number: int, reason: str = "completed") -> None:
+        """Close an issue as ``completed`` or ``not_planned`` (closing twice is harmless)."""
+        fields = {"state": "closed", "state_reason": reason}
+        await self.request("PATCH", f"/repos/{repo}/issues/{number}", json=fields, idempotent=True)
+
+    async def find_open_pull(self, repo: str, branch: str) -> PullRequest | None:
+        """The open pull request whose head is ``branch`` of ``repo``'s owner, if any."""
+        owner = repo.split("/", 1)[0]
+        params = {"state": "open", "head": f"{owner}:{branch}", "per_page": "1"}
+        response = await self.request("GET", f"/repos/{repo}/pulls", params=params)
+        pulls = _decode(response, list[PullRequest])
+        return pulls[0] if pulls else None
+
+    async def create_pull(self, repo: str, fields: dict[str, Any]) -> PullRequest:
+        """Open a pull request (``head``, ``base``, ``title``, ``body``, ``draft``)."""
+        response = await self.request("POST", f"/repos/{repo}/pulls", json=fields)
+        return _decode(response, PullRequest)
+
+
+class IssueComment(msgspec.Struct, frozen=True):
+    """The comment fields write-back reads."""
+
+    id: int
+    body: str = ""
+    user: _Login | None = None
+
+    @property
+    def author(self) -> str | None:
+        """The login of whoever wrote the comment."""
+        return self.user.login if self.user is not None else None
+
+
+class _Login(msgspec.Struct, frozen=True):
+    login: str
+
+
+class PullRequest(msgspec.Struct, frozen=True):
+    """The pull-request fields write-back reads."""
+
+    number: int
+    html_url: str = ""
+    draft: bool = False
 
 
 class _LabelName(msgspec.Struct):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import msgspec
@@ -122,3 +125,12 @@ def endpoint_template(method: str, path: str) -> str:
         elif index and parts[index - 1] == "labels" and parts[0] in {"repos", "repositories"}:
             parts[index] = "{name}"
     return f"{method.upper()} /{'/'.join(parts)}"
+
+
+def server_time(headers: Mapping[str, str]) -> str:
+    """The answer's ``Date`` header as ``updated_at`` writes it (``""`` when absent or bad)."""
+    try:
+        stamp = parsedate_to_datetime(headers.get("date", ""))
+    except (TypeError, ValueError):
+        return ""
+    return stamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -5,24 +5,40 @@ from __future__ import annotations
 from autoissue.model._issue import (
     Issue,
     Label,
+    Milestone,
     PullRequestRef,
     Reactions,
     User,
     decode_issue,
     decode_issue_page,
 )
-from autoissue.model._plan import Action, AddLabels, Plan, decode_plan, encode_plan
+from autoissue.model._plan import (
+    Action,
+    AddLabels,
+    Close,
+    Comment,
+    OpenPullRequest,
+    Plan,
+    RemoveLabels,
+    decode_plan,
+    encode_plan,
+)
 from autoissue.model._priority import Priority, priority_from_labels
 
 __all__ = [
     "Action",
     "AddLabels",
+    "Close",
+    "Comment",
     "Issue",
     "Label",
+    "Milestone",
+    "OpenPullRequest",
     "Plan",
     "Priority",
     "PullRequestRef",
     "Reactions",
+    "RemoveLabels",
     "User",
     "decode_issue",
     "decode_issue_page",

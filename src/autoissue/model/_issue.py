@@ -21,6 +21,13 @@ class Label(msgspec.Struct, frozen=True):
     description: str | None = None
 
 
+class Milestone(msgspec.Struct, frozen=True):
+    """The milestone an issue is planned for."""
+
+    title: str
+    number: int = 0
+
+
 class PullRequestRef(msgspec.Struct, frozen=True):
     """Present on an item of the issue list when that item is a pull request."""
 
@@ -55,6 +62,9 @@ class Issue(msgspec.Struct, frozen=True):
     comments: int = 0
     reactions: Reactions | None = None
     pull_request: PullRequestRef | None = None
+    assignees: tuple[User, ...] = ()
+    milestone: Milestone | None = None
+    state_reason: str | None = None
 
     @property
     def is_pull_request(self) -> bool:

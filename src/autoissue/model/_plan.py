@@ -15,15 +15,54 @@ class AddLabels(msgspec.Struct, frozen=True, tag="add_labels"):
     labels: tuple[str, ...]
 
 
-# Later kinds of action (comments, pull requests, closing) join this union.
-Action = AddLabels
+class RemoveLabels(msgspec.Struct, frozen=True, tag="remove_labels"):
+    """Remove these labels, but only those this tool added: a user's label is never removed."""
+
+    labels: tuple[str, ...]
+
+
+class Comment(msgspec.Struct, frozen=True, tag="comment"):
+    """Leave one comment, identified by ``slot`` among this processor's comments on the issue.
+
+    Write-back hides a marker (processor, issue, slot, plan) in the body: a comment already in
+    that slot is edited in place, so applying the plan twice never leaves two comments.
+    """
+
+    body: str
+    slot: str = "main"
+
+
+class OpenPullRequest(msgspec.Struct, frozen=True, tag="open_pull_request"):
+    """Open a pull request from ``head`` (a branch already pushed) into ``base``.
+
+    An open pull request from the same head is the same pull request: it is never opened twice.
+    ``base`` empty means the repository's default branch.
+    """
+
+    head: str
+    title: str
+    body: str
+    base: str = ""
+    labels: tuple[str, ...] = ()
+    draft: bool = False
+
+
+class Close(msgspec.Struct, frozen=True, tag="close"):
+    """Close the issue, as ``completed`` or ``not_planned``."""
+
+    reason: str = "completed"
+
+
+Action = AddLabels | RemoveLabels | Comment | OpenPullRequest | Close
 
 
 class Plan(msgspec.Struct, frozen=True):
     """Everything one processor intends to do to one issue.
 
     ``updated_at`` is the issue's ``updated_at`` that the plan was made from, so that a
-    saved plan can tell whether the issue changed since.
+    saved plan can tell whether the issue changed since. ``skip_reason`` non-empty: the run
+    counts the issue as skipped for this reason (what actions the plan has only settle what
+    is already there, such as an existing pull request's labels).
     """
 
     processor: str
@@ -32,6 +71,7 @@ class Plan(msgspec.Struct, frozen=True):
     updated_at: str
     actions: tuple[Action, ...] = ()
     reasons: tuple[str, ...] = ()
+    skip_reason: str = ""
 
     @property
     def labels_to_add(self) -> frozenset[str]:

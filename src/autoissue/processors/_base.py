@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -30,6 +31,14 @@ class ReadOnlyGitHub:
     async def get(self, path_or_url: str, **params: str) -> Any:
         """GET a path under the API's base URL and return the decoded JSON."""
         return await self._client.get_json(path_or_url, params=params or None)
+
+    async def issue_pages(self, repo: str, *, state: str = "open") -> AsyncIterator[list[Issue]]:
+        """The repository's issue list (pull requests included), one page at a time.
+
+        Pages follow GitHub's ``next`` links, as the API asks.
+        """
+        async for page in self._client.iter_issue_pages(repo, state=state):
+            yield page
 
 
 @dataclass(frozen=True, kw_only=True)

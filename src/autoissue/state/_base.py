@@ -11,7 +11,7 @@ Every method is one atomic step on its backend (a lock, a transaction or a Lua s
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -70,6 +70,21 @@ class StateStore(abc.ABC):
         await self._record(entry)
         return entry
 
+    def entry(
+        self, issue: str, processor: str, updated_at: str, outcome: str, actions: Iterable[str] = ()
+    ) -> LedgerEntry:
+        """A new entry stamped with the store's clock, for :meth:`record_many`."""
+        return LedgerEntry(issue, processor, updated_at, outcome, tuple(actions), self.clock.time())
+
+    async def record_many(self, entries: Sequence[LedgerEntry]) -> None:
+        """Write (replace) several entries in one atomic step."""
+        if entries:
+            await self._record_many(list(entries))
+
+    async def lookup_many(self, issues: Sequence[str], processor: str) -> dict[str, LedgerEntry]:
+        """The entries of ``issues`` for ``processor`` that exist, by issue, in one step."""
+        return await self._lookup_many(list(issues), processor) if issues else {}
+
     async def applied(
         self, issue: str | int, processor: str, updated_at: str, action: str
     ) -> LedgerEntry:
@@ -103,6 +118,23 @@ class StateStore(abc.ABC):
         """Extend a lock ``owner`` still holds; False if it expired or is not theirs. Atomic."""
         now = self.clock.time()
         return await self._refresh(str(issue), owner, now, now + _positive(ttl_s))
+
+    async def acquire_many(self, issues: Sequence[str], owner: str, ttl_s: float) -> set[str]:
+        """Take several issues' locks in one atomic step; return those taken."""
+        now = self.clock.time()
+        until = now + _positive(ttl_s)
+        return await self._acquire_many(list(issues), owner, now, until) if issues else set()
+
+    async def refresh_many(self, issues: Sequence[str], owner: str, ttl_s: float) -> set[str]:
+        """Extend several locks ``owner`` still holds, in one step; return those extended."""
+        now = self.clock.time()
+        until = now + _positive(ttl_s)
+        return await self._refresh_many(list(issues), owner, now, until) if issues else set()
+
+    async def release_many(self, issues: Sequence[str], owner: str) -> None:
+        """Free the locks of ``issues`` that ``owner`` holds, in one step."""
+        if issues:
+            await self._release_many(list(issues), owner)
 
     async def release(self, issue: str | int, owner: str) -> bool:
         """Free the lock if ``owner`` holds it; return whether it did. Atomic."""
@@ -171,6 +203,34 @@ class StateStore(abc.ABC):
 
     @abc.abstractmethod
     async def _close(self) -> None: ...
+
+    # -- batched hooks: one step each where the backend can; these defaults loop -----------
+
+    async def _record_many(self, entries: list[LedgerEntry]) -> None:
+        for entry in entries:
+            await self._record(entry)
+
+    async def _lookup_many(self, issues: list[str], processor: str) -> dict[str, LedgerEntry]:
+        found = {}
+        for issue in issues:
+            entry = await self._lookup(issue, processor)
+            if entry is not None:
+                found[issue] = entry
+        return found
+
+    async def _acquire_many(
+        self, issues: list[str], owner: str, now: float, until: float
+    ) -> set[str]:
+        return {issue for issue in issues if await self._acquire(issue, owner, now, until)}
+
+    async def _refresh_many(
+        self, issues: list[str], owner: str, now: float, until: float
+    ) -> set[str]:
+        return {issue for issue in issues if await self._refresh(issue, owner, now, until)}
+
+    async def _release_many(self, issues: list[str], owner: str) -> None:
+        for issue in issues:
+            await self._release(issue, owner)
 
 
 def _positive(ttl_s: float) -> float:

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.typing import EncodableT, FieldT
 
 from autoissue._clock import Clock
 from autoissue._exceptions import CorruptItemError
@@ -52,6 +53,32 @@ return 1
 """
 
 
+# The same rules as _LOCK for several issues at once: ARGV = mode, owner, now, deadline,
+# issues...; returns one 1 or 0 per issue.
+_LOCK_MANY = """
+local mode, owner, now, deadline = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local results = {}
+for i = 5, #ARGV do
+  local issue = ARGV[i]
+  local held = redis.call('HGET', KEYS[1], issue)
+  local holder, expires = nil, 0
+  if held then
+    local cut = string.find(held, '\\0', 1, true)
+    holder, expires = string.sub(held, 1, cut - 1), tonumber(string.sub(held, cut + 1))
+  end
+  local live = holder and expires > now
+  local ok = 1
+  if mode == 'release' then
+    if holder == owner then redis.call('HDEL', KEYS[1], issue) else ok = 0 end
+  elseif mode == 'refresh' and not (live and holder == owner) then ok = 0
+  elseif mode == 'acquire' and live and holder ~= owner then ok = 0
+  else redis.call('HSET', KEYS[1], issue, owner .. '\\0' .. deadline) end
+  results[#results + 1] = ok
+end
+return results
+"""
+
+
 class RedisStateStore(StateStore):
     """A :class:`StateStore` in Redis under ``prefix``; closes ``client`` if ``owns_client``."""
 
@@ -73,6 +100,7 @@ class RedisStateStore(StateStore):
         self._locks = f"{prefix}:locks"
         self._applied_script = client.register_script(_APPLIED)
         self._lock_script = client.register_script(_LOCK)
+        self._lock_many_script = client.register_script(_LOCK_MANY)
 
     def describe(self) -> str:
         """The server and key prefix, never a password."""
@@ -118,6 +146,43 @@ class RedisStateStore(StateStore):
         entries = await self._call(lambda: self.client.hlen(self._ledger))
         held = await self._call(lambda: self.client.hvals(self._locks))
         return int(entries), sum(1 for value in held if _live_owner(value, now) is not None)
+
+    # -- batched: one round trip each --------------------------------------------------------
+
+    async def _record_many(self, entries: list[LedgerEntry]) -> None:
+        mapping: dict[FieldT, EncodableT] = {
+            _field(e.issue, e.processor): _encode(e) for e in entries
+        }
+        await self._call(lambda: self.client.hset(self._ledger, mapping=mapping))
+
+    async def _lookup_many(self, issues: list[str], processor: str) -> dict[str, LedgerEntry]:
+        fields = [_field(issue, processor) for issue in issues]
+        raws = await self._call(lambda: self.client.hmget(self._ledger, fields))
+        return {
+            issue: _decode(issue, processor, raw)
+            for issue, raw in zip(issues, raws, strict=True)
+            if raw is not None
+        }
+
+    async def _lock_many(
+        self, mode: str, issues: list[str], owner: str, now: float, until: float
+    ) -> set[str]:
+        args = [mode, owner, repr(now), repr(until), *issues]
+        done = await self._call(lambda: self._lock_many_script(keys=[self._locks], args=args))
+        return {issue for issue, ok in zip(issues, done, strict=True) if ok}
+
+    async def _acquire_many(
+        self, issues: list[str], owner: str, now: float, until: float
+    ) -> set[str]:
+        return await self._lock_many("acquire", issues, owner, now, until)
+
+    async def _refresh_many(
+        self, issues: list[str], owner: str, now: float, until: float
+    ) -> set[str]:
+        return await self._lock_many("refresh", issues, owner, now, until)
+
+    async def _release_many(self, issues: list[str], owner: str) -> None:
+        await self._lock_many("release", issues, owner, 0.0, 0.0)
 
     async def _close(self) -> None:
         if self._owns_client:

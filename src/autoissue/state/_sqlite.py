@@ -78,17 +78,8 @@ class SqliteStateStore(StateStore):
         return await self.db.run(lambda conn: _read(conn, issue, processor))
 
     async def _acquire(self, issue: str, owner: str, now: float, until: float) -> bool:
-        def acquire(conn: sqlite3.Connection) -> bool:
-            # Insert, or take over a lock that is ours or expired; anything else is refused.
-            cursor = conn.execute(
-                "INSERT INTO locks (issue, owner, expires_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (issue) DO UPDATE SET owner = excluded.owner,"
-                " expires_at = excluded.expires_at WHERE locks.owner = ? OR locks.expires_at <= ?",
-                (issue, owner, until, owner, now),
-            )
-            return cursor.rowcount == 1
-
-        return await self.db.run(acquire)
+        taken = await self.db.run(lambda conn: _lock_all(conn, [issue], owner, now, until))
+        return bool(taken)
 
     async def _refresh(self, issue: str, owner: str, now: float, until: float) -> bool:
         sql = "UPDATE locks SET expires_at = ? WHERE issue = ? AND owner = ? AND expires_at > ?"
@@ -115,6 +106,63 @@ class SqliteStateStore(StateStore):
 
     async def _close(self) -> None:
         await self.db.close()
+
+    # -- batched: one transaction each -------------------------------------------------------
+
+    async def _record_many(self, entries: list[LedgerEntry]) -> None:
+        def record(conn: sqlite3.Connection) -> None:
+            for entry in entries:
+                _write(conn, entry)
+
+        await self.db.run(record)
+
+    async def _lookup_many(self, issues: list[str], processor: str) -> dict[str, LedgerEntry]:
+        def lookup(conn: sqlite3.Connection) -> dict[str, LedgerEntry]:
+            found = {}
+            for issue in issues:
+                entry = _read(conn, issue, processor)
+                if entry is not None:
+                    found[issue] = entry
+            return found
+
+        return await self.db.run(lookup)
+
+    async def _acquire_many(
+        self, issues: list[str], owner: str, now: float, until: float
+    ) -> set[str]:
+        return await self.db.run(lambda conn: _lock_all(conn, issues, owner, now, until))
+
+    async def _refresh_many(
+        self, issues: list[str], owner: str, now: float, until: float
+    ) -> set[str]:
+        sql = "UPDATE locks SET expires_at = ? WHERE issue = ? AND owner = ? AND expires_at > ?"
+
+        def refresh(conn: sqlite3.Connection) -> set[str]:
+            return {i for i in issues if conn.execute(sql, (until, i, owner, now)).rowcount == 1}
+
+        return await self.db.run(refresh)
+
+    async def _release_many(self, issues: list[str], owner: str) -> None:
+        sql = "DELETE FROM locks WHERE issue = ? AND owner = ?"
+        await self.db.run(lambda conn: conn.executemany(sql, [(i, owner) for i in issues]))
+
+
+# Insert, or take over a lock that is ours or expired; anything else is refused.
+_LOCK = (
+    "INSERT INTO locks (issue, owner, expires_at) VALUES (?, ?, ?)"
+    " ON CONFLICT (issue) DO UPDATE SET owner = excluded.owner,"
+    " expires_at = excluded.expires_at WHERE locks.owner = ? OR locks.expires_at <= ?"
+)
+
+
+def _lock_all(
+    conn: sqlite3.Connection, issues: list[str], owner: str, now: float, until: float
+) -> set[str]:
+    taken = set()
+    for issue in issues:
+        if conn.execute(_LOCK, (issue, owner, until, owner, now)).rowcount == 1:
+            taken.add(issue)
+    return taken
 
 
 def _write(conn: sqlite3.Connection, entry: LedgerEntry) -> None:

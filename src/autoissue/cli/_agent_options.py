@@ -1,0 +1,83 @@
+"""The ``command`` processor's options for ``autoissue run``: which agent, and what it may do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from autoissue._exceptions import ConfigurationError
+from autoissue.agent import PRESETS, TrustPolicy
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_OPTIONS = (
+    click.option("--agent", type=click.Choice(sorted(PRESETS)), help="command: the agent preset."),
+    click.option(
+        "--agent-arg",
+        "agent_args",
+        multiple=True,
+        help="command: one more argument for the agent (repeat; with no --agent, the argv).",
+    ),
+    click.option("--agent-timeout", type=click.FloatRange(min=1), help="command: seconds per run."),
+    click.option(
+        "--agent-pass-env",
+        multiple=True,
+        help="command: pass this variable to the agent (e.g. its API key; repeat).",
+    ),
+    click.option("--pr-label", "pr_labels", multiple=True, help="command: label for its PRs."),
+    click.option("--draft", is_flag=True, help="command: open pull requests as drafts."),
+    click.option(
+        "--allow-label", "allowed_labels", multiple=True, help="command: labels it may add."
+    ),
+    click.option(
+        "--allow-path", "allowed_paths", multiple=True, help="command: globs it may change."
+    ),
+)
+_NAMES = (
+    *("agent", "agent_args", "agent_timeout", "agent_pass_env"),
+    *("pr_labels", "draft", "allowed_labels", "allowed_paths"),
+)
+
+
+def agent_options(command: F) -> F:
+    """Add the command processor's options to a click command."""
+    for option in reversed(_OPTIONS):
+        command = option(command)
+    return command
+
+
+def processor_options(
+    processor: str, options: dict[str, Any], token: str | None, state_dir: Path
+) -> dict[str, Any]:
+    """The keyword options for ``get_processor``: the command processor's, or none at all."""
+    given = [name for name in _NAMES if options.get(name)]
+    if processor != "command":
+        if given:
+            flag = "--" + given[0].replace("_", "-")
+            raise ConfigurationError(f"{flag} is for --processor command only")
+        return {}
+    return _command_options(options, token, state_dir)
+
+
+def _command_options(options: dict[str, Any], token: str | None, state_dir: Path) -> dict[str, Any]:
+    trust = TrustPolicy(
+        allowed_labels=frozenset(options["allowed_labels"]),
+        allowed_paths=tuple(options["allowed_paths"]) or ("**",),
+    )
+    result: dict[str, Any] = {
+        "preset": options["agent"] or ("" if options["agent_args"] else "fake"),
+        "argv": tuple(options["agent_args"]),
+        "pass_env": tuple(options["agent_pass_env"]),
+        "pr_labels": tuple(options["pr_labels"]),
+        "draft": options["draft"],
+        "trust": trust,
+        # The token reaches git (to push the branch), never the agent's environment.
+        "git_token": token,
+        "state_dir": state_dir,
+    }
+    if options["agent_timeout"]:
+        result["timeout_s"] = options["agent_timeout"]
+    return result

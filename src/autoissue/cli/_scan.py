@@ -1,0 +1,192 @@
+"""``autoissue scan``: what a run would process, in order, and what it would cost — no writes."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from autoissue import _runtime
+from autoissue.cli._errors import friendly_errors
+from autoissue.cli._github import credentials, github_options
+from autoissue.github import GitHubClient, normalise_base_url, parse_repo_name
+from autoissue.processors import get_processor
+from autoissue.scan import Forecast, ScanEntry, ScanOptions, ScanReport, duration, scan
+from autoissue.state import StateStore, open_state
+
+_TITLE_CHARS = 60
+_CELL_CHARS = 80
+
+
+def printable(text: str, width: int = _CELL_CHARS) -> str:
+    """Issue text made safe for a terminal: control characters shown as escapes, then cut.
+
+    Titles, labels and error messages come from whoever opened the issue: an escape
+    sequence or a bidirectional override in one must show as what it is, never act.
+    """
+    shown = "".join(
+        ch if unicodedata.category(ch) not in {"Cc", "Cf", "Zl", "Zp"} else _escape(ch)
+        for ch in text
+    )
+    return shown if len(shown) <= width else shown[: width - 1] + "…"
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _cell(text: str, width: int = _CELL_CHARS, style: str = "") -> Text:
+    # A Text is never parsed for markup: "[bold]" in a title stays "[bold]".
+    return Text(printable(text, width), style=style)
+
+
+def issues_table(report: ScanReport, limit: int | None) -> Table:
+    """The issues in the order the run would take them, then the skipped."""
+    listed, admitted = len(report.entries), len(report.admitted)
+    table = Table(title=f"{report.processor} on {report.repo}: {admitted:,} of {listed:,} to do")
+    for name, justify in (("#", "right"), ("title", "left"), ("priority", "left"),
+                          ("why", "left"), ("complexity", "right"), ("top factors", "left"),
+                          ("verdict", "left")):  # fmt: skip
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for entry in report.entries[:limit]:
+        table.add_row(*_row(entry))
+    return table
+
+
+def _row(entry: ScanEntry) -> tuple[Text, ...]:
+    priority = "" if entry.priority is None else entry.priority.name.lower()
+    verdict = (
+        _cell(f"process: {entry.calls} call{'' if entry.calls == 1 else 's'}", style="green")
+        if entry.admitted
+        else _cell(f"skip: {entry.skip_reason}", style="dim")
+    )
+    return (
+        Text(str(entry.number)),
+        _cell(entry.title, _TITLE_CHARS),
+        Text(priority),
+        _cell(entry.priority_reason),
+        Text(f"{entry.complexity.score:.2f}"),
+        _cell(", ".join(entry.top_factors())),
+        verdict,
+    )
+
+
+def forecast_table(forecast: Forecast) -> Table:
+    """The calls a run would make and the least time its limits allow."""
+    calls = forecast.calls
+    table = Table(title="forecast", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    rows = [
+        ("API calls", f"{calls.total:,}"),
+        ("  reads / writes", f"{calls.total - calls.mutations:,} / {calls.mutations:,}"),
+        ("  content creations", f"{calls.content:,}"),
+        *((f"  {endpoint}", f"{n:,}") for endpoint, n in sorted(calls.counts.items())),
+        *_budget_rows(forecast),
+        *((f"bound: {b.name}", b.detail) for b in forecast.bounds),
+        ("duration at least", duration(forecast.seconds)),
+        ("binding constraint", forecast.binding),
+    ]
+    if forecast.note:
+        rows.append(("note", forecast.note))
+    for name, value in rows:
+        table.add_row(Text(name), Text(value))
+    return table
+
+
+def _budget_rows(forecast: Forecast) -> list[tuple[str, str]]:
+    budget = forecast.budget
+    if not forecast.limited:
+        return [("primary budget", "none: the server has no rate limits")]
+    if budget is None:
+        return [("primary budget", "unknown: GitHub's documented 5,000 an hour assumed")]
+    return [("primary budget", f"{budget.remaining:,} of {budget.limit:,} left")]
+
+
+def print_report(report: ScanReport, *, limit: int | None, console: Console | None = None) -> None:
+    """Print the issues table and the forecast."""
+    console = console or Console()
+    console.print(issues_table(report, limit))
+    shown = len(report.entries) if limit is None else min(limit, len(report.entries))
+    if shown < len(report.entries):
+        console.print(f"({shown:,} of {len(report.entries):,} shown: --limit 0 shows all)")
+    console.print(forecast_table(report.forecast))
+
+
+@asynccontextmanager
+async def _ledger(dsn: str | None) -> AsyncIterator[StateStore | None]:
+    """The run's ledger, when there is one: a scan never creates it."""
+    if dsn is None:
+        yield None
+        return
+    state = await open_state(dsn)
+    try:
+        yield state
+    finally:
+        await state.close()
+
+
+def ledger_dsn(state_dir: Path, backend: str | None) -> str | None:
+    """Where the run's ledger is: ``backend``, else ``STATE_DIR/state.db`` if it exists."""
+    if backend:
+        return backend
+    path = state_dir / "state.db"
+    return f"sqlite:///{path}" if path.exists() else None
+
+
+async def execute(options: dict[str, Any]) -> ScanReport:
+    """Warm up as a run does, then scan with the run's selector and ledger."""
+    owner, name = parse_repo_name(options["repo"])
+    token, app = credentials(options)
+    processor = get_processor(options["processor"])
+    dsn = ledger_dsn(options["state_dir"], options["backend"])
+    base_url = normalise_base_url(options["base_url"])
+    async with GitHubClient(base_url=base_url, token=token, app=app) as client, _ledger(dsn) as st:
+        await client.warm_up()
+        scan_options = ScanOptions(state=options["state"])
+        return await scan(client, f"{owner}/{name}", processor, options=scan_options, state=st)
+
+
+@click.command("scan")
+@click.option("--repo", required=True, help="The repository, as OWNER/NAME.")
+@click.option("--processor", default="triage", show_default=True, help="Which processor to plan.")
+@click.option("--state", default="open", type=click.Choice(["open", "closed", "all"]))
+@click.option(
+    "--limit",
+    default=50,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Issues shown (0: all); the forecast always covers every issue.",
+)
+@click.option(
+    "--format", "output", default="table", type=click.Choice(["table", "json"]), help="Output."
+)
+@click.option("--state-dir", default=".autoissue", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--backend",
+    envvar="AUTOISSUE_BACKEND",
+    help="The run's state (its ledger says what is done): default STATE_DIR/state.db.",
+)
+@github_options
+def scan_command(**options: Any) -> None:
+    """Show what a run would process, in order, and forecast its API calls and duration.
+
+    Reads only: issues are listed, selected and planned as ``autoissue run`` would, and
+    nothing is written to GitHub.
+    """
+    with friendly_errors(repo=options["repo"], base_url=options["base_url"]):
+        report = _runtime.run(execute(options))
+    limit = options["limit"] or None
+    if options["output"] == "json":
+        click.echo(json.dumps(report.to_dict(limit=limit), indent=2))
+    else:
+        print_report(report, limit=limit)

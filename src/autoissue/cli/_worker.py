@@ -1,0 +1,82 @@
+"""``autoissue worker``: join a run from another process or machine, through a shared backend."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import click
+
+from autoissue import _runtime
+from autoissue.cli._errors import friendly_errors
+from autoissue.cli._github import Auth, connected, credentials, github_options
+from autoissue.cli._summary import print_summary
+from autoissue.engine import Backend, Engine, EngineOptions, RunSummary, open_backend
+from autoissue.github import (
+    GitHubClient,
+    normalise_base_url,
+)
+from autoissue.model import Issue
+from autoissue.processors import get_processor
+
+__all__ = ["worker_command"]
+
+
+async def _no_pages() -> AsyncIterator[Sequence[Issue]]:
+    # A worker lists nothing: every item comes from the queue.
+    pages: tuple[Sequence[Issue], ...] = ()
+    for page in pages:
+        yield page
+
+
+async def work(backend: str, base_url: str, auth: Auth, options: dict[str, Any]) -> RunSummary:
+    """Claim and process items from ``backend`` until it stays empty for ``idle_exit_s``."""
+    async with connected(base_url, auth, backend) as client, open_backend(backend) as stores:
+        return await _engine(client, stores, options).run()
+
+
+def _engine(client: GitHubClient, stores: Backend, options: dict[str, Any]) -> Engine:
+    processors = [get_processor(name) for name in options["processor"]]
+    engine_options = EngineOptions(
+        concurrency=options["concurrency"], idle_exit_s=options["idle_exit"]
+    )
+    return Engine(
+        client, "", processors[0], processors=processors[1:], options=engine_options,
+        pages=_no_pages(), queue=stores.queue, state=stores.state,
+    )  # fmt: skip
+
+
+@click.command("worker")
+@click.option(
+    "--backend",
+    required=True,
+    envvar="AUTOISSUE_BACKEND",
+    help="The run's backend: sqlite:///path/state.db or redis://host:port/db.",
+)
+@click.option(
+    "--processor",
+    multiple=True,
+    default=("triage",),
+    show_default=True,
+    help="A processor this worker handles items for (repeat for several).",
+)
+@click.option("--concurrency", type=click.IntRange(1, 1000), help="Force this many in flight.")
+@click.option(
+    "--idle-exit",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    help="Exit once the queue has been empty this many seconds.",
+)
+@github_options
+def worker_command(**options: Any) -> None:
+    """Process queued issues from a shared backend, beside ``autoissue run`` or after it.
+
+    Credentials come from GITHUB_TOKEN or --app-id/--app-key-file/--installation-id, as for
+    ``autoissue run``; the repository and processor of each item travel with it.
+    """
+    with friendly_errors():
+        base_url = normalise_base_url(options["base_url"])
+        auth = credentials(options)
+        summary = _runtime.run(work(options["backend"], base_url, auth, options))
+    print_summary(summary)

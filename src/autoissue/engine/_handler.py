@@ -1,0 +1,229 @@
+"""Leased queue items, end to end: lock, process, write back, then ack — in batches.
+
+::
+
+    claimed batch ──prepare──▶ decode, lock the issues, read their ledger entries   (2 steps)
+        each item ──handle───▶ processor.process ──▶ write-back ──▶ completion
+    completions ────flush────▶ record the ledger entries, ack, release the locks    (3 steps)
+      (a failure instead: nack by error kind — retry after backoff, or dead letter)
+
+The backend steps are batched because each costs a transaction or a round trip: per item
+they would cost more than the work. Batching is safe because every step before the flush can
+be repeated: a crash before it only means the items are claimed again, the ledger (or the
+marker in a comment, the branch of a pull request) recognises what was done, and nothing is
+written twice. The locks (per issue, the lease's TTL, refreshed with its heartbeats) keep two
+workers — and two versions of one issue in one worker — off an issue at the same time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from autoissue._exceptions import ConfigurationError, CorruptItemError
+from autoissue.engine._summary import RunTally
+from autoissue.engine._work import WorkItem, classify, decode_item
+from autoissue.engine._writeback import PlanWriter, WriteBack
+from autoissue.github import GitHubClient
+from autoissue.model import Plan
+from autoissue.processors import ProcessContext, Processor, ReadOnlyGitHub
+from autoissue.queue import ErrorKind, Lease, Queue
+from autoissue.state import LedgerEntry, StateStore
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(kw_only=True)
+class HandlerSetup:
+    """What the handler needs; ``owner`` names this worker in the issue locks."""
+
+    client: GitHubClient
+    queue: Queue
+    state: StateStore
+    processors: Mapping[str, Processor]
+    tally: RunTally
+    owner: str
+    lock_ttl_s: float
+    dry_run: bool = False
+    force: bool = False
+    plan_writer: PlanWriter | None = None
+    on_plan: Callable[[Plan], None] | None = None
+    on_progress: Callable[[RunTally], None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Ready:
+    item: WorkItem
+    processor: Processor
+    prior: LedgerEntry | None
+
+
+@dataclass
+class _Completions:
+    """Done items waiting for the flush that records, acks and unlocks them together."""
+
+    acks: list[str] = field(default_factory=list)
+    entries: list[LedgerEntry] = field(default_factory=list)
+    unlock: list[str] = field(default_factory=list)
+
+
+class ItemHandler:
+    """Prepares claimed batches, handles their items, and flushes what they completed."""
+
+    def __init__(self, setup: HandlerSetup) -> None:
+        self.setup = setup
+        self._writeback = WriteBack(setup.client, setup.state)
+        self._github = ReadOnlyGitHub(setup.client)
+        self._ready: dict[str, _Ready] = {}
+        self._done = _Completions()
+        #: Issues locked by this worker, by lease id: the heartbeat refreshes them.
+        self.locks: dict[str, str] = {}
+
+    def __repr__(self) -> str:
+        return f"<ItemHandler owner={self.setup.owner} locks={len(self.locks)}>"
+
+    # -- before: one batch -------------------------------------------------------------------
+
+    async def prepare(self, leases: list[Lease]) -> list[Lease]:
+        """Decode, lock and look up a claimed batch; return the leases ready to handle."""
+        items = {}
+        for lease in leases:
+            try:
+                items[lease.id] = self._decode(lease)
+            except (CorruptItemError, ConfigurationError) as error:  # unusable here, ever
+                await self._fail(lease, None, error)
+        locked = await self._lock(leases, items)
+        await self._look_up(locked, items)
+        return [lease for lease in leases if lease.id in self._ready]
+
+    def _decode(self, lease: Lease) -> tuple[WorkItem, Processor]:
+        item = decode_item(lease.payload)
+        try:
+            return item, self.setup.processors[item.processor]
+        except KeyError:
+            known = ", ".join(sorted(self.setup.processors))
+            raise ConfigurationError(
+                f"no processor {item.processor!r} in this worker (it has {known})"
+            ) from None
+
+    async def _lock(
+        self, leases: list[Lease], items: dict[str, tuple[WorkItem, Processor]]
+    ) -> list[Lease]:
+        setup = self.setup
+        wanted: dict[str, str] = {}
+        held = set(self.locks.values())
+        for lease in leases:
+            name = items[lease.id][0].name if lease.id in items else None
+            if name is not None and name not in held and name not in wanted.values():
+                wanted[lease.id] = name
+        taken = await setup.state.acquire_many(list(wanted.values()), setup.owner, setup.lock_ttl_s)
+        for lease in leases:
+            if lease.id in items and wanted.get(lease.id) not in taken:
+                await setup.queue.nack(
+                    lease.id, ErrorKind.RATE_LIMITED, "another worker holds the issue",
+                    retry_after=setup.lock_ttl_s,
+                )  # fmt: skip
+        locked = [lease for lease in leases if wanted.get(lease.id) in taken]
+        self.locks |= {lease.id: wanted[lease.id] for lease in locked}
+        return locked
+
+    async def _look_up(
+        self, locked: list[Lease], items: dict[str, tuple[WorkItem, Processor]]
+    ) -> None:
+        by_processor: dict[str, list[str]] = {}
+        for lease in locked:
+            item = items[lease.id][0]
+            by_processor.setdefault(item.processor, []).append(item.name)
+        priors: dict[tuple[str, str], LedgerEntry] = {}
+        for name_of_processor, names in by_processor.items():
+            found = await self.setup.state.lookup_many(names, name_of_processor)
+            priors |= {(name, name_of_processor): entry for name, entry in found.items()}
+        for lease in locked:
+            item, processor = items[lease.id]
+            prior = priors.get((item.name, item.processor))
+            self._ready[lease.id] = _Ready(item, processor, prior)
+
+    # -- during: one item --------------------------------------------------------------------
+
+    async def __call__(self, lease: Lease) -> BaseException | None:
+        """Handle one prepared lease; returns the error that failed it (None on success)."""
+        ready = self._ready.pop(lease.id)
+        try:
+            context = ProcessContext(repo=ready.item.repo, github=self._github)
+            plan = await ready.processor.process(ready.item.issue, context)
+            writes, entry = await self._write(plan, ready.prior)
+        except Exception as error:  # noqa: BLE001 - one bad issue must not stop the run
+            await self._fail(lease, ready.item, error)
+            self._unlock(lease.id)
+            return error
+        self._done.acks.append(lease.id)
+        if entry is not None:
+            self._done.entries.append(entry)
+        self._unlock(lease.id)
+        self._count(plan, writes)
+        return None
+
+    async def _write(self, plan: Plan, prior: LedgerEntry | None) -> tuple[int, LedgerEntry | None]:
+        setup = self.setup
+        if setup.plan_writer is not None:
+            setup.plan_writer.write(plan)
+        if setup.dry_run:
+            return 0, None
+        return await self._writeback.apply_after(plan, prior, again=setup.force)
+
+    def _unlock(self, lease_id: str) -> None:
+        name = self.locks.pop(lease_id, None)
+        if name is not None:
+            self._done.unlock.append(name)
+
+    def _count(self, plan: Plan, writes: int) -> None:
+        tally = self.setup.tally
+        skip_reason = getattr(plan, "skip_reason", "")
+        if skip_reason:
+            tally.skip(skip_reason)
+        else:
+            tally.processed += 1
+            tally.writes += writes
+        if self.setup.on_plan is not None:
+            self.setup.on_plan(plan)
+        self._progress()
+
+    async def _fail(self, lease: Lease, item: WorkItem | None, error: BaseException) -> None:
+        kind, wait = classify(error)
+        decision = await self.setup.queue.nack(
+            lease.id, kind, f"{type(error).__name__}: {error}", retry_after=wait
+        )
+        number = item.issue.number if item is not None else 0
+        if decision is not None and decision.dead:
+            logger.warning("issue #%d failed for good: %s", number, error)
+            self.setup.tally.fail(number, error)
+        else:
+            logger.info("issue #%d will be retried: %s", number, error)
+            self.setup.tally.requeued += 1
+        self._progress()
+
+    def _progress(self) -> None:
+        if self.setup.on_progress is not None:
+            self.setup.on_progress(self.setup.tally)
+
+    # -- after: the flush --------------------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        """Completed items not flushed yet."""
+        return len(self._done.acks) + len(self._done.unlock)
+
+    async def flush(self) -> None:
+        """Record the completed items' ledger entries, then ack them, then free their locks."""
+        done, self._done = self._done, _Completions()
+        setup = self.setup
+        await setup.state.record_many(done.entries)
+        if done.acks:
+            await setup.queue.ack(done.acks)
+        await setup.state.release_many(done.unlock, setup.owner)
+
+    async def refresh(self, lease_ids: list[str]) -> None:
+        """Extend the locks of the issues behind ``lease_ids`` (their leases were extended)."""
+        names = [self.locks[lease_id] for lease_id in lease_ids if lease_id in self.locks]
+        await self.setup.state.refresh_many(names, self.setup.owner, self.setup.lock_ttl_s)

@@ -1,0 +1,86 @@
+"""What travels through the queue for one issue, and how a failure is classified for a retry."""
+
+from __future__ import annotations
+
+import msgspec
+
+from autoissue._exceptions import (
+    AuthenticationError,
+    ConfigurationError,
+    CorruptItemError,
+    NotFoundError,
+    RateLimitedError,
+    TrustViolationError,
+    ValidationFailedError,
+)
+from autoissue.model import Issue, Priority
+from autoissue.queue import ErrorKind, Message, idempotency_key
+
+# Retrying cannot fix these: the item goes to the dead letters at once, with the reason.
+_PERMANENT = (
+    AuthenticationError,
+    ConfigurationError,
+    CorruptItemError,
+    NotFoundError,
+    TrustViolationError,
+    ValidationFailedError,
+)
+
+
+class WorkItem(msgspec.Struct, frozen=True, array_like=True):
+    """One issue for one processor of one repository: a queue item's payload (compact msgpack)."""
+
+    repo: str
+    processor: str
+    issue: Issue
+
+    @property
+    def key(self) -> str:
+        """The idempotency key: one issue, at one ``updated_at``, for one processor."""
+        return idempotency_key(self.name, self.issue.updated_at, self.processor)
+
+    @property
+    def name(self) -> str:
+        """``OWNER/REPO#N``: the issue's name in the ledger and in its lock."""
+        return issue_name(self.repo, self.issue.number)
+
+
+def issue_name(repo: str, number: int) -> str:
+    """``OWNER/REPO#N``: how the ledger and the locks name an issue."""
+    return f"{repo}#{number}"
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(WorkItem)
+
+
+def encode_item(item: WorkItem) -> bytes:
+    """The item as a queue payload."""
+    return _encoder.encode(item)
+
+
+def decode_item(payload: bytes) -> WorkItem:
+    """Read a payload back; raises :class:`CorruptItemError` for anything else."""
+    try:
+        return _decoder.decode(payload)
+    except (msgspec.DecodeError, msgspec.ValidationError) as error:
+        raise CorruptItemError(f"unreadable queue item: {error}") from error
+
+
+def message_for(item: WorkItem, priority: Priority, *, dry_run: bool = False) -> Message:
+    """The queue message that carries ``item`` at ``priority``.
+
+    A dry run's items have keys of their own: rehearsing an issue must not use up the key
+    under which the real run enqueues it.
+    """
+    key = f"{item.key}/dry-run" if dry_run else item.key
+    return Message(encode_item(item), key=key, priority=priority)
+
+
+def classify(error: BaseException) -> tuple[ErrorKind, float | None]:
+    """How a failed item is retried: the kind of error, and the wait a rate limit named."""
+    if isinstance(error, RateLimitedError):
+        return ErrorKind.RATE_LIMITED, error.retry_after
+    if isinstance(error, _PERMANENT):
+        return ErrorKind.PERMANENT, None
+    return ErrorKind.TRANSIENT, None

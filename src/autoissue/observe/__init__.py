@@ -1,0 +1,61 @@
+"""Observability: Prometheus metrics, a run's timeline and its reports, all from snapshots.
+
+::
+
+    components' statistics() ──▶ Sources.read() ──▶ Reading ─┬─▶ ReadingCollector ──▶ /metrics
+                                                             ├─▶ Timeline ──▶ Sample ──▶ dashboard
+                                                             └─────────────────────────▶ report
+
+:class:`Sources` holds whatever a run has to watch (GitHub client and governor, concurrency
+controller, run tally, queue, process pool, this process); :class:`MetricsServer` serves a fresh
+reading on every scrape from the run's own event loop; :class:`Timeline` turns readings into
+the samples the dashboard shows and the report charts. The metric names are in :data:`METRICS`.
+"""
+
+from __future__ import annotations
+
+from autoissue.observe._metrics import METRICS, ReadingCollector, metric_families
+from autoissue.observe._report import (
+    REPORT_SUFFIXES,
+    render_report,
+    report_document,
+    require_matplotlib,
+    write_json_report,
+)
+from autoissue.observe._server import DEFAULT_METRICS_HOST, MetricsServer
+from autoissue.observe._sources import (
+    ClientSource,
+    ControllerSource,
+    GovernorSource,
+    PoolSource,
+    ProcessStatistics,
+    QueueSource,
+    Reading,
+    Sources,
+    TallySnapshot,
+)
+from autoissue.observe._timeline import Sample, Timeline
+
+__all__ = [
+    "DEFAULT_METRICS_HOST",
+    "METRICS",
+    "REPORT_SUFFIXES",
+    "ClientSource",
+    "ControllerSource",
+    "GovernorSource",
+    "MetricsServer",
+    "PoolSource",
+    "ProcessStatistics",
+    "QueueSource",
+    "Reading",
+    "ReadingCollector",
+    "Sample",
+    "Sources",
+    "TallySnapshot",
+    "Timeline",
+    "metric_families",
+    "render_report",
+    "report_document",
+    "require_matplotlib",
+    "write_json_report",
+]

@@ -1,0 +1,185 @@
+"""The ``duplicates`` processor: point an issue at the open issues it most resembles.
+
+The corpus is the repository's open issues, listed once per run (or handed over by the caller)
+and indexed as TF-IDF vectors in named shared memory. Each issue then costs one sparse
+matrix-vector product. Titles echoed in the comment are quoted so that no issue text can add
+markup, mentions, images or links to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import unicodedata
+from collections.abc import Iterable
+
+from autoissue._exceptions import ConfigurationError
+from autoissue.model import Comment, Issue, Plan, Priority
+from autoissue.pool import SharedArrays
+from autoissue.processors._base import Isolation, ProcessContext
+from autoissue.processors._tfidf import Matches, TfidfIndex, build_index, issue_words
+from autoissue.selection import priority_of
+
+DEFAULT_THRESHOLD = 0.6
+_TITLE_LIMIT = 100
+_MAX_MATCHES = 20  # keeps a comment far below GitHub's 65,536 characters
+
+# One pass over the text: markdown and HTML punctuation escaped, mentions (@user) and
+# references (#12) broken by a zero-width space so that quoting an issue pings nobody.
+_ESCAPES = str.maketrans(
+    {
+        **{char: "\\" + char for char in "\\`*_{}[]()!|~>+-=:"},
+        "<": "&lt;",
+        "&": "&amp;",
+        "@": "@\u200b",
+        "#": "#\u200b",
+    }
+)
+
+
+def quote_title(title: str, limit: int = _TITLE_LIMIT) -> str:
+    """``title`` made inert for markdown: one line, at most ``limit`` characters, escaped.
+
+    Control and format characters (NUL, bidirectional overrides, zero-width joiners) become
+    spaces first, so the text renders as it reads.
+    """
+    head = title[: limit * 2]
+    plain = "".join(" " if unicodedata.category(char)[0] == "C" else char for char in head)
+    text = " ".join(plain.split())
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "\u2026"
+    return text.translate(_ESCAPES)
+
+
+def _comment(matches: Matches, titles: dict[int, str]) -> str:
+    lines = [
+        f'- #{number} "{quote_title(titles.get(number, ""))}" (similarity {score:.2f})'
+        for number, score in matches
+    ]
+    return "\n".join(
+        [
+            "This issue looks similar to these open issues:",
+            "",
+            *lines,
+            "",
+            "If it duplicates one of them, please close it and follow the older one; "
+            "otherwise this note can be ignored.",
+        ]
+    )
+
+
+def _open_issues(issues: Iterable[Issue]) -> list[Issue]:
+    return [issue for issue in issues if issue.state == "open" and not issue.is_pull_request]
+
+
+class Duplicates:
+    """Comments on an issue with the open issues most similar to it (TF-IDF cosine similarity).
+
+    ``threshold`` (0 < t <= 1) is the similarity from which an issue counts as similar;
+    ``max_matches`` (at most 20) caps the issues listed; ``older_only`` (default) lists only
+    issues opened before it, so that of two duplicates only the newer one hears of the older.
+    ``corpus`` replaces the repository's open issues (listed from GitHub on first use);
+    ``max_features`` caps the vocabulary; ``shared`` is where the matrix lives (a pool's
+    :class:`~autoissue.pool.SharedArrays`, or the processor's own). :meth:`close` frees it.
+    """
+
+    name = "duplicates"
+    isolation = Isolation.INLINE
+
+    def __init__(
+        self,
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        max_matches: int = 3,
+        older_only: bool = True,
+        max_features: int = 20_000,
+        corpus: Iterable[Issue] | None = None,
+        shared: SharedArrays | None = None,
+    ) -> None:
+        _check(threshold, max_matches, max_features)
+        self.threshold, self.max_matches, self.older_only = threshold, max_matches, older_only
+        self.max_features = max_features
+        self._corpus = None if corpus is None else _open_issues(corpus)
+        self._shared = shared if shared is not None else SharedArrays()
+        self._lock = asyncio.Lock()
+        self._index: TfidfIndex | None = None
+        self._titles: dict[int, str] = {}
+
+    def __repr__(self) -> str:
+        size = "unloaded" if self._index is None else str(self._index.size)
+        return f"<Duplicates threshold={self.threshold} corpus={size}>"
+
+    @property
+    def index(self) -> TfidfIndex | None:
+        """The TF-IDF index once built: its shared arrays can be attached by pool workers."""
+        return self._index
+
+    def select(self, issue: Issue) -> Priority | None:
+        """Open issues are its business, at the priority their labels or title give."""
+        if issue.is_pull_request or issue.state != "open":
+            return None
+        return priority_of(issue).priority
+
+    async def process(self, issue: Issue, context: ProcessContext) -> Plan:
+        """Plan a comment listing the similar open issues, or nothing when there are none."""
+        index = await self._load(context)
+        matches = index.most_similar(
+            issue_words(issue.title, issue.body),
+            threshold=self.threshold,
+            limit=self.max_matches,
+            exclude=issue.number,
+            older_only=self.older_only,
+        )
+        plan = Plan(self.name, context.repo, issue.number, issue.updated_at)
+        if not matches:
+            return _with(plan, (), f"no similar open issue (threshold {self.threshold})")
+        found = ", ".join(f"#{number} ({score:.2f})" for number, score in matches)
+        body = _comment(matches, self._titles)
+        return _with(plan, (Comment(body, slot="duplicates"),), f"similar to {found}")
+
+    async def _load(self, context: ProcessContext) -> TfidfIndex:
+        # Concurrent first calls wait here: the corpus is listed and indexed once.
+        async with self._lock:
+            if self._index is None:
+                issues = self._corpus
+                if issues is None:
+                    issues = await _list_open_issues(context)
+                self._index = self._build(issues)
+            return self._index
+
+    def _build(self, issues: list[Issue]) -> TfidfIndex:
+        self._titles = {issue.number: issue.title for issue in issues}
+        return build_index(
+            [issue.number for issue in issues],
+            [issue_words(issue.title, issue.body) for issue in issues],
+            self._shared,
+            max_features=self.max_features,
+        )
+
+    def close(self) -> None:
+        """Free the shared memory of the index; the next issue builds it again. Idempotent."""
+        index, self._index = self._index, None
+        if index is not None:
+            for handle in index.handles:
+                self._shared.release(handle)
+
+
+def _with(plan: Plan, actions: tuple[Comment, ...], reason: str) -> Plan:
+    return Plan(plan.processor, plan.repo, plan.issue, plan.updated_at, actions, (reason,))
+
+
+async def _list_open_issues(context: ProcessContext) -> list[Issue]:
+    issues: list[Issue] = []
+    async for page in context.github.issue_pages(context.repo, state="open"):
+        issues.extend(_open_issues(page))
+    return issues
+
+
+def _check(threshold: float, max_matches: int, max_features: int) -> None:
+    if not 0 < threshold <= 1:
+        raise ConfigurationError(f"duplicates threshold must be in (0, 1], not {threshold!r}")
+    if not 1 <= max_matches <= _MAX_MATCHES:
+        raise ConfigurationError(
+            f"max_matches must be between 1 and {_MAX_MATCHES}, not {max_matches!r}"
+        )
+    if max_features < 1:
+        raise ConfigurationError(f"max_features must be at least 1, not {max_features!r}")

@@ -1,0 +1,336 @@
+"""A scan: what a run would process, in which order and why, without writing anything.
+
+::
+
+    issue pages ──▶ Selector.decide ──admitted──▶ ledger: done? ──no──▶ processor.process
+    (read-only)        │ skip reason               │ "already processed"  │ Plan (not applied)
+                       ▼                           ▼                      ▼
+                   ScanEntry ◀─────────────────────────────────── writeback_calls
+                       │
+                       ▼ sorted as the queue claims: priority, then listing order
+                   ScanReport + Forecast (calls and duration under the token's budget)
+
+The selector, the ledger check and the processor are the run's own, so the scan admits what
+the run would admit and gets the plans the run would apply. Processors only ever see a
+read-only view of GitHub, which here also counts their reads: the run makes them again.
+A command processor is not run (it would run an agent and push a branch for every issue):
+its plan is assumed to be a pull request, the dearest case.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from autoissue.engine import Selector
+from autoissue.engine._work import issue_name
+from autoissue.github import GitHubClient, Mode
+from autoissue.model import Issue, OpenPullRequest, Plan, Priority
+from autoissue.processors import Isolation, ProcessContext, Processor, ReadOnlyGitHub
+from autoissue.scan._forecast import (
+    Budget,
+    Forecast,
+    Measured,
+    forecast,
+    tally_calls,
+    writeback_calls,
+)
+from autoissue.selection import Complexity, complexity, priority_of
+from autoissue.state import StateStore
+
+ALREADY_PROCESSED = "already processed"
+_TOP_FACTORS = 3
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScanOptions:
+    """How to scan: which ``state`` to list (as the run will), and how many plans at once.
+
+    ``repository`` counts the ``GET /repos/{owner}/{repo}`` that ``autoissue run`` makes
+    before listing (an :class:`~autoissue.engine.Engine` on its own does not make it).
+    """
+
+    state: str = "open"
+    per_page: int = 100
+    concurrency: int = 16
+    repository: bool = True
+
+    def __post_init__(self) -> None:
+        if self.state not in {"open", "closed", "all"}:
+            raise ValueError("state must be open, closed or all")
+        if self.concurrency < 1 or not 1 <= self.per_page <= 100:
+            raise ValueError("concurrency must be at least 1 and per_page 1-100")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScanEntry:
+    """One listed issue: its priority and complexity, and its plan or why it is skipped.
+
+    ``position`` is its place in the listing; ``skip_reason`` empty means the run would
+    process it and apply ``plan``, costing ``calls`` API calls.
+    """
+
+    number: int
+    title: str
+    position: int
+    priority: Priority | None
+    priority_reason: str
+    complexity: Complexity
+    skip_reason: str = ""
+    plan: Plan | None = None
+    calls: int = 0
+
+    @property
+    def admitted(self) -> bool:
+        """Whether the run would process this issue."""
+        return not self.skip_reason
+
+    def top_factors(self, count: int = _TOP_FACTORS) -> list[str]:
+        """The complexity factors that weighed most, as ``name=value``."""
+        weighed = [f for f in self.complexity.factors if f.contribution > 0]
+        weighed.sort(key=lambda factor: -factor.contribution)
+        return [f"{factor.name}={factor.value:g}" for factor in weighed[:count]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data."""
+        priority = None if self.priority is None else self.priority.name.lower()
+        plan = self.plan
+        return {
+            "number": self.number, "title": self.title, "position": self.position,
+            "admitted": self.admitted, "skip_reason": self.skip_reason,
+            "priority": priority, "priority_reason": self.priority_reason,
+            "complexity": self.complexity.score, "factors": self.top_factors(),
+            "actions": [] if plan is None else [type(a).__name__ for a in plan.actions],
+            "reasons": [] if plan is None else list(plan.reasons), "calls": self.calls,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScanReport:
+    """What a run would do: ``entries`` in the order the run takes them, then the skipped."""
+
+    repo: str
+    processor: str
+    entries: tuple[ScanEntry, ...]
+    pages: int
+    processor_reads: int
+    forecast: Forecast
+
+    @property
+    def admitted(self) -> list[ScanEntry]:
+        """The issues the run would process, in the order it would take them."""
+        return [entry for entry in self.entries if entry.admitted]
+
+    @property
+    def skipped(self) -> dict[str, int]:
+        """How many issues each skip reason covers."""
+        return dict(Counter(e.skip_reason for e in self.entries if e.skip_reason))
+
+    def to_dict(self, *, limit: int | None = None) -> dict[str, Any]:
+        """Plain JSON-ready data; ``limit`` keeps only the first entries (``None``: all)."""
+        return {
+            "repo": self.repo, "processor": self.processor, "listed": len(self.entries),
+            "admitted": len(self.admitted), "skipped": self.skipped, "pages": self.pages,
+            "processor_reads": self.processor_reads,
+            "issues": [entry.to_dict() for entry in self.entries[:limit]],
+            "forecast": self.forecast.to_dict(),
+        }  # fmt: skip
+
+
+class CountingGitHub(ReadOnlyGitHub):
+    """The read-only view processors get, counting the requests they make through it."""
+
+    def __init__(self, client: GitHubClient) -> None:
+        super().__init__(client)
+        self.reads = 0
+
+    async def get(self, path_or_url: str, **params: str) -> Any:
+        """GET and decode, counting one read."""
+        self.reads += 1
+        return await super().get(path_or_url, **params)
+
+    async def issue_pages(self, repo: str, *, state: str = "open") -> AsyncIterator[list[Issue]]:
+        """The issue list one page at a time, counting one read a page."""
+        async for page in super().issue_pages(repo, state=state):
+            self.reads += 1
+            yield page
+
+
+@dataclass
+class _Progress:
+    entries: list[ScanEntry] = field(default_factory=list)
+    writes: Counter[str] = field(default_factory=Counter)  # summed: memory stays flat
+    listing_s: float = 0.0
+
+
+class Scanner:
+    """Scans one repository for one processor; see :func:`scan`."""
+
+    def __init__(
+        self,
+        client: GitHubClient,
+        repo: str,
+        processor: Processor,
+        *,
+        selector: Selector | None = None,
+        options: ScanOptions | None = None,
+        state: StateStore | None = None,
+    ) -> None:
+        self._client, self._repo, self._processor = client, repo, processor
+        self._selector = selector or Selector(processor)
+        self.options = options or ScanOptions()
+        self._state = state
+        self._github = CountingGitHub(client)
+        self._gate = asyncio.Semaphore(self.options.concurrency)
+
+    def __repr__(self) -> str:
+        return f"<Scanner {self._repo} {self._processor.name} reads={self._github.reads}>"
+
+    async def run(self) -> ScanReport:
+        """List, select and plan every issue, then forecast the run."""
+        before = self._client.statistics().requests
+        progress, started = _Progress(), time.perf_counter()
+        pages = self._client.iter_issue_pages(
+            self._repo, state=self.options.state, per_page=self.options.per_page
+        )
+        async for page in pages:
+            progress.entries += await self._page(page, len(progress.entries), progress.writes)
+        progress.listing_s = time.perf_counter() - started
+        listing = self._client.statistics().requests - before - self._github.reads
+        return self._report(progress, listing)
+
+    async def _page(
+        self, page: Sequence[Issue], offset: int, writes: Counter[str]
+    ) -> list[ScanEntry]:
+        entries = [self._entry(issue, offset + i) for i, issue in enumerate(page)]
+        await self._skip_done(page, entries)
+        planned = await asyncio.gather(
+            *(self._plan(issue, entry, writes) for issue, entry in zip(page, entries, strict=True))
+        )
+        return list(planned)
+
+    def _entry(self, issue: Issue, position: int) -> ScanEntry:
+        decision = self._selector.decide(issue)
+        verdict = priority_of(issue)
+        reason = verdict.reason
+        if decision.priority is not None and decision.priority != verdict.priority:
+            reason = f"{self._processor.name} says {decision.priority.name.lower()}"
+        return ScanEntry(
+            number=issue.number, title=issue.title, position=position,
+            priority=decision.priority, priority_reason=reason if decision.admitted else "",
+            complexity=complexity(issue), skip_reason=decision.reason,
+        )  # fmt: skip
+
+    async def _skip_done(self, page: Sequence[Issue], entries: list[ScanEntry]) -> None:
+        """Mark what the ledger says is done at this version, as the run's selector would."""
+        if self._state is None:
+            return
+        for i, (issue, entry) in enumerate(zip(page, entries, strict=True)):
+            if entry.admitted and await self._done_before(issue):
+                entries[i] = replace(entry, skip_reason=ALREADY_PROCESSED)
+
+    async def _done_before(self, issue: Issue) -> bool:
+        assert self._state is not None  # noqa: S101 - checked by the caller
+        name = issue_name(self._repo, issue.number)
+        entry = await self._state.lookup(name, self._processor.name)
+        return entry is not None and entry.finished and entry.updated_at >= issue.updated_at
+
+    async def _plan(self, issue: Issue, entry: ScanEntry, writes: Counter[str]) -> ScanEntry:
+        if not entry.admitted:
+            return entry
+        async with self._gate:
+            try:
+                plan = await self._process(issue)
+            except Exception as error:  # noqa: BLE001 - one issue's failure is part of the report
+                return replace(entry, skip_reason=f"would fail: {type(error).__name__}: {error}")
+        if plan.skip_reason:
+            return replace(entry, skip_reason=plan.skip_reason, plan=plan)
+        calls = writeback_calls(plan, issue)
+        writes.update(calls)
+        return replace(entry, plan=plan, calls=calls.total())
+
+    async def _process(self, issue: Issue) -> Plan:
+        processor = self._processor
+        if processor.isolation is Isolation.COMMAND:
+            return _assumed_pull(processor.name, self._repo, issue)
+        return await processor.process(issue, ProcessContext(repo=self._repo, github=self._github))
+
+    def _report(self, progress: _Progress, listing: int) -> ScanReport:
+        calls = tally_calls(
+            listing=listing, processor_reads=self._github.reads,
+            writes=[progress.writes], repository=self.options.repository,
+        )  # fmt: skip
+        measured = Measured(listing_s=progress.listing_s, latency_s=self._latency())
+        return ScanReport(
+            repo=self._repo, processor=self._processor.name,
+            entries=tuple(queue_order(progress.entries)), pages=listing,
+            processor_reads=self._github.reads,
+            forecast=forecast(calls, self.budget(), measured, now=time.time()),
+        )  # fmt: skip
+
+    def budget(self) -> Budget:
+        """The governor's view of the server's limits and the token's primary budget now."""
+        governor = self._client.governor
+        stats = governor.statistics()
+        return Budget(
+            limited=stats.mode is not Mode.UNLIMITED,
+            settings=governor.settings,
+            core=stats.budget.get("core"),
+            max_concurrent=stats.max_concurrent,
+        )
+
+    def _latency(self) -> float:
+        """A typical request's latency: the listing's median (a page is dearer than most).
+
+        Pages after the first follow GitHub's links, which name the repository by id
+        (``/repositories/{id}/issues``): the listing endpoint is the busiest issue list.
+        """
+        endpoints = self._client.statistics().endpoints
+        lists = (
+            (endpoint.requests, endpoint.latency_ms.get("p50", 0.0))
+            for name, endpoint in endpoints.items()
+            if name.startswith("GET ") and name.endswith("/issues")
+        )
+        return max(lists, default=(0, 0.0))[1] / 1000
+
+
+def queue_order(entries: Iterable[ScanEntry]) -> list[ScanEntry]:
+    """Admitted entries as the queue serves them (priority, then listing order), then the rest.
+
+    The skipped keep their listing order.
+    """
+    entries = list(entries)
+    admitted = [e for e in entries if e.admitted]
+    admitted.sort(
+        key=lambda e: (e.priority if e.priority is not None else len(Priority), e.position)
+    )
+    return admitted + sorted((e for e in entries if not e.admitted), key=lambda e: e.position)
+
+
+async def scan(
+    client: GitHubClient,
+    repo: str,
+    processor: Processor,
+    *,
+    selector: Selector | None = None,
+    options: ScanOptions | None = None,
+    state: StateStore | None = None,
+) -> ScanReport:
+    """Scan ``repo`` for ``processor``: what a run would do, and what it would cost.
+
+    Call ``client.warm_up()`` first, as a run does, so that the forecast knows the server's
+    limits and the token's budget. ``state`` is the run's ledger: issues it records as done
+    at their current version are skipped as the run would skip them.
+    """
+    scanner = Scanner(client, repo, processor, selector=selector, options=options, state=state)
+    return await scanner.run()
+
+
+def _assumed_pull(name: str, repo: str, issue: Issue) -> Plan:
+    pull = OpenPullRequest(head=f"autoissue/{name}/issue-{issue.number}", title="", body="")
+    reason = "assumed: a command processor's plan is known only by running it"
+    return Plan(name, repo, issue.number, issue.updated_at, (pull,), (reason,))

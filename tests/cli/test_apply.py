@@ -1,0 +1,78 @@
+"""Dry run, an edit, then apply: the edited issue is re-queued, never overwritten."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from autoissue.cli import main
+from autoissue.emulator import Emulator
+from autoissue.model import decode_plan
+
+
+def state(emulator: Emulator) -> dict[int, dict[str, Any]]:
+    with urllib.request.urlopen(emulator.base_url + "/_emulator/state") as answer:
+        items = json.load(answer)["repos"][0]["issues"]
+    return {item["number"]: item for item in items}
+
+
+def invoke(args: list[str]) -> Any:
+    return CliRunner().invoke(main, args, env={"GITHUB_TOKEN": "t0ken"}, catch_exceptions=False)
+
+
+def edit_title(emulator: Emulator, number: int) -> None:
+    body = json.dumps({"title": "Edited meanwhile: crash on start"}).encode()
+    request = urllib.request.Request(
+        f"{emulator.base_url}/repos/acme/widgets/issues/{number}",
+        data=body,
+        method="PATCH",
+        headers={"Authorization": "token t0ken", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request) as answer:
+        assert answer.status == 200
+
+
+def test_dry_run_then_apply_requeues_what_changed(fresh_emulator: Emulator, tmp_path: Path) -> None:
+    plans = tmp_path / "plans.jsonl"
+    backend = f"sqlite:///{tmp_path / 'state.db'}"
+    base = ["--base-url", fresh_emulator.base_url]
+    common = [*base, "--backend", backend]
+    dry = invoke(["run", "--repo", "acme/widgets", *common, "--dry-run", "--plan-out", str(plans),
+                  "--state-dir", str(tmp_path), "--quiet"])  # fmt: skip
+    assert dry.exit_code == 0, dry.output
+    written = [decode_plan(line) for line in plans.read_bytes().splitlines()]
+    with_writes = [plan for plan in written if plan.actions]
+    untouched = state(fresh_emulator)
+    assert all(untouched[plan.issue]["labels"] == [] or plan.actions for plan in written)
+    edited = with_writes[0].issue
+    edit_title(fresh_emulator, edited)
+
+    applied = invoke(["apply", str(plans), *common])
+    assert applied.exit_code == 0, applied.output
+    summary = json.loads(applied.output)
+    assert summary["requeued"] == 1
+    assert summary["applied"] == len(written) - 1
+    after = state(fresh_emulator)
+    assert after[edited]["labels"] == untouched[edited]["labels"]  # not overwritten
+    for plan in with_writes[1:]:
+        assert plan.labels_to_add <= set(after[plan.issue]["labels"])
+
+    again = json.loads(invoke(["apply", str(plans), *common]).output)
+    assert again["already_applied"] == len(written) - 1  # nothing is applied twice
+
+    drained = invoke(["worker", "--backend", backend, *base, "--idle-exit", "0"])
+    assert drained.exit_code == 0, drained.output
+    relabelled = state(fresh_emulator)[edited]["labels"]
+    assert any(label.startswith("priority:") for label in relabelled)
+
+
+def test_a_bad_plan_file_is_refused_before_anything_is_done(tmp_path: Path) -> None:
+    plans = tmp_path / "plans.jsonl"
+    plans.write_text('{"processor": "triage"}\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["apply", str(plans)], env={"GITHUB_TOKEN": "t"})
+    assert result.exit_code != 0
+    assert "plans.jsonl:1: not a plan" in result.output

@@ -1,0 +1,42 @@
+"""An engine in its own process, for the crash tests: ``python -m tests.engine._engine_process``.
+
+Arguments: the API's base URL, the backend DSN, and ``run`` (list, then drain) or ``worker``
+(drain only). It exits 0 once the queue is drained.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from autoissue.engine import Engine, EngineOptions, open_backend
+from autoissue.github import GitHubClient
+from tests.engine._commenter import Commenter
+
+REPO = "acme/widgets"
+
+
+async def main(base_url: str, dsn: str, role: str) -> None:
+    async with (
+        GitHubClient(base_url=base_url, token="t0k3n") as client,
+        open_backend(dsn) as stores,
+    ):
+        await client.warm_up()  # the emulator has no limits: no mutation spacing either
+        pages = None if role == "run" else _nothing()
+        # A worker may start before the run has enqueued anything: it waits a little.
+        idle_exit_s = 0.0 if role == "run" else 3.0
+        options = EngineOptions(concurrency=8, lease_s=1.0, idle_exit_s=idle_exit_s)
+        engine = Engine(
+            client, REPO, Commenter(), options=options,
+            queue=stores.queue, state=stores.state, pages=pages,
+        )  # fmt: skip
+        await engine.run()
+
+
+async def _nothing():  # type: ignore[no-untyped-def]
+    for page in ():
+        yield page
+
+
+if __name__ == "__main__":
+    asyncio.run(main(*sys.argv[1:4]))

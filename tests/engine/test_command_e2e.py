@@ -1,0 +1,115 @@
+"""The command processor end to end, through ``autoissue run`` in a real process.
+
+Two hundred emulator issues, the bundled fake agent, real worktrees and pushes; the run is
+SIGKILLed mid-way and started again. Every eligible issue ends with exactly one pull request on
+its really pushed branch, an issue that already had a pull request is left alone, and the
+emulator counts no duplicate write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from autoissue.emulator import Emulator, EmulatorConfig, run_in_thread
+from tests.emulator.conftest import push_branch
+
+ROOT = Path(__file__).resolve().parents[2]
+REPO = "acme/widgets"
+FAST_AGENT = ("--sleep-min=0", "--sleep-max=0.05", "--alloc-mb=1", "--fail-rate=0")
+
+
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    with run_in_thread(EmulatorConfig(repo=REPO, issues=200, seed=8, latency_ms=5)) as running:
+        yield running
+
+
+def snapshot(emulator: Emulator) -> dict[str, Any]:
+    repos: list[dict[str, Any]] = emulator.state()["repos"]
+    return repos[0]
+
+
+def eligible(emulator: Emulator) -> list[int]:
+    skip = {"wontfix", "duplicate", "invalid"}
+    return [
+        item["number"] for item in snapshot(emulator)["issues"]
+        if item["state"] == "open" and not item["is_pull_request"] and not item["locked"]
+        and not skip & set(item["labels"])
+    ]  # fmt: skip
+
+
+def ours(emulator: Emulator) -> list[dict[str, Any]]:
+    pulls: list[dict[str, Any]] = snapshot(emulator)["pulls"]
+    return [pull for pull in pulls if pull["head"].startswith("autoissue/command/")]
+
+
+def run(emulator: Emulator, state_dir: Path) -> subprocess.Popen[bytes]:
+    agent_args = [f"--agent-arg={arg}" for arg in FAST_AGENT]
+    argv = [
+        sys.executable, "-m", "autoissue", "run", "--repo", REPO,
+        "--base-url", emulator.base_url, "--processor", "command", "--agent", "fake",
+        *agent_args, "--concurrency", "8", "--state-dir", str(state_dir), "--quiet",
+        "--pr-label", "automated",
+    ]  # fmt: skip
+    env = {**os.environ, "GITHUB_TOKEN": "t0k3n"}
+    return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def wait_for_pulls(emulator: Emulator, count: int) -> None:
+    deadline = time.monotonic() + 90
+    while len(ours(emulator)) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+@pytest.mark.timeout(240)
+async def test_pull_requests_once_each_across_a_kill_and_a_rerun(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    taken = eligible(emulator)[0]
+    push_branch(snapshot(emulator)["clone_url"], "someone/fix", tmp_path)
+    await asyncio.to_thread(open_pull, emulator, taken)
+
+    victim = run(emulator, tmp_path / "state")
+    await asyncio.to_thread(wait_for_pulls, emulator, 10)
+    victim.send_signal(signal.SIGKILL)
+    await asyncio.to_thread(victim.communicate, None, 10)
+    before = len(ours(emulator))
+    assert 10 <= before < len(eligible(emulator)) - 1  # killed mid-way, for real
+
+    rerun = run(emulator, tmp_path / "state")
+    out, err = await asyncio.to_thread(rerun.communicate, None, 180)
+    assert rerun.returncode == 0, (out + err).decode()[-2000:]
+
+    heads = [pull["head"] for pull in ours(emulator)]
+    expected = {f"autoissue/command/issue-{n}" for n in eligible(emulator) if n != taken}
+    assert sorted(heads) == sorted(expected)  # one each, none twice, none for the taken one
+    assert all(pull["labels"] == ["automated"] for pull in ours(emulator))
+    assert all(
+        f"Closes #{pull['head'].rsplit('-', 1)[1]}" in pull["body"] for pull in ours(emulator)
+    )
+    assert emulator.stats()["duplicate_writes"] == 0
+
+
+def open_pull(emulator: Emulator, number: int) -> None:
+    import json  # noqa: PLC0415 - only this helper needs it
+    import urllib.request  # noqa: PLC0415
+
+    body = {"head": "someone/fix", "base": "main", "title": "A fix", "body": f"Fixes #{number}"}
+    request = urllib.request.Request(
+        f"{emulator.base_url}/repos/{REPO}/pulls",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Authorization": "token t0k3n", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request) as answer:
+        assert answer.status == 201

@@ -1,0 +1,122 @@
+"""The item handler's edges: unusable items, locks held elsewhere, errors sorted by kind."""
+
+from __future__ import annotations
+
+import pytest
+
+from autoissue import (
+    AgentError,
+    FakeClock,
+    NotFoundError,
+    RateLimitedError,
+    ServerError,
+    TrustViolationError,
+)
+from autoissue.engine import Engine, EngineOptions, WorkItem, message_for
+from autoissue.engine._work import classify
+from autoissue.model import Issue, Priority
+from autoissue.queue import ErrorKind, MemoryQueue, Message, RetryPolicy
+from autoissue.state import MemoryStateStore
+from tests.engine.test_dispatch import Busy, offline
+
+
+def issue(number: int, updated_at: str = "2026-01-01T00:00:00Z") -> Issue:
+    return Issue(number=number, title=f"Issue {number}", state="open", updated_at=updated_at)
+
+
+async def drain(queue: MemoryQueue, state: MemoryStateStore | None = None) -> Engine:
+    """An engine that lists nothing and works the queue until it is empty."""
+    options = EngineOptions(dry_run=True, concurrency=4)
+    engine = Engine(offline(), "o/r", Busy(), options=options, pages=_nothing(), queue=queue,
+                    state=state or MemoryStateStore())  # fmt: skip
+    await engine.run()
+    return engine
+
+
+async def _nothing():  # type: ignore[no-untyped-def]
+    for page in ():
+        yield page
+
+
+async def test_an_unreadable_item_is_dead_lettered_at_once() -> None:
+    queue = MemoryQueue()
+    await queue.put(b"\x00 not msgpack", key="junk")
+    engine = await drain(queue)
+    [letter] = await queue.dead_letters()
+    assert letter.attempts == 1
+    assert "unreadable queue item" in letter.last_error
+    assert engine.tally.failed == 1
+
+
+async def test_an_item_for_a_processor_this_worker_lacks_is_dead_lettered() -> None:
+    queue = MemoryQueue()
+    await queue.put_many([message_for(WorkItem("o/r", "stale", issue(1)), Priority.LOW)])
+    await drain(queue)
+    [letter] = await queue.dead_letters()
+    assert "no processor 'stale' in this worker (it has busy, handoff)" in letter.last_error
+
+
+async def test_an_issue_locked_by_another_worker_waits_its_turn() -> None:
+    clock = FakeClock()
+    queue = MemoryQueue(clock=clock, retry=RetryPolicy(base_s=0.0, cap_s=0.0))
+    state = MemoryStateStore(clock=clock)
+    await state.acquire("o/r#1", "someone-else", 0.5)
+    await queue.put_many([message_for(WorkItem("o/r", "busy", issue(1)), Priority.LOW)])
+    engine = Engine(offline(), "o/r", Busy(), options=EngineOptions(dry_run=True),
+                    pages=_nothing(), queue=queue, state=state)  # fmt: skip
+    claimed = await queue.claim_many(1)
+    assert await engine.handler.prepare(claimed) == []  # nacked: someone else has it
+    assert queue.meter.retried == 1
+    clock.advance(3.0)  # their lock expired, and the retry is due
+    assert len(await engine.handler.prepare(await queue.claim_many(1))) == 1
+
+
+async def test_two_versions_of_one_issue_in_one_batch_are_handled_one_at_a_time() -> None:
+    queue = MemoryQueue(retry=RetryPolicy(base_s=0.0, cap_s=0.0))
+    items = [WorkItem("o/r", "busy", issue(1, at)) for at in ("t1", "t2")]
+    await queue.put_many([message_for(item, Priority.LOW) for item in items])
+    engine = Engine(offline(), "o/r", Busy(), options=EngineOptions(dry_run=True),
+                    pages=_nothing(), queue=queue)  # fmt: skip
+    ready = await engine.handler.prepare(await queue.claim_many(2))
+    assert len(ready) == 1
+    assert len(engine.handler.locks) == 1
+
+
+async def test_a_dry_runs_keys_leave_the_real_ones_free() -> None:
+    queue = MemoryQueue()
+    item = WorkItem("o/r", "busy", issue(1))
+    assert await queue.put_many([message_for(item, Priority.LOW, dry_run=True)]) != [None]
+    assert await queue.put_many([message_for(item, Priority.LOW)]) != [None]
+
+
+def limited(wait: float) -> RateLimitedError:
+    error = RateLimitedError("slow down", status=403)
+    error.retry_after = wait
+    return error
+
+
+@pytest.mark.parametrize(
+    ("error", "kind", "wait"),
+    [
+        (limited(30.0), ErrorKind.RATE_LIMITED, 30.0),
+        (NotFoundError("gone", status=404), ErrorKind.PERMANENT, None),
+        (TrustViolationError("label not allowed"), ErrorKind.PERMANENT, None),
+        (AgentError("agent exited 1"), ErrorKind.TRANSIENT, None),
+        (ServerError("bad gateway", status=502), ErrorKind.TRANSIENT, None),
+    ],
+)
+def test_errors_are_sorted_by_what_a_retry_can_do(
+    error: BaseException, kind: ErrorKind, wait: float | None
+) -> None:
+    assert classify(error) == (kind, wait)
+
+
+def test_a_negative_idle_exit_is_refused() -> None:
+    with pytest.raises(ValueError, match="idle_exit_s"):
+        EngineOptions(idle_exit_s=-1)
+
+
+async def test_a_message_is_plain_bytes_on_the_queue() -> None:
+    message = message_for(WorkItem("o/r", "busy", issue(3)), Priority.HIGH)
+    assert isinstance(message, Message)
+    assert message.key == "busy:o/r#3@2026-01-01T00:00:00Z"
