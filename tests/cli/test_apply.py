@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.request
 from pathlib import Path
@@ -11,7 +12,8 @@ from click.testing import CliRunner
 
 from autoissue.cli import main
 from autoissue.emulator import Emulator
-from autoissue.model import decode_plan
+from autoissue.engine import WorkItem, message_for, open_backend
+from autoissue.model import Issue, Priority, decode_plan
 
 
 def state(emulator: Emulator) -> dict[int, dict[str, Any]]:
@@ -76,3 +78,27 @@ def test_a_bad_plan_file_is_refused_before_anything_is_done(tmp_path: Path) -> N
     result = CliRunner().invoke(main, ["apply", str(plans)], env={"GITHUB_TOKEN": "t"})
     assert result.exit_code != 0
     assert "plans.jsonl:1: not a plan" in result.output
+
+
+def test_a_dry_run_leaves_real_queued_work_alone(fresh_emulator: Emulator, tmp_path: Path) -> None:
+    backend = f"sqlite:///{tmp_path / 'state.db'}"
+    issue = Issue(number=99_999, title="left by a killed run", state="open", updated_at="u")
+
+    async def leave_work() -> int:
+        async with open_backend(backend) as stores:
+            await stores.queue.put_many(
+                [message_for(WorkItem("acme/widgets", "triage", issue), Priority.LOW)]
+            )
+            return (await stores.queue.statistics()).waiting
+
+    assert asyncio.run(leave_work()) == 1
+    where = ["--backend", backend, "--state-dir", str(tmp_path)]
+    dry = invoke(["run", "--repo", "acme/widgets", "--base-url", fresh_emulator.base_url,
+                  *where, "--dry-run", "--quiet"])  # fmt: skip
+    assert dry.exit_code == 0, dry.output
+
+    async def waiting() -> int:
+        async with open_backend(backend) as stores:
+            return (await stores.queue.statistics()).waiting
+
+    assert asyncio.run(waiting()) == 1

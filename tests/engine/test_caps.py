@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from autoissue.engine import Engine, EngineOptions
 from autoissue.engine._caps import AdmissionCaps
+from autoissue.queue import MemoryQueue
 from autoissue.state import MemoryStateStore
 from tests.engine.test_dispatch import Busy, offline, pages
 
@@ -44,3 +47,21 @@ async def test_the_hourly_cap_spans_engines_sharing_a_state_store() -> None:
         engine = Engine(offline(), "o/r", Busy(), options=options, pages=pages(10), state=state)  # type: ignore[arg-type]
         done.append((await engine.run()).processed)
     assert done == [10, 2]
+
+
+class Spender(Busy):
+    """Reports one dollar per plan, as an agent's result file may."""
+
+    async def process(self, issue, context):  # type: ignore[no-untyped-def]
+        plan = await super().process(issue, context)
+        return msgspec.structs.replace(plan, cost_usd=1.0)
+
+
+async def test_the_cost_cap_stops_new_work_and_leaves_the_rest_queued() -> None:
+    queue = MemoryQueue()
+    options = EngineOptions(dry_run=True, concurrency=1, max_cost_usd=5.0)
+    engine = Engine(offline(), "o/r", Spender(), options=options, pages=pages(30), queue=queue)  # type: ignore[arg-type]
+    summary = await engine.run()
+    assert summary.processed == 5
+    assert summary.cost_usd == 5.0
+    assert (await queue.statistics()).waiting > 0  # for a later run, not lost

@@ -9,11 +9,13 @@ emulator counts no duplicate write.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -101,8 +103,6 @@ async def test_pull_requests_once_each_across_a_kill_and_a_rerun(
 
 
 def open_pull(emulator: Emulator, number: int) -> None:
-    import json  # noqa: PLC0415 - only this helper needs it
-    import urllib.request  # noqa: PLC0415
 
     body = {"head": "someone/fix", "base": "main", "title": "A fix", "body": f"Fixes #{number}"}
     request = urllib.request.Request(
@@ -113,3 +113,22 @@ def open_pull(emulator: Emulator, number: int) -> None:
     )
     with urllib.request.urlopen(request) as answer:
         assert answer.status == 201
+
+
+async def test_the_cost_cap_stops_the_agents(emulator: Emulator, tmp_path: Path) -> None:
+    argv = [
+        sys.executable, "-m", "autoissue", "run", "--repo", REPO,
+        "--base-url", emulator.base_url, "--processor", "command", "--agent", "fake",
+        *[f"--agent-arg={arg}" for arg in (*FAST_AGENT, "--cost=0.4")],
+        "--concurrency", "1", "--max-cost-usd", "1", "--state-dir", str(tmp_path), "--quiet",
+        "--report-json", str(tmp_path / "report.json"),
+    ]  # fmt: skip
+    env = {**os.environ, "GITHUB_TOKEN": "t0k3n"}
+    done = await asyncio.to_thread(
+        subprocess.run, argv, cwd=ROOT, env=env, capture_output=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    summary = json.loads((tmp_path / "report.json").read_text())["summary"]
+    assert summary["processed"] == 3  # 0.4 + 0.4 + 0.4 reaches the cap of 1
+    assert summary["cost_usd"] == pytest.approx(1.2)
+    assert len(ours(emulator)) == 3

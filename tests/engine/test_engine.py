@@ -68,7 +68,7 @@ async def test_runs_every_page_and_writes_each_plan(server: ScriptedServer) -> N
     assert summary.api_calls == 5
     assert sorted(plan.issue for plan in plans) == [1, 2, 5]
     assert label_posts(server) == {
-        "/repos/o/r/issues/1/labels": ["bug", "priority:low"],
+        "/repos/o/r/issues/1/labels": ["bug", "priority:high"],
         "/repos/o/r/issues/2/labels": ["enhancement", "priority:critical"],
         "/repos/o/r/issues/5/labels": ["question", "priority:low"],
     }

@@ -48,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--path", default="autoissue-fake/issue-{number}.md")
     parser.add_argument("--bytes", type=int, default=0, help="Extra bytes in the changed file.")
     parser.add_argument("--label", action="append", default=[], help="Propose this label.")
+    parser.add_argument("--cost", type=float, default=0.0, help="Report this spend (USD).")
     parser.add_argument("--title", default="", help="Propose this pull-request title.")
     parser.add_argument(
         "--pid-file", type=Path, default=Path(os.devnull), help="hang: write the child's pid here."
@@ -58,7 +59,8 @@ def _parser() -> argparse.ArgumentParser:
 def _write_result(args: argparse.Namespace, comment: str) -> None:
     target = os.environ.get("AUTOISSUE_RESULT_FILE")
     if target:
-        result = {"labels": args.label, "comment": comment, "title": args.title}
+        result = {"labels": args.label, "comment": comment, "title": args.title,
+                  "cost_usd": args.cost}  # fmt: skip
         Path(target).write_text(json.dumps(result), encoding="utf-8")
 
 

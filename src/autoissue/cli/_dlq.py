@@ -9,7 +9,9 @@ from typing import TypeVar
 
 import click
 
+from autoissue._exceptions import CorruptItemError
 from autoissue.cli._errors import friendly_errors
+from autoissue.engine import decode_item
 from autoissue.queue import DEFAULT_DSN, DeadLetter, Queue, open_queue
 
 __all__ = ["dlq_command"]
@@ -27,6 +29,16 @@ def _with_queue(dsn: str, action: Callable[[Queue], Awaitable[T]]) -> T:
 
     with friendly_errors():
         return asyncio.run(run())
+
+
+def _readable(payload: bytes) -> object:
+    """A work item as JSON-ready data; anything else as text, as far as it decodes."""
+    try:
+        item = decode_item(payload)
+    except CorruptItemError:
+        return payload.decode("utf-8", errors="replace")
+    return {"repo": item.repo, "processor": item.processor, "issue": item.issue.number,
+            "title": item.issue.title, "updated_at": item.issue.updated_at}  # fmt: skip
 
 
 def _summary(letter: DeadLetter) -> dict[str, object]:
@@ -76,12 +88,12 @@ def list_command(dsn: str, limit: int, as_json: bool) -> None:
 @click.argument("item_id")
 @click.pass_obj
 def show_command(dsn: str, item_id: str) -> None:
-    """Show one dead letter, with its payload (as text where it decodes)."""
+    """Show one dead letter, with its work item (or its payload as text)."""
     letter = _with_queue(dsn, lambda queue: queue.dead_letter(item_id))
     if letter is None:
         raise click.ClickException(f"no dead letter with id {item_id}")
     details = _summary(letter)
-    details["payload"] = letter.payload.decode("utf-8", errors="replace")
+    details["payload"] = _readable(letter.payload)
     click.echo(json.dumps(details, indent=2))
 
 

@@ -10,6 +10,7 @@ import click
 from autoissue._exceptions import (
     AuthenticationError,
     AutoIssueError,
+    BackendUnavailableError,
     ConfigurationError,
     GitHubUnreachableError,
     NotFoundError,
@@ -22,6 +23,8 @@ def describe(error: AutoIssueError, *, repo: str = "", base_url: str = "") -> st
         return f"GitHub rejected the token ({error.message}): check GITHUB_TOKEN"
     if isinstance(error, NotFoundError) and repo:
         return f"repository {repo} not found at {base_url} (or the token cannot see it)"
+    if isinstance(error, BackendUnavailableError):
+        return f"the backend is unavailable: {error}"
     if isinstance(error, GitHubUnreachableError | ConfigurationError):
         return str(error)
     return f"{type(error).__name__}: {error}"

@@ -111,7 +111,9 @@ def _engine(
         ),
         plan_writer=writer,
         history=JsonFileHistoryStore(history_path(settings)),
-        queue=stores.queue,
+        # A dry run rehearses in a queue of its own: the durable one may hold real work
+        # (a killed run's) that a rehearsal must not claim and ack unapplied.
+        queue=None if settings.options.dry_run else stores.queue,
         state=stores.state,
     )
 
@@ -136,6 +138,11 @@ def _plan_path(state_dir: Path, plan_out: Path | None, dry_run: bool) -> Path | 
 @click.option("--repo", required=True, help="The repository, as OWNER/NAME.")
 @click.option("--processor", default="triage", show_default=True, help="Which processor to run.")
 @click.option("--dry-run", is_flag=True, help="Plan every write, make none (plans are saved).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Also process issues the ledger says are done (nothing is written twice).",
+)
 @click.option(
     "--plan-out", type=click.Path(dir_okay=False, path_type=Path), help="Save plans here."
 )
@@ -165,6 +172,11 @@ def _plan_path(state_dir: Path, plan_out: Path | None, dry_run: bool) -> Path | 
     help="Skip issues whose complexity score reaches this (0.7 suits agents).",
 )
 @click.option("--max-issues", type=click.IntRange(min=1), help="Admit at most this many.")
+@click.option(
+    "--max-cost-usd",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Stop taking new issues once the agents' reported spend reaches this.",
+)
 @click.option(
     "--max-issues-per-hour",
     type=click.IntRange(min=1),
@@ -205,6 +217,8 @@ def _engine_options(options: dict[str, Any]) -> EngineOptions:
         dry_run=options["dry_run"],
         max_issues=options["max_issues"],
         max_issues_per_hour=options["max_issues_per_hour"],
+        max_cost_usd=options["max_cost_usd"],
+        force=options["force"],
     )
 
 

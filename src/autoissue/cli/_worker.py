@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import click
 
 from autoissue import _runtime
+from autoissue.cli._agent_options import agent_options, processor_options
 from autoissue.cli._errors import friendly_errors
 from autoissue.cli._github import Auth, connected, credentials, github_options
 from autoissue.cli._summary import print_summary
@@ -32,11 +34,21 @@ async def _no_pages() -> AsyncIterator[Sequence[Issue]]:
 async def work(backend: str, base_url: str, auth: Auth, options: dict[str, Any]) -> RunSummary:
     """Claim and process items from ``backend`` until it stays empty for ``idle_exit_s``."""
     async with connected(base_url, auth, backend) as client, open_backend(backend) as stores:
+        options = {**options, "token": auth[0]}
         return await _engine(client, stores, options).run()
 
 
+def _options_for(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    # The agent options configure the command processor; the others take their defaults.
+    if name != "command":
+        return {}
+    return processor_options(name, options, options["token"], options["state_dir"])
+
+
 def _engine(client: GitHubClient, stores: Backend, options: dict[str, Any]) -> Engine:
-    processors = [get_processor(name) for name in options["processor"]]
+    processors = [
+        get_processor(name, **_options_for(name, options)) for name in options["processor"]
+    ]
     engine_options = EngineOptions(
         concurrency=options["concurrency"], idle_exit_s=options["idle_exit"]
     )
@@ -68,7 +80,14 @@ def _engine(client: GitHubClient, stores: Backend, options: dict[str, Any]) -> E
     show_default=True,
     help="Exit once the queue has been empty this many seconds.",
 )
+@click.option(
+    "--state-dir",
+    default=".autoissue",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the command processor keeps its mirrors and worktrees.",
+)
 @github_options
+@agent_options
 def worker_command(**options: Any) -> None:
     """Process queued issues from a shared backend, beside ``autoissue run`` or after it.
 

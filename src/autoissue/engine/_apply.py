@@ -98,7 +98,10 @@ class PlanApplier:
         if issue.updated_at != plan.updated_at:
             await self._requeue(plan, issue)
             return
-        self.summary.writes += await self._writeback.apply(plan)
+        # Await first, then add: ``x += await f()`` reads x before the await and loses the
+        # updates other plans make meanwhile.
+        writes = await self._writeback.apply(plan)
+        self.summary.writes += writes
         self.summary.applied += 1
 
     async def _done(self, plan: Plan) -> bool:

@@ -44,7 +44,8 @@ class Dispatcher:
     """Claims and handles leases from ``queue`` under ``controller``.
 
     ``cap`` reads the hard cap (None: none); ``batch`` bounds one claim; ``poll_s`` is how long
-    an idle dispatcher waits before it looks again (a :meth:`wake` cuts the wait short).
+    an idle dispatcher waits before it looks again (a :meth:`wake` cuts the wait short);
+    while ``paused()`` says so, nothing new is claimed.
     """
 
     def __init__(
@@ -59,11 +60,12 @@ class Dispatcher:
         refresh: Refresh | None = None,
         prepare: Prepare | None = None,
         flush: Flush | None = None,
+        paused: Callable[[], bool] | None = None,
     ) -> None:
         self.controller = controller
         self.queue = queue
         self._handle, self._cap, self._refresh = handle, cap, refresh
-        self._prepare, self._flush = prepare, flush
+        self._prepare, self._flush, self._paused = prepare, flush, paused
         self.batch, self.poll_s = batch, poll_s
         self._tasks: dict[asyncio.Task[None], Lease] = {}
         self._wake = asyncio.Event()
@@ -101,6 +103,8 @@ class Dispatcher:
     async def _dispatch_batch(self) -> bool:
         """Claim as many items as there are free slots and start them; False if none came."""
         self.follow_cap()
+        if self._paused is not None and self._paused():
+            return False  # nothing more is claimed; what is in flight finishes
         limiter = self.controller.limiter
         room = min(self.batch, limiter.limit - limiter.in_flight)
         if room <= 0:

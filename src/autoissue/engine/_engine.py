@@ -67,7 +67,9 @@ class EngineOptions:
     ``max_issues`` caps the issues admitted by this run, ``max_issues_per_hour`` those
     admitted per clock hour by all runs of this processor on this repository. ``force``
     processes issues the ledger says are done (their writes stay exactly-once: labels are
-    idempotent, comments found by marker, pull requests by branch).
+    idempotent, comments found by marker, pull requests by branch). ``max_cost_usd`` stops
+    taking new work once the plans' reported costs reach it; what is queued waits for a
+    later run.
     """
 
     concurrency: int | None = None
@@ -81,6 +83,7 @@ class EngineOptions:
     max_issues: int | None = None
     max_issues_per_hour: int | None = None
     force: bool = False
+    max_cost_usd: float | None = None
 
     def __post_init__(self) -> None:
         if self.concurrency is not None and self.concurrency < 1:
@@ -154,7 +157,7 @@ class Engine:
         cap = self._governor_cap if self.options.adaptive else None
         handler = self.handler
         return Dispatcher(
-            self.controller, self.queue, handler, cap=cap,
+            self.controller, self.queue, handler, cap=cap, paused=self._over_budget,
             refresh=handler.refresh, prepare=handler.prepare, flush=handler.flush,
         )  # fmt: skip
 
@@ -206,20 +209,24 @@ class Engine:
                 self._repo, state=self.options.state, per_page=self.options.per_page
             )
         async for page in pages:
+            if self._over_budget():
+                break  # what is left is listed again by the next run
             self.tally.listed += len(page)
-            messages = [message async for message in self._admit(page)]
-            room = await self._caps.room()
-            if room is not None and len(messages) > room:
-                self.tally.skipped["cap reached"] += len(messages) - room
-                messages = messages[:room]
-            ids = await self.queue.put_many(messages)
-            if None in ids:
-                self.tally.skipped["already queued"] += ids.count(None)
-            await self._caps.spend(len(ids) - ids.count(None))
+            await self._enqueue([message async for message in self._admit(page)])
             self._dispatcher.wake()
             self._progress()
             await asyncio.sleep(0)  # a page of duplicates awaits nothing real: let others run
         self._listing_done = True
+
+    async def _enqueue(self, messages: list[Message]) -> None:
+        room = await self._caps.room()
+        if room is not None and len(messages) > room:
+            self.tally.skipped["cap reached"] += len(messages) - room
+            messages = messages[:room]
+        ids = await self.queue.put_many(messages)
+        if None in ids:
+            self.tally.skipped["already queued"] += ids.count(None)
+        await self._caps.spend(len(ids) - ids.count(None))
 
     async def _admit(self, page: Sequence[Issue]) -> AsyncIterator[Message]:
         admitted = []
@@ -259,7 +266,13 @@ class Engine:
             return HANDOFF, Priority.HIGH
         return self._processor.name, Priority.HIGH
 
+    def _over_budget(self) -> bool:
+        cap = self.options.max_cost_usd
+        return cap is not None and self.tally.cost_usd >= cap
+
     async def _drained(self) -> bool:
+        if self._over_budget():
+            return True
         if not self._listing_done:
             return False
         stats = await self.queue.statistics()
@@ -297,6 +310,7 @@ class Engine:
             api_calls=after.requests - before.requests,
             retries=after.retries - before.retries,
             requeued=tally.requeued,
+            cost_usd=round(tally.cost_usd, 4),
             seconds=seconds,
             failures=list(tally.failures),
             concurrency=concurrency_summary(self.statistics(), self.limit_peak),

@@ -179,9 +179,9 @@ class ItemHandler:
 
     def _count(self, plan: Plan, writes: int) -> None:
         tally = self.setup.tally
-        skip_reason = getattr(plan, "skip_reason", "")
-        if skip_reason:
-            tally.skip(skip_reason)
+        tally.cost_usd += plan.cost_usd
+        if plan.skip_reason:
+            tally.skip(plan.skip_reason)
         else:
             tally.processed += 1
             tally.writes += writes

@@ -34,6 +34,7 @@ class RunSummary:
     writes: int
     api_calls: int
     requeued: int = 0
+    cost_usd: float = 0.0
     retries: int
     seconds: float
     failures: list[dict[str, Any]] = field(default_factory=list)
@@ -79,6 +80,8 @@ class RunTally:
     writes: int = 0
     #: Failed attempts sent back to the queue for a retry (an item may count several times).
     requeued: int = 0
+    #: What the plans so far cost, as their processors reported it.
+    cost_usd: float = 0.0
     skipped: Counter[str] = field(default_factory=Counter)
     failures: list[dict[str, Any]] = field(default_factory=list)
 

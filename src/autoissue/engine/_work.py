@@ -8,6 +8,7 @@ from autoissue._exceptions import (
     AuthenticationError,
     ConfigurationError,
     CorruptItemError,
+    GitHubError,
     NotFoundError,
     RateLimitedError,
     TrustViolationError,
@@ -16,6 +17,7 @@ from autoissue._exceptions import (
 from autoissue.model import Issue, Priority
 from autoissue.queue import ErrorKind, Message, idempotency_key
 
+_LATER = frozenset({408, 409, 429})
 # Retrying cannot fix these: the item goes to the dead letters at once, with the reason.
 _PERMANENT = (
     AuthenticationError,
@@ -78,9 +80,15 @@ def message_for(item: WorkItem, priority: Priority, *, dry_run: bool = False) ->
 
 
 def classify(error: BaseException) -> tuple[ErrorKind, float | None]:
-    """How a failed item is retried: the kind of error, and the wait a rate limit named."""
+    """How a failed item is retried: the kind of error, and the wait a rate limit named.
+
+    GitHub's other 4xx answers (a plain 403 "Resource not accessible", a 410, a 422) say the
+    request itself is wrong: repeating it cannot help. A 408, 409 or 429 may pass later.
+    """
     if isinstance(error, RateLimitedError):
         return ErrorKind.RATE_LIMITED, error.retry_after
     if isinstance(error, _PERMANENT):
+        return ErrorKind.PERMANENT, None
+    if isinstance(error, GitHubError) and 400 <= error.status < 500 and error.status not in _LATER:
         return ErrorKind.PERMANENT, None
     return ErrorKind.TRANSIENT, None

@@ -62,7 +62,8 @@ class Plan(msgspec.Struct, frozen=True):
     ``updated_at`` is the issue's ``updated_at`` that the plan was made from, so that a
     saved plan can tell whether the issue changed since. ``skip_reason`` non-empty: the run
     counts the issue as skipped for this reason (what actions the plan has only settle what
-    is already there, such as an existing pull request's labels).
+    is already there, such as an existing pull request's labels). ``cost_usd`` is what
+    making the plan cost, as an agent reported it (a run's cost cap adds these up).
     """
 
     processor: str
@@ -72,6 +73,7 @@ class Plan(msgspec.Struct, frozen=True):
     actions: tuple[Action, ...] = ()
     reasons: tuple[str, ...] = ()
     skip_reason: str = ""
+    cost_usd: float = 0.0
 
     @property
     def labels_to_add(self) -> frozenset[str]:

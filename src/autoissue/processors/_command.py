@@ -74,6 +74,8 @@ class AgentResult(msgspec.Struct, frozen=True):
     comment: str = ""
     title: str = ""
     body: str = ""
+    #: What the agent says the run cost (its API spend), for the run's cost cap.
+    cost_usd: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +185,10 @@ class CommandProcessor:
             if pull is not None:
                 await tree.commit_and_push(f"Resolve #{issue.number}\n\nBranch {branch}.")
         actions = self._actions(issue, completed, result, pull)
-        return msgspec.structs.replace(plan, actions=actions, reasons=_reasons(completed, changes))
+        return msgspec.structs.replace(
+            plan, actions=actions, reasons=_reasons(completed, changes),
+            cost_usd=max(0.0, result.cost_usd),
+        )  # fmt: skip
 
     def _already_covered(self, plan: Plan, branch: str, prepared: _Prepared) -> Plan:
         reason = "an open pull request already covers this issue"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from autoissue.model import AddLabels, Issue, Plan, Priority, priority_from_labels
+from autoissue.model import AddLabels, Issue, Plan, Priority
 from autoissue.processors._base import Isolation, ProcessContext
+from autoissue.selection import priority_of
 
 # The label each type gets: GitHub's default label set.
 TYPE_LABELS = {
@@ -60,16 +61,16 @@ def classify(issue: Issue) -> tuple[str | None, float]:
 
 
 def _priority(issue: Issue) -> Priority:
-    # Not ``or``: Priority.CRITICAL is 0, which is falsy.
-    priority = priority_from_labels(issue.label_names)
-    return Priority.LOW if priority is None else priority
+    # Label aliases first, then a few unmistakable title words, else low.
+    return priority_of(issue).priority
 
 
 class Triage:
     """Labels an issue's type (bug / feature / question / docs) and priority.
 
     Existing labels are respected: no type label is added to an issue that has one, and
-    the priority label follows the issue's own priority labels (low when it has none).
+    the priority label follows the issue's own priority labels, else its title's words
+    (see :func:`~autoissue.selection.priority_of`), else low.
     """
 
     name = "triage"
