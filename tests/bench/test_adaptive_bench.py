@@ -36,7 +36,7 @@ def test_the_phases_follow_the_changes() -> None:
     assert config.phases() == [(0.0, 20.0, 200), (20.0, 40.0, 50), (40.0, 60.0, 200)]
     short = config.scaled(6.0)
     assert short.changes == ((2.0, 50), (4.0, 200))
-    assert AdaptiveBenchConfig.quick().duration == 6.0
+    assert AdaptiveBenchConfig.quick().duration == 3.0
 
 
 def test_reconvergence_is_when_the_smoothed_limit_stays_near_its_settled_value() -> None:

@@ -4,17 +4,20 @@ Workloads so far: ``queue``; the triage family (``triage``, ``memory``, ``rateli
 every contender of BENCH.md; ``scaling`` (latency-bound work at a forced concurrency) and
 ``adaptive`` (the controller against a sweep of fixed settings while capacity changes);
 ``agent`` (one fake-agent process per issue through the command processor, against the bare
-spawn loop).
+spawn loop); ``faults`` (``autoissue run`` SIGKILLed and restarted mid-run); and ``all``,
+every workload in turn gathered in one document.
 """
 
 from __future__ import annotations
 
 from autoissue.bench._adaptive import AdaptiveBenchConfig, reconverge_time, run_adaptive_bench
 from autoissue.bench._agent import AgentBenchConfig, run_agent_bench
+from autoissue.bench._faults import FaultsBenchConfig, run_faults_bench
 from autoissue.bench._plot import plot_report
 from autoissue.bench._queue import QueueBenchConfig, run_queue_bench
 from autoissue.bench._report import BenchReport, machine_info, median
 from autoissue.bench._scaling import ScalingBenchConfig, run_scaling_bench
+from autoissue.bench._suite import WORKLOADS, SuiteReport, run_suite
 from autoissue.bench._triage import (
     ALL_CONTENDERS,
     TriageBenchConfig,
@@ -59,17 +62,32 @@ COLUMNS = {
         "reconverge_s",
         "failed",
     ],
+    "faults": [
+        "contender",
+        "issues",
+        "seconds",
+        "kills",
+        "mttr_s",
+        "mttr_median_s",
+        "failed",
+        "lost",
+        "duplicate_writes",
+        "rewrites",
+    ],
 }
 
 __all__ = [
     "ALL_CONTENDERS",
     "BENCH_LABEL",
     "COLUMNS",
+    "WORKLOADS",
     "AdaptiveBenchConfig",
     "AgentBenchConfig",
     "BenchReport",
+    "FaultsBenchConfig",
     "QueueBenchConfig",
     "ScalingBenchConfig",
+    "SuiteReport",
     "TriageBenchConfig",
     "bench_labels",
     "calibrate",
@@ -81,8 +99,10 @@ __all__ = [
     "reconverge_time",
     "run_adaptive_bench",
     "run_agent_bench",
+    "run_faults_bench",
     "run_queue_bench",
     "run_scaling_bench",
+    "run_suite",
     "run_triage_bench",
     "theoretical_rate",
 ]

@@ -76,8 +76,8 @@ class AdaptiveBenchConfig:
 
     @classmethod
     def quick(cls, **overrides: Any) -> AdaptiveBenchConfig:
-        """A 6 s timeline with two fixed settings: checks the bench works (for CI)."""
-        return replace(cls(duration=6.0, changes=((2.0, 50), (4.0, 200)), latency_ms=50.0,
+        """A 3 s timeline with two fixed settings: checks the bench works (for CI)."""
+        return replace(cls(duration=3.0, changes=((1.0, 50), (2.0, 200)), latency_ms=50.0,
                            issues=600, sweep=(50, 200), smooth_s=0.5, repeats=1),
                        **overrides)  # fmt: skip
 

@@ -1,4 +1,8 @@
-"""``autoissue bench WORKLOAD``: run a benchmark and write its JSON (and Markdown) report."""
+"""``autoissue bench WORKLOAD``: run a benchmark and write its JSON (and Markdown) report.
+
+``autoissue bench all`` runs every workload in turn and writes one document holding each
+workload's report (see :mod:`autoissue.bench._suite`).
+"""
 
 from __future__ import annotations
 
@@ -11,17 +15,21 @@ import click
 from autoissue.bench import (
     ALL_CONTENDERS,
     COLUMNS,
+    WORKLOADS,
     AdaptiveBenchConfig,
     AgentBenchConfig,
     BenchReport,
+    FaultsBenchConfig,
     QueueBenchConfig,
     ScalingBenchConfig,
     TriageBenchConfig,
     plot_report,
     run_adaptive_bench,
     run_agent_bench,
+    run_faults_bench,
     run_queue_bench,
     run_scaling_bench,
+    run_suite,
     run_triage_bench,
 )
 from autoissue.cli._errors import friendly_errors
@@ -66,35 +74,53 @@ def _agent(quick: bool, options: dict[str, Any]) -> BenchReport:
     return run_agent_bench(config)
 
 
+def _faults(quick: bool, options: dict[str, Any]) -> BenchReport:
+    overrides = {k: v for k, v in options.items() if k in {"issues", "repeats", "kills"}}
+    config = FaultsBenchConfig.quick(**overrides) if quick else FaultsBenchConfig(**overrides)
+    return run_faults_bench(config)
+
+
+_RUNNERS = {"queue": _queue, "scaling": _scaling, "adaptive": _adaptive, "agent": _agent,
+            "faults": _faults}  # fmt: skip
+
+
 def _run(workload: str, quick: bool, options: dict[str, Any]) -> BenchReport:
-    if workload == "queue":
-        return _queue(quick, options)
-    if workload == "scaling":
-        return _scaling(quick, options)
-    if workload == "adaptive":
-        return _adaptive(quick, options)
-    if workload == "agent":
-        return _agent(quick, options)
+    if workload in _RUNNERS:
+        return _RUNNERS[workload](quick, options)
     return _triage(workload, quick, options)
+
+
+def _adaptive_line(result: dict[str, Any]) -> str:
+    converged = (
+        f", reconverged in {result['reconverge_s']:.1f} s" if "reconverge_s" in result else ""
+    )
+    share = result.get("vs_best_fixed", 0.0)
+    return f"{result['issues_per_s']:>10,.1f} issues/s, {share:.2f} of the best fixed{converged}"
+
+
+def _faults_line(result: dict[str, Any]) -> str:
+    return (f"{result['kills']:.0f} kills, MTTR max {result['mttr_s']:.2f} s (median "
+            f"{result['mttr_median_s']:.2f} s), lost {result['lost']:.0f}, "
+            f"duplicate writes {result['duplicate_writes']:.0f}")  # fmt: skip
+
+
+_LINES = {
+    "queue": lambda result: f"{result['claims_acks_per_s']:>12,.1f} claims+acks/s",
+    "adaptive": _adaptive_line,
+    "faults": _faults_line,
+}
 
 
 def _echo_result(workload: str, result: dict[str, Any]) -> None:
     name = result["contender"]
     if "error" in result:
         click.echo(f"{name:>20}: failed ({result['error']})")
-    elif workload == "queue":
-        click.echo(f"{name:>20}: {result['claims_acks_per_s']:>12,.1f} claims+acks/s")
     elif workload == "scaling":
         for point in result["points"]:
             click.echo(f"{point['concurrency']:>20}: {point['issues_per_s']:>10,.1f} issues/s, "
                        f"efficiency {point['efficiency']:.3f}")  # fmt: skip
-    elif workload == "adaptive":
-        converged = (
-            f", reconverged in {result['reconverge_s']:.1f} s" if "reconverge_s" in result else ""
-        )
-        share = result.get("vs_best_fixed", 0.0)
-        click.echo(f"{name:>20}: {result['issues_per_s']:>10,.1f} issues/s, "
-                   f"{share:.2f} of the best fixed{converged}")  # fmt: skip
+    elif workload in _LINES:
+        click.echo(f"{name:>20}: {_LINES[workload](result)}")
     else:
         click.echo(f"{name:>20}: {result['issues_per_s']:>10,.1f} issues/s, "
                    f"lost {result['lost']:.0f}, failed {result['failed']:.0f}")  # fmt: skip
@@ -109,13 +135,50 @@ def _echo(workload: str, report: BenchReport) -> None:
         click.echo(f"{backend:>20}: skipped ({reason})")
 
 
+def _write(
+    workload: str, report: BenchReport, json_path: Path, markdown: Path | None, plot: Path | None
+) -> None:
+    report.write_json(json_path)
+    if plot is not None:
+        plot_report(report, plot)
+    if markdown is not None:
+        markdown.write_text(report.to_markdown(COLUMNS[workload]), encoding="utf-8")
+    _echo(workload, report)
+
+
+def _bench_all(
+    quick: bool, options: dict[str, Any], json_path: Path, markdown: Path | None, plot: Path | None
+) -> None:
+    def one(workload: str) -> BenchReport:
+        click.echo(f"== {workload}")
+        report = _run(workload, quick, options)
+        _echo(workload, report)
+        return report
+
+    suite = run_suite(WORKLOADS, one, quick=quick)
+    suite.write_json(json_path)
+    if markdown is not None:
+        markdown.write_text(suite.to_markdown(COLUMNS), encoding="utf-8")
+    if plot is not None and "adaptive" in suite.reports:
+        plot_report(suite.reports["adaptive"], plot)
+    for workload, error in suite.errors.items():
+        click.echo(f"{workload:>20}: failed ({error})")
+    click.echo(f"bench all: {len(suite.reports)} of {len(WORKLOADS)} workloads in "
+               f"{sum(suite.seconds.values()):,.1f} s")  # fmt: skip
+    if suite.errors:
+        raise SystemExit(1)
+
+
 @click.command("bench")
-@click.argument("workload", type=click.Choice(sorted(COLUMNS)))
+@click.argument("workload", type=click.Choice(["all", *sorted(COLUMNS)]))
 @click.option("--quick", is_flag=True, help="A small run that checks the bench works (for CI).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), required=True)
 @click.option("--markdown", "markdown_path", type=click.Path(path_type=Path))
 @click.option(
-    "--plot", "plot_path", type=click.Path(path_type=Path), help="Draw a PNG (adaptive workload)."
+    "--plot",
+    "plot_path",
+    type=click.Path(path_type=Path),
+    help="Draw a PNG (adaptive workload, or all).",
 )
 @click.option(
     "--duration",
@@ -123,7 +186,9 @@ def _echo(workload: str, report: BenchReport) -> None:
     help="Timeline length in seconds, changes scaled with it (adaptive workload).",
 )
 @click.option("--repeats", type=click.IntRange(min=1), help="Rounds; the report quotes medians.")
-@click.option("--issues", type=click.IntRange(min=1), help="Repository size (triage workloads).")
+@click.option(
+    "--issues", type=click.IntRange(min=1), help="Repository size (triage family, agent, faults)."
+)
 @click.option(
     "--contender",
     "contenders",
@@ -133,6 +198,7 @@ def _echo(workload: str, report: BenchReport) -> None:
 )
 @click.option("--items", type=click.IntRange(min=1), help="Items per drain (queue workload).")
 @click.option("--batch", type=click.IntRange(min=1), help="Claim/ack batch size (queue workload).")
+@click.option("--kills", type=click.IntRange(min=1), help="SIGKILLs of the run (faults workload).")
 @click.option("--redis", "redis_url", default="redis://127.0.0.1:6379/0", show_default=True)
 @click.option(
     "--backend",
@@ -149,18 +215,24 @@ def bench_command(
     plot_path: Path | None,
     **options: Any,
 ) -> None:
-    """Run the WORKLOAD benchmark (BENCH.md) and write its report."""
-    if plot_path is not None and workload != "adaptive":
-        raise click.UsageError("--plot is for the adaptive workload")
+    """Run the WORKLOAD benchmark (BENCH.md) and write its report.
+
+    WORKLOAD "all" runs every workload in turn, each with every contender, and writes ONE
+    JSON document, {"workload": "all", "reports": {WORKLOAD: its report}, "seconds":
+    {WORKLOAD: s}, "errors": {WORKLOAD: message}}; --markdown gets a table of what ran and
+    then every workload's table, --plot the adaptive workload's plot. Options that size a
+    workload apply to every workload that has them. A workload that fails is reported, the
+    others still run, and the exit status is 1.
+    """
+    if plot_path is not None and workload not in {"adaptive", "all"}:
+        raise click.UsageError("--plot is for the adaptive workload (or all)")
     options = {k: v for k, v in options.items() if v is not None and v != ()} | {
         "backends": options["backends"],
         "contenders": options["contenders"],
     }
+    if workload == "all":
+        _bench_all(quick, options, json_path, markdown_path, plot_path)
+        return
     with friendly_errors():
         report = _run(workload, quick, options)
-    report.write_json(json_path)
-    if plot_path is not None:
-        plot_report(report, plot_path)
-    if markdown_path is not None:
-        markdown_path.write_text(report.to_markdown(COLUMNS[workload]), encoding="utf-8")
-    _echo(workload, report)
+    _write(workload, report, json_path, markdown_path, plot_path)
