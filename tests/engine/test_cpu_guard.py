@@ -57,7 +57,7 @@ async def test_process_cpu_stays_under_the_target_once_the_guard_has_acted() -> 
     summary = await engine.run()
     assert summary.processed == 400
     # Unguarded, the initial limit of 20 would burn 600%: the first readings show it.
-    assert max(model.readings[:2]) > 3 * TARGET
+    assert max(model.readings[:20]) > 3 * TARGET
     # The work admitted before the first cut drains as it completes (up to 29 turns); from
     # then on every reading is within the target.
     settled = model.readings[40:]

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from autoissue import (
     AgentError,
+    CorruptItemError,
     FakeClock,
     NotFoundError,
     RateLimitedError,
     ServerError,
     TrustViolationError,
 )
-from autoissue.engine import Engine, EngineOptions, WorkItem, message_for
+from autoissue.engine import Engine, EngineOptions, WorkItem, decode_item, encode_item, message_for
 from autoissue.engine._work import classify
 from autoissue.model import Issue, Priority
 from autoissue.queue import ErrorKind, MemoryQueue, Message, RetryPolicy
@@ -44,7 +46,7 @@ async def test_an_unreadable_item_is_dead_lettered_at_once() -> None:
     engine = await drain(queue)
     [letter] = await queue.dead_letters()
     assert letter.attempts == 1
-    assert "unreadable queue item" in letter.last_error
+    assert "CorruptItemError: corrupt payload" in letter.last_error
     assert engine.tally.failed == 1
 
 
@@ -120,3 +122,12 @@ async def test_a_message_is_plain_bytes_on_the_queue() -> None:
     message = message_for(WorkItem("o/r", "busy", issue(3)), Priority.HIGH)
     assert isinstance(message, Message)
     assert message.key == "busy:o/r#3@2026-01-01T00:00:00Z"
+
+
+def test_payloads_written_before_the_header_byte_still_read() -> None:
+    item = WorkItem("o/r", "busy", issue(4))
+    old = msgspec.msgpack.encode(item)  # what the queue held before payloads had a header
+    assert decode_item(old) == item
+    assert decode_item(encode_item(item)) == item
+    with pytest.raises(CorruptItemError, match="unreadable queue item"):
+        decode_item(b"\x92junk")

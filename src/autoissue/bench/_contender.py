@@ -10,6 +10,7 @@ import json
 import resource
 import sys
 import time
+from pathlib import Path
 
 import psutil
 
@@ -29,6 +30,20 @@ THROTTLED = {"pygithub-threads-10": pygithub(10, throttled=True),
              "pygithub-sequential": pygithub(1, throttled=True)}  # fmt: skip
 
 
+def peak_rss() -> int:
+    """This process's peak RSS in bytes, from ``VmHWM``.
+
+    Not ``ru_maxrss``: Linux carries it over ``exec``, so a small contender started by a
+    large bench driver would report the driver's peak as its own.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text(encoding="ascii", errors="replace").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # pragma: no cover
+
+
 def measure(name: str, target: Target, *, limited: bool) -> dict[str, float | int]:
     """Run contender ``name`` against ``target`` and measure it."""
     runner = (THROTTLED if limited else {}).get(name, CONTENDERS[name])
@@ -38,7 +53,7 @@ def measure(name: str, target: Target, *, limited: bool) -> dict[str, float | in
     outcome = _runtime.run(runner(target))
     seconds, cpu_s = time.perf_counter() - wall, time.process_time() - cpu
     rss_end = process.memory_info().rss
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: kilobytes
+    peak = peak_rss()
     return {
         "handled": outcome.handled,
         "failed": outcome.failed,

@@ -21,6 +21,7 @@ from autoissue.engine import Engine, EngineOptions, Selector, fresh_backend
 from autoissue.github import GitHubClient, GovernorSettings
 from autoissue.model import AddLabels, Issue, Plan, Priority
 from autoissue.processors import Isolation, ProcessContext
+from autoissue.stream import gc_tuned
 
 TOKEN = "bench-token"  # noqa: S105 - the emulator's stand-in, not a secret
 
@@ -91,7 +92,8 @@ async def run_autoissue(target: Target) -> Outcome:
         await client.warm_up()
         engine = Engine(client, target.repo, processor, options=options, selector=selector,
                         queue=stores.queue, state=stores.state)  # fmt: skip
-        summary = await engine.run()
+        with gc_tuned():  # as `autoissue run` does
+            summary = await engine.run()
     outcome = Outcome()
     outcome.handled, outcome.failed = summary.processed + summary.failed, summary.failed
     return outcome

@@ -36,10 +36,12 @@ _OPTIONS = (
         "--allow-path", "allowed_paths", multiple=True, help="command: globs it may change."
     ),
 )
-_NAMES = (
-    *("agent", "agent_args", "agent_timeout", "agent_pass_env"),
-    *("pr_labels", "draft", "allowed_labels", "allowed_paths"),
-)
+#: Each option's parameter name, and the flag a person types.
+_FLAGS = {
+    "agent": "--agent", "agent_args": "--agent-arg", "agent_timeout": "--agent-timeout",
+    "agent_pass_env": "--agent-pass-env", "pr_labels": "--pr-label", "draft": "--draft",
+    "allowed_labels": "--allow-label", "allowed_paths": "--allow-path",
+}  # fmt: skip
 
 
 def agent_options(command: F) -> F:
@@ -53,11 +55,10 @@ def processor_options(
     processor: str, options: dict[str, Any], token: str | None, state_dir: Path
 ) -> dict[str, Any]:
     """The keyword options for ``get_processor``: the command processor's, or none at all."""
-    given = [name for name in _NAMES if options.get(name)]
+    given = [flag for name, flag in _FLAGS.items() if options.get(name)]
     if processor != "command":
         if given:
-            flag = "--" + given[0].replace("_", "-")
-            raise ConfigurationError(f"{flag} is for --processor command only")
+            raise ConfigurationError(f"{given[0]} is for --processor command only")
         return {}
     return _command_options(options, token, state_dir)
 

@@ -17,6 +17,7 @@ from autoissue.emulator import EmulatorConfig, run_in_thread
 from autoissue.engine import DEFAULT_SKIP_LABELS, Engine, EngineOptions, RunSummary, fresh_backend
 from autoissue.github import GitHubClient
 from autoissue.processors import Triage
+from autoissue.stream import gc_tuned
 
 _DEMO_TOKEN = "demo-token"  # noqa: S105 - the emulator's stand-in, not a secret
 _STATE_DIR = Path(".autoissue")  # where ``autoissue run`` keeps its state by default
@@ -78,7 +79,8 @@ async def run_demo(
                 on_plan=lambda plan: planned.__setitem__(plan.issue, plan.labels_to_add),
                 queue=stores.queue, state=stores.state,
             )  # fmt: skip
-            summary = await session.run(engine)
+            with gc_tuned():
+                summary = await session.run(engine)
         state = await client.get_json("/_emulator/state")
     return summary, verify(state, repo, planned, summary.listed), len(planned)
 

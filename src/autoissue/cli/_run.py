@@ -35,6 +35,7 @@ from autoissue.github import (
 )
 from autoissue.model import Priority
 from autoissue.processors import Processor, get_processor
+from autoissue.stream import gc_tuned
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,7 +72,8 @@ async def execute(settings: RunSettings) -> RunSummary:
     auth = (settings.token, settings.app)
     try:
         async with connected(settings.base_url, auth, settings.backend, cache=cache) as client:
-            return await _process(client, settings, processor, writer)
+            with gc_tuned():  # start-up is done: a long run's collector settings
+                return await _process(client, settings, processor, writer)
     finally:
         save_etags(cache, cache_path)
         if writer is not None:

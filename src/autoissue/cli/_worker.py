@@ -20,6 +20,7 @@ from autoissue.github import (
 )
 from autoissue.model import Issue
 from autoissue.processors import get_processor
+from autoissue.stream import gc_tuned
 
 __all__ = ["worker_command"]
 
@@ -35,7 +36,8 @@ async def work(backend: str, base_url: str, auth: Auth, options: dict[str, Any])
     """Claim and process items from ``backend`` until it stays empty for ``idle_exit_s``."""
     async with connected(base_url, auth, backend) as client, open_backend(backend) as stores:
         options = {**options, "token": auth[0]}
-        return await _engine(client, stores, options).run()
+        with gc_tuned():
+            return await _engine(client, stores, options).run()
 
 
 def _options_for(name: str, options: dict[str, Any]) -> dict[str, Any]:

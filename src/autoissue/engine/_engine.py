@@ -48,6 +48,7 @@ from autoissue.model import Issue, Plan, Priority
 from autoissue.processors import Processor
 from autoissue.queue import DEFAULT_LEASE_S, MemoryQueue, Message, Queue
 from autoissue.state import LedgerEntry, MemoryStateStore, StateStore
+from autoissue.stream import Budget, Pipeline, RssWatermark, Step, concurrent
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,8 @@ class EngineOptions:
     processes issues the ledger says are done (their writes stay exactly-once: labels are
     idempotent, comments found by marker, pull requests by branch). ``max_cost_usd`` stops
     taking new work once the plans' reported costs reach it; what is queued waits for a
-    later run.
+    later run. Listing pauses while the process's RSS is over ``rss_limit_mb`` (and resumes
+    below 90% of it); ``None`` turns that off.
     """
 
     concurrency: int | None = None
@@ -84,6 +86,7 @@ class EngineOptions:
     max_issues_per_hour: int | None = None
     force: bool = False
     max_cost_usd: float | None = None
+    rss_limit_mb: int | None = 1024
 
     def __post_init__(self) -> None:
         if self.concurrency is not None and self.concurrency < 1:
@@ -139,19 +142,34 @@ class Engine:
         self.queue = queue or _memory_queue(self.options)
         self.state = state or MemoryStateStore()
         self._reopens = ReopenCounter(self.state, processor.name)
-        self._caps = _caps(self.state, f"{repo}:{processor.name}", self.options)
+        self._caps, self._watermark = (
+            _caps(self.state, repo, processor, self.options),
+            _watermark(self.options),
+        )
         self.controller = controller or _build_controller(self.options, history)
         self.limit_peak, self._listing_done, self._idle_since = self.controller.limit, False, inf
         self.controller.add_listener(self._on_limit)
         self.handler = ItemHandler(
-            HandlerSetup(
-                client=client, queue=self.queue, state=self.state, tally=self.tally,
-                processors={p.name: p for p in (HandOff(), *processors, processor)}, owner=_owner(),
-                lock_ttl_s=self.queue.lease_s, dry_run=self.options.dry_run,
-                plan_writer=plan_writer, on_plan=on_plan, on_progress=on_progress,
+            self._handler_setup(
+                (HandOff(), *processors, processor), plan_writer, on_plan, on_progress
             )
-        )  # fmt: skip
+        )
         self._dispatcher = self._build_dispatcher()
+
+    def _handler_setup(
+        self,
+        processors: Sequence[Processor],
+        plan_writer: PlanWriter | None,
+        on_plan: Callable[[Plan], None] | None,
+        on_progress: Callable[[RunTally], None] | None,
+    ) -> HandlerSetup:
+        options = self.options
+        return HandlerSetup(
+            client=self._client, queue=self.queue, state=self.state, tally=self.tally,
+            processors={p.name: p for p in processors}, owner=_owner(),
+            lock_ttl_s=self.queue.lease_s, dry_run=options.dry_run, force=options.force,
+            plan_writer=plan_writer, on_plan=on_plan, on_progress=on_progress,
+        )  # fmt: skip
 
     def _build_dispatcher(self) -> Dispatcher:
         cap = self._governor_cap if self.options.adaptive else None
@@ -203,20 +221,42 @@ class Engine:
                 self.controller.save()
 
     async def _produce(self) -> None:
+        """List, select and enqueue as stages of one bounded pipeline (``autoissue.stream``).
+
+        Every buffer is small and the queue's ``put`` blocks at its depth, so a slow
+        dispatcher holds the pager back; the RSS watermark pauses the listing whatever
+        else the process holds. One page at a time per stage keeps the listing's order,
+        so the queue is FIFO within a priority.
+        """
         pages = self._pages
         if pages is None:
             pages = self._client.iter_issue_pages(
                 self._repo, state=self.options.state, per_page=self.options.per_page
             )
-        async for page in pages:
-            if self._over_budget():
-                break  # what is left is listed again by the next run
-            self.tally.listed += len(page)
-            await self._enqueue([message async for message in self._admit(page)])
-            self._dispatcher.wake()
-            self._progress()
-            await asyncio.sleep(0)  # a page of duplicates awaits nothing real: let others run
+        self._intake = Pipeline(
+            pages,
+            [
+                Step(name="select", stage=concurrent(self._admit_page, limit=1), budget=_PAGES),
+                Step(name="enqueue", stage=concurrent(self._enqueue_page, limit=1), budget=_PAGES),
+            ],
+            intake=_PAGES,
+            watermark=self._watermark,
+        )
+        await self._intake.run()
         self._listing_done = True
+
+    async def _admit_page(self, page: Sequence[Issue]) -> list[Message]:
+        if self._over_budget():
+            self._intake.stop()  # what is left is listed again by the next run
+            return []
+        self.tally.listed += len(page)
+        return [message async for message in self._admit(page)]
+
+    async def _enqueue_page(self, messages: list[Message]) -> int:
+        await self._enqueue(messages)
+        self._dispatcher.wake()
+        self._progress()
+        return len(messages)
 
     async def _enqueue(self, messages: list[Message]) -> None:
         room = await self._caps.room()
@@ -317,7 +357,20 @@ class Engine:
         )
 
 
-def _caps(state: StateStore, scope: str, options: EngineOptions) -> AdmissionCaps:
+#: Pages held between the pager and the queue, per stage: enough to overlap, no more.
+_PAGES = Budget(items=2)
+
+
+def _watermark(options: EngineOptions) -> RssWatermark | None:
+    if options.rss_limit_mb is None:
+        return None
+    return RssWatermark(high=options.rss_limit_mb * 2**20)
+
+
+def _caps(
+    state: StateStore, repo: str, processor: Processor, options: EngineOptions
+) -> AdmissionCaps:
+    scope = f"{repo}:{processor.name}"
     return AdmissionCaps(
         state, scope, per_run=options.max_issues, per_hour=options.max_issues_per_hour
     )

@@ -16,6 +16,7 @@ from autoissue._exceptions import (
 )
 from autoissue.model import Issue, Priority
 from autoissue.queue import ErrorKind, Message, idempotency_key
+from autoissue.stream import PayloadCodec
 
 _LATER = frozenset({408, 409, 429})
 # Retrying cannot fix these: the item goes to the dead letters at once, with the reason.
@@ -52,19 +53,23 @@ def issue_name(repo: str, number: int) -> str:
     return f"{repo}#{number}"
 
 
-_encoder = msgspec.msgpack.Encoder()
-_decoder = msgspec.msgpack.Decoder(WorkItem)
+# Compact msgpack behind a header byte, zlib-compressed when large (see autoissue.stream).
+_codec: PayloadCodec[WorkItem] = PayloadCodec(WorkItem)
+# Payloads written before the header byte existed: plain msgpack of the item.
+_headerless = msgspec.msgpack.Decoder(WorkItem)
 
 
 def encode_item(item: WorkItem) -> bytes:
     """The item as a queue payload."""
-    return _encoder.encode(item)
+    return _codec.encode(item)
 
 
 def decode_item(payload: bytes) -> WorkItem:
     """Read a payload back; raises :class:`CorruptItemError` for anything else."""
+    if payload[:1] in (b"\x00", b"\x01"):
+        return _codec.decode(payload)
     try:
-        return _decoder.decode(payload)
+        return _headerless.decode(payload)
     except (msgspec.DecodeError, msgspec.ValidationError) as error:
         raise CorruptItemError(f"unreadable queue item: {error}") from error
 

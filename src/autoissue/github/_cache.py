@@ -31,11 +31,13 @@ class ETagCache:
     """A bounded LRU of GET answers keyed by URL; a 304 makes an answer cost nothing.
 
     Bounded by entries and by bytes, so a long run over a huge repository cannot grow it
-    without limit. :func:`dump_cache` and :func:`load_cache` keep it across runs. ETags
+    without limit: 32 MB by default, enough for the listing of a repository of about 12,000
+    issues (its pages are most of what a rerun saves), small beside the memory budget.
+    :func:`dump_cache` and :func:`load_cache` keep it across runs. ETags
     vary with the token: keep one cache per token.
     """
 
-    def __init__(self, *, max_entries: int = 20_000, max_bytes: int = 128 * 1024 * 1024) -> None:
+    def __init__(self, *, max_entries: int = 20_000, max_bytes: int = 32 * 1024 * 1024) -> None:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self._entries: OrderedDict[str, CachedAnswer] = OrderedDict()
