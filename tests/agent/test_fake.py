@@ -24,7 +24,9 @@ def agent_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_change_mode_writes_one_file_and_a_result(agent_env: Path) -> None:
-    assert fake.main([*FAST, "--label", "bug", "--title", "T", "--bytes", "5", "--cost", "0.25"]) == 0
+    assert (
+        fake.main([*FAST, "--label", "bug", "--title", "T", "--bytes", "5", "--cost", "0.25"]) == 0
+    )
     written = (agent_env / "autoissue-fake" / "issue-7.md").read_text()
     assert written == "Issue #7 was handled.\nxxxxx"
     result = json.loads((agent_env / "result.json").read_text())
