@@ -14,6 +14,7 @@ from autoissue import _runtime
 from autoissue.cli._agent_options import agent_options, processor_options
 from autoissue.cli._errors import friendly_errors
 from autoissue.cli._github import connected, credentials, github_options, identity
+from autoissue.cli._interrupt import graceful_interrupt
 from autoissue.cli._observe_options import ObserveOptions, observability_options, observed_run
 from autoissue.cli._persist import etag_cache_path, load_etags, save_etags
 from autoissue.cli._summary import print_summary, save_summary
@@ -93,7 +94,9 @@ async def _process(
             observe, client=client, state_dir=settings.state_dir, total=total, labels=labels
         ) as session,
     ):
-        return await session.run(_engine(client, settings, processor, writer, stores))
+        engine = _engine(client, settings, processor, writer, stores)
+        with graceful_interrupt(engine):
+            return await session.run(engine)
 
 
 def _engine(

@@ -117,6 +117,9 @@ class Engine:
     from the options; ``history`` lets an adaptive run start where the last one ended.
     """
 
+    _intake: Pipeline | None = None
+    _stopping = False
+
     def __init__(
         self,
         client: GitHubClient,
@@ -247,7 +250,8 @@ class Engine:
 
     async def _admit_page(self, page: Sequence[Issue]) -> list[Message]:
         if self._over_budget():
-            self._intake.stop()  # what is left is listed again by the next run
+            if self._intake is not None:
+                self._intake.stop()  # what is left is listed again by the next run
             return []
         self.tally.listed += len(page)
         return [message async for message in self._admit(page)]
@@ -306,9 +310,21 @@ class Engine:
             return HANDOFF, Priority.HIGH
         return self._processor.name, Priority.HIGH
 
+    def request_stop(self) -> None:
+        """Stop taking new work; the run ends once the issues in flight are done and settled.
+
+        What was not claimed stays queued, and what was not listed is listed again, by the
+        next run: a first Ctrl-C calls this.
+        """
+        self._stopping = True
+        if self._intake is not None:
+            self._intake.stop()
+        self._dispatcher.wake()
+
     def _over_budget(self) -> bool:
+        """Whether new work is refused: a stop was requested, or the cost cap is reached."""
         cap = self.options.max_cost_usd
-        return cap is not None and self.tally.cost_usd >= cap
+        return self._stopping or (cap is not None and self.tally.cost_usd >= cap)
 
     async def _drained(self) -> bool:
         if self._over_budget():

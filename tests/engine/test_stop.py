@@ -1,0 +1,98 @@
+"""Stopping a run: no new work, the work in flight finishes and is settled, the rest waits."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from autoissue.emulator import Emulator, EmulatorConfig, run_in_thread
+from autoissue.engine import Engine, EngineOptions
+from autoissue.model import Issue, Plan
+from autoissue.processors import ProcessContext
+from autoissue.queue import MemoryQueue
+from tests.engine.test_dispatch import Busy, offline, pages
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Stopper(Busy):
+    """Asks its engine to stop once it has seen ``after`` issues."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__()
+        self.after = after
+        self.engine: Engine | None = None
+
+    async def process(self, issue: Issue, context: ProcessContext) -> Plan:
+        if len(self.seen) + 1 == self.after and self.engine is not None:
+            self.engine.request_stop()
+        return await super().process(issue, context)
+
+
+async def test_a_stopped_run_settles_what_it_started_and_leaves_the_rest_queued() -> None:
+    queue = MemoryQueue()
+    stopper = Stopper(after=12)
+    engine = Engine(offline(), "o/r", stopper, options=EngineOptions(dry_run=True, concurrency=4),
+                    pages=pages(200, size=50), queue=queue)  # type: ignore[arg-type]  # fmt: skip
+    stopper.engine = engine
+    summary = await engine.run()
+    assert 12 <= summary.processed < 200
+    stats = await queue.statistics()
+    assert stats.in_flight == 0  # everything started was acked
+    assert stats.waiting > 0  # the rest waits for the next run
+    assert summary.processed + stats.waiting <= summary.listed
+
+
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    config = EmulatorConfig(repo="acme/widgets", issues=3000, seed=4, latency_ms=30)
+    with run_in_thread(config) as running:
+        yield running
+
+
+def labelled(emulator: Emulator) -> int:
+    items: list[dict[str, Any]] = emulator.state()["repos"][0]["issues"]
+    return sum(any(name.startswith("priority:") for name in item["labels"]) for item in items)
+
+
+@pytest.mark.timeout(120)
+async def test_ctrl_c_finishes_the_issues_in_flight_and_a_rerun_does_the_rest(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    argv = [sys.executable, "-m", "autoissue", "run", "--repo", "acme/widgets",
+            "--base-url", emulator.base_url, "--state-dir", str(tmp_path), "--quiet",
+            "--concurrency", "8"]  # fmt: skip
+    env = {**os.environ, "GITHUB_TOKEN": "t0k3n"}
+    seeded = labelled(emulator)  # some issues come with priority labels already
+    first = await asyncio.to_thread(start, argv, env)
+    await asyncio.to_thread(wait_for, lambda: labelled(emulator) >= seeded + 50)
+    first.send_signal(signal.SIGINT)
+    _, err = await asyncio.to_thread(first.communicate, None, 60)
+    assert first.returncode == 0, err.decode()[-2000:]
+    assert b"finishing the issues in flight" in err
+    stopped_at = labelled(emulator)
+    rerun = await asyncio.to_thread(
+        subprocess.run, argv, cwd=ROOT, env=env, capture_output=True, timeout=90, check=False
+    )
+    assert rerun.returncode == 0, rerun.stderr.decode()[-2000:]
+    assert labelled(emulator) > stopped_at
+    assert emulator.stats()["duplicate_writes"] == 0
+
+
+def start(argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def wait_for(condition: Any) -> None:
+    deadline = time.monotonic() + 60
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
