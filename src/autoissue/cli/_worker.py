@@ -55,7 +55,7 @@ def _engine(client: GitHubClient, stores: Backend, options: dict[str, Any]) -> E
         concurrency=options["concurrency"], idle_exit_s=options["idle_exit"]
     )
     return Engine(
-        client, "", processors[0], processors=processors[1:], options=engine_options,
+        client, "(queued items)", processors[0], processors=processors[1:], options=engine_options,
         pages=_no_pages(), queue=stores.queue, state=stores.state,
     )  # fmt: skip
 
