@@ -32,29 +32,10 @@ redis.call('HSET', KEYS[1], ARGV[1], out)
 return out
 """
 
-_LOCK = """
-local held = redis.call('HGET', KEYS[1], ARGV[1])
-local mode, owner, now, deadline = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
-local holder, expires = nil, 0
-if held then
-  local cut = string.find(held, '\\0', 1, true)
-  holder, expires = string.sub(held, 1, cut - 1), tonumber(string.sub(held, cut + 1))
-end
-local live = holder and expires > now
-if mode == 'release' then
-  if holder ~= owner then return 0 end
-  redis.call('HDEL', KEYS[1], ARGV[1])
-  return 1
-end
-if mode == 'refresh' and not (live and holder == owner) then return 0 end
-if mode == 'acquire' and live and holder ~= owner then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], owner .. '\\0' .. deadline)
-return 1
-"""
-
-
-# The same rules as _LOCK for several issues at once: ARGV = mode, owner, now, deadline,
-# issues...; returns one 1 or 0 per issue.
+# Takes, extends or frees the locks of several issues at once, each entry ``owner NUL
+# expires_at``: ARGV = mode, owner, now, deadline, issues...; returns one 1 or 0 per issue.
+# Acquiring succeeds unless another owner's lock is live; refreshing needs our live lock;
+# releasing needs our lock.
 _LOCK_MANY = """
 local mode, owner, now, deadline = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local results = {}
@@ -99,7 +80,6 @@ class RedisStateStore(StateStore):
         self._ledger = f"{prefix}:ledger"
         self._locks = f"{prefix}:locks"
         self._applied_script = client.register_script(_APPLIED)
-        self._lock_script = client.register_script(_LOCK)
         self._lock_many_script = client.register_script(_LOCK_MANY)
 
     def describe(self) -> str:
@@ -125,18 +105,14 @@ class RedisStateStore(StateStore):
         raw = await self._call(lambda: self.client.hget(self._ledger, field))
         return None if raw is None else _decode(issue, processor, raw)
 
-    async def _lock(self, mode: str, issue: str, owner: str, now: float, until: float) -> bool:
-        args = [issue, mode, owner, repr(now), repr(until)]
-        return bool(await self._call(lambda: self._lock_script(keys=[self._locks], args=args)))
-
     async def _acquire(self, issue: str, owner: str, now: float, until: float) -> bool:
-        return await self._lock("acquire", issue, owner, now, until)
+        return bool(await self._lock_many("acquire", [issue], owner, now, until))
 
     async def _refresh(self, issue: str, owner: str, now: float, until: float) -> bool:
-        return await self._lock("refresh", issue, owner, now, until)
+        return bool(await self._lock_many("refresh", [issue], owner, now, until))
 
     async def _release(self, issue: str, owner: str) -> bool:
-        return await self._lock("release", issue, owner, 0.0, 0.0)
+        return bool(await self._lock_many("release", [issue], owner, 0.0, 0.0))
 
     async def _owner(self, issue: str, now: float) -> str | None:
         held = await self._call(lambda: self.client.hget(self._locks, issue))

@@ -82,14 +82,10 @@ class SqliteStateStore(StateStore):
         return bool(taken)
 
     async def _refresh(self, issue: str, owner: str, now: float, until: float) -> bool:
-        sql = "UPDATE locks SET expires_at = ? WHERE issue = ? AND owner = ? AND expires_at > ?"
-        return await self.db.run(
-            lambda conn: conn.execute(sql, (until, issue, owner, now)).rowcount == 1
-        )
+        return bool(await self._refresh_many([issue], owner, now, until))
 
     async def _release(self, issue: str, owner: str) -> bool:
-        sql = "DELETE FROM locks WHERE issue = ? AND owner = ?"
-        return await self.db.run(lambda conn: conn.execute(sql, (issue, owner)).rowcount == 1)
+        return await self.db.run(lambda conn: conn.execute(_UNLOCK, (issue, owner)).rowcount == 1)
 
     async def _owner(self, issue: str, now: float) -> str | None:
         sql = "SELECT owner FROM locks WHERE issue = ? AND expires_at > ?"
@@ -135,18 +131,18 @@ class SqliteStateStore(StateStore):
     async def _refresh_many(
         self, issues: list[str], owner: str, now: float, until: float
     ) -> set[str]:
-        sql = "UPDATE locks SET expires_at = ? WHERE issue = ? AND owner = ? AND expires_at > ?"
-
         def refresh(conn: sqlite3.Connection) -> set[str]:
-            return {i for i in issues if conn.execute(sql, (until, i, owner, now)).rowcount == 1}
+            return {i for i in issues if conn.execute(_EXTEND, (until, i, owner, now)).rowcount}
 
         return await self.db.run(refresh)
 
     async def _release_many(self, issues: list[str], owner: str) -> None:
-        sql = "DELETE FROM locks WHERE issue = ? AND owner = ?"
-        await self.db.run(lambda conn: conn.executemany(sql, [(i, owner) for i in issues]))
+        await self.db.run(lambda conn: conn.executemany(_UNLOCK, [(i, owner) for i in issues]))
 
 
+# Extend a lock that is ours and live; free one that is ours.
+_EXTEND = "UPDATE locks SET expires_at = ? WHERE issue = ? AND owner = ? AND expires_at > ?"
+_UNLOCK = "DELETE FROM locks WHERE issue = ? AND owner = ?"
 # Insert, or take over a lock that is ours or expired; anything else is refused.
 _LOCK = (
     "INSERT INTO locks (issue, owner, expires_at) VALUES (?, ?, ?)"
