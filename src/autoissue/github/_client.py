@@ -48,7 +48,6 @@ from autoissue.github._protocol import (
     error_for,
     error_message,
     normalise_base_url,
-    parse_link_header,
     server_time,
 )
 from autoissue.github._ratelimit import Refusal, classify_refusal, parse_rate_limit, refusal_wait
@@ -419,15 +418,10 @@ class GitHubClient:
         return True
 
     async def list_comments(self, repo: str, number: int) -> list[IssueComment]:
-        """Every comment on an issue, oldest first (following the pages)."""
-        comments: list[IssueComment] = []
-        url: str | None = f"/repos/{repo}/issues/{number}/comments"
-        params: dict[str, str] | None = {"per_page": "100"}
-        while url is not None:
-            response = await self.request("GET", url, params=params)
-            comments += _decode(response, list[IssueComment])
-            url, params = parse_link_header(response.headers.get("link")).get("next"), None
-        return comments
+        """Every comment on an issue, oldest first (following the pages, as the issue list)."""
+        first = self._resolve(f"/repos/{repo}/issues/{number}/comments", {"per_page": "100"})
+        decode = partial(_decode_with, decoder=_comment_page.decode)
+        return [comment async for page in iter_pages(self, first, decode) for comment in page]
 
     async def create_comment(self, repo: str, number: int, body: str) -> IssueComment:
         """Comment on an issue. Not retried when its outcome is unknown (it would duplicate)."""
@@ -483,6 +477,9 @@ class PullRequest(msgspec.Struct, frozen=True):
     number: int
     html_url: str = ""
     draft: bool = False
+
+
+_comment_page = msgspec.json.Decoder(list[IssueComment])
 
 
 class _LabelName(msgspec.Struct):
