@@ -19,7 +19,7 @@ from autoissue.github import (
     normalise_base_url,
 )
 from autoissue.model import Issue
-from autoissue.processors import get_processor
+from autoissue.processors import Processor, get_processor
 from autoissue.stream import gc_tuned
 
 __all__ = ["worker_command"]
@@ -34,23 +34,25 @@ async def _no_pages() -> AsyncIterator[Sequence[Issue]]:
 
 async def work(backend: str, base_url: str, auth: Auth, options: dict[str, Any]) -> RunSummary:
     """Claim and process items from ``backend`` until it stays empty for ``idle_exit_s``."""
+    # Built first: a bad processor name or option fails before anything is opened.
+    processors = [
+        get_processor(name, **_options_for(name, options, auth[0])) for name in options["processor"]
+    ]
     async with connected(base_url, auth, backend) as client, open_backend(backend) as stores:
-        options = {**options, "token": auth[0]}
         with gc_tuned():
-            return await _engine(client, stores, options).run()
+            return await _engine(client, stores, processors, options).run()
 
 
-def _options_for(name: str, options: dict[str, Any]) -> dict[str, Any]:
+def _options_for(name: str, options: dict[str, Any], token: str | None) -> dict[str, Any]:
     # The agent options configure the command processor; the others take their defaults.
     if name != "command":
         return {}
-    return processor_options(name, options, options["token"], options["state_dir"])
+    return processor_options(name, options, token, options["state_dir"])
 
 
-def _engine(client: GitHubClient, stores: Backend, options: dict[str, Any]) -> Engine:
-    processors = [
-        get_processor(name, **_options_for(name, options)) for name in options["processor"]
-    ]
+def _engine(
+    client: GitHubClient, stores: Backend, processors: list[Processor], options: dict[str, Any]
+) -> Engine:
     engine_options = EngineOptions(
         concurrency=options["concurrency"], idle_exit_s=options["idle_exit"]
     )

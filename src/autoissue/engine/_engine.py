@@ -23,7 +23,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterable, Callable, Sequence
 from dataclasses import dataclass
 from math import inf
 
@@ -254,7 +254,7 @@ class Engine:
                 self._intake.stop()  # what is left is listed again by the next run
             return []
         self.tally.listed += len(page)
-        return [message async for message in self._admit(page)]
+        return await self._admit(page)
 
     async def _enqueue_page(self, messages: list[Message]) -> int:
         await self._enqueue(messages)
@@ -272,7 +272,7 @@ class Engine:
             self.tally.skipped["already queued"] += ids.count(None)
         await self._caps.spend(len(ids) - ids.count(None))
 
-    async def _admit(self, page: Sequence[Issue]) -> AsyncIterator[Message]:
+    async def _admit(self, page: Sequence[Issue]) -> list[Message]:
         admitted = []
         for issue in page:
             decision = self._selector.decide(issue)
@@ -284,10 +284,12 @@ class Engine:
         entries = {}
         if not self.options.force:
             entries = await self.state.lookup_many(names, self._processor.name)
+        messages = []
         for name, (issue, priority) in zip(names, admitted, strict=True):
             message = await self._message(issue, priority, entries.get(name))
             if message is not None:
-                yield message
+                messages.append(message)
+        return messages
 
     async def _message(
         self, issue: Issue, priority: Priority, entry: LedgerEntry | None
@@ -334,7 +336,7 @@ class Engine:
         stats = await self.queue.statistics()
         now = time.monotonic()
         if stats.waiting or stats.in_flight:
-            self._idle_since = float("inf")
+            self._idle_since = inf
             return False
         self._idle_since = min(self._idle_since, now)
         return now - self._idle_since >= self.options.idle_exit_s
