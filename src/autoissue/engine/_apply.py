@@ -19,7 +19,7 @@ import msgspec
 from autoissue._exceptions import ConfigurationError
 from autoissue.engine._summary import MAX_FAILURES_KEPT
 from autoissue.engine._work import WorkItem, issue_name, message_for
-from autoissue.engine._writeback import WriteBack
+from autoissue.engine._writeback import WriteBack, finished_at
 from autoissue.github import GitHubClient
 from autoissue.model import Issue, Plan, decode_issue, decode_plan
 from autoissue.queue import Queue
@@ -91,7 +91,9 @@ class PlanApplier:
                     self.summary.failures.append({"issue": plan.issue, "error": text})
 
     async def _one(self, plan: Plan) -> None:
-        if await self._done(plan):
+        name = issue_name(plan.repo, plan.issue)
+        prior = await self._state.lookup(name, plan.processor)
+        if finished_at(prior, plan.updated_at):
             self.summary.already_applied += 1
             return
         issue = await self._current(plan)
@@ -100,13 +102,11 @@ class PlanApplier:
             return
         # Await first, then add: ``x += await f()`` reads x before the await and loses the
         # updates other plans make meanwhile.
-        writes = await self._writeback.apply(plan)
+        writes, entry = await self._writeback.apply_after(plan, prior)
+        if entry is not None:
+            await self._state.record_many([entry])
         self.summary.writes += writes
         self.summary.applied += 1
-
-    async def _done(self, plan: Plan) -> bool:
-        entry = await self._state.lookup(issue_name(plan.repo, plan.issue), plan.processor)
-        return entry is not None and entry.finished and entry.updated_at >= plan.updated_at
 
     async def _current(self, plan: Plan) -> Issue:
         response = await self._client.request("GET", f"/repos/{plan.repo}/issues/{plan.issue}")

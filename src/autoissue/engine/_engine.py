@@ -42,7 +42,7 @@ from autoissue.engine._reopen import HANDOFF, HandOff, ReopenCounter
 from autoissue.engine._selector import Selector
 from autoissue.engine._summary import RunSummary, RunTally, concurrency_summary
 from autoissue.engine._work import WorkItem, issue_name, message_for
-from autoissue.engine._writeback import PlanWriter
+from autoissue.engine._writeback import PlanWriter, finished_at
 from autoissue.github import ClientStatistics, GitHubClient
 from autoissue.model import Issue, Plan, Priority
 from autoissue.processors import Processor
@@ -295,13 +295,11 @@ class Engine:
         self, issue: Issue, priority: Priority, entry: LedgerEntry | None
     ) -> Message | None:
         processor = self._processor.name
-        if entry is not None and entry.finished:
-            # The ledger keeps the issue's updated_at as our own writes left it (WriteBack).
-            if entry.updated_at >= issue.updated_at:
-                self.tally.skip("already processed")
-                return None
-            if issue.state_reason == "reopened":
-                processor, priority = await self._reopened(issue, entry.updated_at)
+        if finished_at(entry, issue.updated_at):
+            self.tally.skip("already processed")
+            return None
+        if entry is not None and entry.finished and issue.state_reason == "reopened":
+            processor, priority = await self._reopened(issue, entry.updated_at)
         item = WorkItem(self._repo, processor, issue)
         return message_for(item, priority, dry_run=self.options.dry_run)
 

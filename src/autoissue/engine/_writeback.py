@@ -93,7 +93,7 @@ class WriteBack:
         which its idempotent actions make harmless. ``again`` applies a plan the ledger says
         is done (each action still finds what it already did).
         """
-        if not again and _finished(prior, plan):
+        if not again and finished_at(prior, plan.updated_at):
             return 0, None
         progress = _Progress.resume(prior, plan)
         for step, action in _steps(plan):
@@ -223,9 +223,13 @@ class _Progress:
         return sorted(self.done) + [_LABEL + label for label in sorted(self.owned)]
 
 
-def _finished(prior: LedgerEntry | None, plan: Plan) -> bool:
-    # Finished at this version, or at the later one our own writes made of it.
-    return prior is not None and prior.finished and prior.updated_at >= plan.updated_at
+def finished_at(entry: LedgerEntry | None, updated_at: str) -> bool:
+    """Whether the ledger says the issue was finished at ``updated_at`` or later.
+
+    Later: the ledger keeps the version our own writes made of the issue (see
+    :class:`WriteBack`), so an issue changed only by us counts as finished.
+    """
+    return entry is not None and entry.finished and entry.updated_at >= updated_at
 
 
 def _name(plan: Plan) -> str:

@@ -28,6 +28,7 @@ from typing import Any
 
 from autoissue.engine import Selector
 from autoissue.engine._work import issue_name
+from autoissue.engine._writeback import finished_at
 from autoissue.github import GitHubClient, Mode
 from autoissue.model import Issue, OpenPullRequest, Plan, Priority
 from autoissue.processors import Isolation, ProcessContext, Processor, ReadOnlyGitHub
@@ -229,15 +230,11 @@ class Scanner:
         """Mark what the ledger says is done at this version, as the run's selector would."""
         if self._state is None:
             return
+        names = [issue_name(self._repo, issue.number) for issue in page]
+        ledger = await self._state.lookup_many(names, self._processor.name)
         for i, (issue, entry) in enumerate(zip(page, entries, strict=True)):
-            if entry.admitted and await self._done_before(issue):
+            if entry.admitted and finished_at(ledger.get(names[i]), issue.updated_at):
                 entries[i] = replace(entry, skip_reason=ALREADY_PROCESSED)
-
-    async def _done_before(self, issue: Issue) -> bool:
-        assert self._state is not None  # noqa: S101 - checked by the caller
-        name = issue_name(self._repo, issue.number)
-        entry = await self._state.lookup(name, self._processor.name)
-        return entry is not None and entry.finished and entry.updated_at >= issue.updated_at
 
     async def _plan(self, issue: Issue, entry: ScanEntry, writes: Counter[str]) -> ScanEntry:
         if not entry.admitted:
