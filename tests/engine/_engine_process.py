@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from autoissue.engine import Engine, EngineOptions, open_backend
+from autoissue.engine import Engine, EngineOptions, no_pages, open_backend
 from autoissue.github import GitHubClient
 from tests.engine._commenter import Commenter
 
@@ -22,7 +22,7 @@ async def main(base_url: str, dsn: str, role: str) -> None:
         open_backend(dsn) as stores,
     ):
         await client.warm_up()  # the emulator has no limits: no mutation spacing either
-        pages = None if role == "run" else _nothing()
+        pages = None if role == "run" else no_pages()
         # A worker may start before the run has enqueued anything: it waits a little.
         idle_exit_s = 0.0 if role == "run" else 3.0
         options = EngineOptions(concurrency=8, lease_s=1.0, idle_exit_s=idle_exit_s)
@@ -31,11 +31,6 @@ async def main(base_url: str, dsn: str, role: str) -> None:
             queue=stores.queue, state=stores.state, pages=pages,
         )  # fmt: skip
         await engine.run()
-
-
-async def _nothing():  # type: ignore[no-untyped-def]
-    for page in ():
-        yield page
 
 
 if __name__ == "__main__":

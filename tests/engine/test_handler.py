@@ -14,7 +14,15 @@ from autoissue import (
     ServerError,
     TrustViolationError,
 )
-from autoissue.engine import Engine, EngineOptions, WorkItem, decode_item, encode_item, message_for
+from autoissue.engine import (
+    Engine,
+    EngineOptions,
+    WorkItem,
+    decode_item,
+    encode_item,
+    message_for,
+    no_pages,
+)
 from autoissue.engine._work import classify
 from autoissue.model import Issue, Priority
 from autoissue.queue import ErrorKind, MemoryQueue, Message, RetryPolicy
@@ -29,15 +37,10 @@ def issue(number: int, updated_at: str = "2026-01-01T00:00:00Z") -> Issue:
 async def drain(queue: MemoryQueue, state: MemoryStateStore | None = None) -> Engine:
     """An engine that lists nothing and works the queue until it is empty."""
     options = EngineOptions(dry_run=True, concurrency=4)
-    engine = Engine(offline(), "o/r", Busy(), options=options, pages=_nothing(), queue=queue,
+    engine = Engine(offline(), "o/r", Busy(), options=options, pages=no_pages(), queue=queue,
                     state=state or MemoryStateStore())  # fmt: skip
     await engine.run()
     return engine
-
-
-async def _nothing():  # type: ignore[no-untyped-def]
-    for page in ():
-        yield page
 
 
 async def test_an_unreadable_item_is_dead_lettered_at_once() -> None:
@@ -65,7 +68,7 @@ async def test_an_issue_locked_by_another_worker_waits_its_turn() -> None:
     await state.acquire("o/r#1", "someone-else", 0.5)
     await queue.put_many([message_for(WorkItem("o/r", "busy", issue(1)), Priority.LOW)])
     engine = Engine(offline(), "o/r", Busy(), options=EngineOptions(dry_run=True),
-                    pages=_nothing(), queue=queue, state=state)  # fmt: skip
+                    pages=no_pages(), queue=queue, state=state)  # fmt: skip
     claimed = await queue.claim_many(1)
     assert await engine.handler.prepare(claimed) == []  # nacked: someone else has it
     assert queue.meter.retried == 1
@@ -78,7 +81,7 @@ async def test_two_versions_of_one_issue_in_one_batch_are_handled_one_at_a_time(
     items = [WorkItem("o/r", "busy", issue(1, at)) for at in ("t1", "t2")]
     await queue.put_many([message_for(item, Priority.LOW) for item in items])
     engine = Engine(offline(), "o/r", Busy(), options=EngineOptions(dry_run=True),
-                    pages=_nothing(), queue=queue)  # fmt: skip
+                    pages=no_pages(), queue=queue)  # fmt: skip
     ready = await engine.handler.prepare(await queue.claim_many(2))
     assert len(ready) == 1
     assert len(engine.handler.locks) == 1

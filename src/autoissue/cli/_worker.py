@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,23 +12,15 @@ from autoissue.cli._agent_options import agent_options, processor_options
 from autoissue.cli._errors import friendly_errors
 from autoissue.cli._github import Auth, connected, credentials, github_options
 from autoissue.cli._summary import print_summary
-from autoissue.engine import Backend, Engine, EngineOptions, RunSummary, open_backend
+from autoissue.engine import Backend, Engine, EngineOptions, RunSummary, no_pages, open_backend
 from autoissue.github import (
     GitHubClient,
     normalise_base_url,
 )
-from autoissue.model import Issue
 from autoissue.processors import Processor, get_processor
 from autoissue.stream import gc_tuned
 
 __all__ = ["worker_command"]
-
-
-async def _no_pages() -> AsyncIterator[Sequence[Issue]]:
-    # A worker lists nothing: every item comes from the queue.
-    pages: tuple[Sequence[Issue], ...] = ()
-    for page in pages:
-        yield page
 
 
 async def work(backend: str, base_url: str, auth: Auth, options: dict[str, Any]) -> RunSummary:
@@ -58,7 +49,7 @@ def _engine(
     )
     return Engine(
         client, "(queued items)", processors[0], processors=processors[1:], options=engine_options,
-        pages=_no_pages(), queue=stores.queue, state=stores.state,
+        pages=no_pages(), queue=stores.queue, state=stores.state,
     )  # fmt: skip
 
 

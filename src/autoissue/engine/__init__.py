@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from autoissue.engine._apply import ApplySummary, PlanApplier, read_plans
 from autoissue.engine._backend import Backend, fresh_backend, open_backend
-from autoissue.engine._engine import Engine, EngineOptions
+from autoissue.engine._engine import Engine, EngineOptions, no_pages
 from autoissue.engine._selector import DEFAULT_SKIP_LABELS, Decision, Selector
 from autoissue.engine._summary import RunSummary, RunTally
 from autoissue.engine._work import WorkItem, decode_item, encode_item, message_for
@@ -29,6 +29,7 @@ __all__ = [
     "encode_item",
     "fresh_backend",
     "message_for",
+    "no_pages",
     "open_backend",
     "plan_id",
     "read_plans",

@@ -23,7 +23,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import AsyncIterable, Callable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from math import inf
 
@@ -53,6 +53,13 @@ from autoissue.stream import Budget, Pipeline, RssWatermark, Step, concurrent
 logger = logging.getLogger(__name__)
 
 Pages = AsyncIterable[Sequence[Issue]]
+
+
+async def no_pages() -> AsyncIterator[Sequence[Issue]]:
+    """An issue list with nothing in it: the engine then only works the queue (a worker)."""
+    pages: tuple[Sequence[Issue], ...] = ()
+    for page in pages:
+        yield page
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,8 +118,8 @@ class Engine:
     durable ones from :func:`~autoissue.queue.open_queue` / :func:`~autoissue.state.open_state`
     to make the run resumable and shareable (the caller closes them). ``processors`` are the
     other processors this engine can handle items for (items left by other runs). ``pages``
-    replaces the repository's issue list; ``pages=()`` lists nothing, which makes the engine
-    a worker that drains the queue. ``on_plan`` sees every plan once applied (or saved, on a
+    replaces the repository's issue list; ``pages=no_pages()`` lists nothing, which makes the
+    engine a worker that drains the queue. ``on_plan`` sees every plan once applied (or saved, on a
     dry run); ``on_progress`` the tally after every item. ``controller`` replaces the one built
     from the options; ``history`` lets an adaptive run start where the last one ended.
     """
