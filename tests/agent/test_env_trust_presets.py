@@ -167,6 +167,7 @@ def test_command_config_from_a_preset_hides_the_token() -> None:
         ({"argv": ("x",), "timeout_s": 0}, "timeout_s"),
         ({"argv": ("x",), "timeout_s": float("nan")}, "timeout_s"),
         ({"argv": ("x",), "kill_grace_s": -1}, "kill_grace_s"),
+        ({"argv": ("x",), "max_agents": 0}, "max_agents"),
         ({"argv": ("x",), "output_limit": 0}, "output_limit"),
         ({"argv": ("x",), "env": {"GIT_DIR": "/x", "autoissue_repo": "y"}}, "GIT_DIR"),
         ({"argv": ("x",), "name": "Bad Name"}, "processor name"),

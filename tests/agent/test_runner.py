@@ -128,3 +128,14 @@ def test_stdin_the_command_never_reads_is_fine_on_uvloop_too(tmp_path: Path) -> 
         done = _runtime.run(run_command([PY, "-c", "pass"], cwd=tmp_path, env={}, stdin=data))
         assert done.returncode == 0
         assert _runtime.run(run_command(argv, cwd=tmp_path, env={})).stdout == b"False"
+
+
+def test_a_spawning_run_gets_asyncio_s_own_loop(tmp_path: Path) -> None:
+    async def loop_module() -> str:
+        return type(asyncio.get_running_loop()).__module__
+
+    assert _runtime.run(loop_module()).startswith("uvloop")
+    # uvloop forks the whole process for each child; asyncio's loop vforks.
+    assert _runtime.run(loop_module(), spawning=True).startswith("asyncio")
+    done = _runtime.run(run_command([PY, "-c", "pass"], cwd=tmp_path, env={}), spawning=True)
+    assert done.returncode == 0

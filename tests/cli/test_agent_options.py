@@ -16,7 +16,8 @@ from autoissue.emulator import Emulator
 from autoissue.model import Plan, encode_plan
 
 NO_AGENT = {
-    "agent": None, "agent_args": (), "agent_timeout": None, "agent_pass_env": (),
+    "agent": None, "agent_args": (), "agent_timeout": None, "max_agents": None,
+    "agent_pass_env": (),
     "pr_labels": (), "draft": False, "allowed_labels": (), "allowed_paths": (),
 }  # fmt: skip
 
@@ -30,15 +31,18 @@ def test_agent_options_name_their_flag_when_given_to_another_processor() -> None
 
 
 def test_the_command_processor_gets_its_options(tmp_path: Path) -> None:
-    options = {**NO_AGENT, "agent": "claude", "agent_timeout": 90.0, "allowed_paths": ("src/**",)}
+    options = {**NO_AGENT, "agent": "claude", "agent_timeout": 90.0, "allowed_paths": ("src/**",),
+               "max_agents": 3}  # fmt: skip
     built = processor_options("command", options, "t0k3n", tmp_path)
     assert built["preset"] == "claude"
     assert built["timeout_s"] == 90.0
+    assert built["max_agents"] == 3
     assert built["trust"].allowed_paths == ("src/**",)
     assert built["git_token"] == "t0k3n"
     assert processor_options("triage", NO_AGENT, "t0k3n", tmp_path) == {}
     argv_only = processor_options("command", {**NO_AGENT, "agent_args": ("x",)}, None, tmp_path)
     assert argv_only["preset"] == ""
+    assert "max_agents" not in argv_only  # the configuration's default (8) holds
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import pytest
 from autoissue import EmulatorError
 from autoissue.emulator import EmulatorConfig, FakeClock
 from autoissue.emulator._context import Context
-from autoissue.emulator._git import _git, branch_sha, create_bare_repo
+from autoissue.emulator._git import _git, branch_shas, create_bare_repo
 from autoissue.emulator._listing import Listing, page_slice
 from autoissue.emulator._pipeline import Pipeline
 from autoissue.emulator._query import IssueQuery, link_header
@@ -22,8 +22,12 @@ async def test_git_failures_are_emulator_errors(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bare = await create_bare_repo(tmp_path, "demo")
-    assert await branch_sha(bare, "main") is not None
-    assert await branch_sha(bare, "--help") is None
+    found = await branch_shas(bare, "main", "--help", "ma*", "")
+    assert found["main"] is not None
+    assert found["--help"] is None
+    assert found["ma*"] is None  # a glob in a name matches nothing but itself
+    assert found[""] is None
+    assert await branch_shas(tmp_path / "absent.git", "main") == {"main": None}
     with pytest.raises(EmulatorError, match="git no-such-command failed: "):
         _git("no-such-command")
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))

@@ -29,6 +29,7 @@ from autoissue.agent._config import CommandConfig, branch_name
 from autoissue.agent._env import BASE_ENV, git_env, scrubbed_env
 from autoissue.agent._presets import PLACEHOLDERS, PRESETS, expand_argv, preset_argv
 from autoissue.agent._pulls import OpenPullIndex, closing_references, load_open_pulls
+from autoissue.agent._push import BatchedPush
 from autoissue.agent._runner import Completed, run_command
 from autoissue.agent._trust import TrustPolicy, glob_match
 from autoissue.agent._worktree import ChangeSet, RepoMirror, Worktree
@@ -39,6 +40,7 @@ __all__ = [
     "PRESETS",
     "AgentError",
     "AgentTimeoutError",
+    "BatchedPush",
     "ChangeSet",
     "CommandConfig",
     "Completed",

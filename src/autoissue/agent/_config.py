@@ -45,12 +45,15 @@ class CommandConfig:
     ``env`` adds fixed values. ``git_token`` reaches git only, never the agent. ``clone_url``
     and ``base`` default to the repository's own. ``pr_labels`` and ``draft`` shape the pull
     request; ``comment_when_unchanged`` turns an agent's analysis into a comment when it
-    changed nothing. ``state_dir`` holds the mirrors and the worktrees.
+    changed nothing. ``state_dir`` holds the mirrors and the worktrees. ``max_agents`` bounds
+    the agents running at once: an agent is the dear part (memory, API spend), while the git
+    work before and after it is cheap and runs beside the agents of other issues.
     """
 
     argv: tuple[str, ...]
     name: str = "command"
     timeout_s: float = 1800.0
+    max_agents: int = 8
     kill_grace_s: float = 5.0
     output_limit: int = 1 << 20
     pass_env: tuple[str, ...] = ()
@@ -87,6 +90,7 @@ def _first_problem(config: CommandConfig) -> str:
     checks = (
         (bool(config.argv) and all(config.argv), "argv must be a non-empty list of arguments"),
         (math.isfinite(config.timeout_s) and config.timeout_s > 0, "timeout_s must be > 0"),
+        (config.max_agents >= 1, "max_agents must be >= 1"),
         (config.kill_grace_s >= 0, "kill_grace_s must be >= 0"),
         (config.output_limit > 0, "output_limit must be > 0"),
         (not reserved, f"env must not set {', '.join(reserved)}"),

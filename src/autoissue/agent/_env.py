@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable, Mapping
 
-__all__ = ["BASE_ENV", "git_env", "scrubbed_env"]
+__all__ = ["BASE_ENV", "git_env", "scrubbed_env", "without_credentials"]
 
 #: What a child inherits from our environment by default: enough to find programs, a home, a
 #: locale and a temporary directory, and no credential of any kind.
@@ -50,3 +50,12 @@ def git_env(
         env |= {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraHeader",
                 "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}"}  # fmt: skip
     return env
+
+
+def without_credentials(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` less the ``GIT_CONFIG_*`` variables :func:`git_env` carries the token in.
+
+    For git commands that never reach the network (add, diff, commit): they may run filters
+    and the like that the repository's configuration names, and those must not see it.
+    """
+    return {name: value for name, value in env.items() if not name.startswith("GIT_CONFIG_")}

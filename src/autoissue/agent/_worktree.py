@@ -7,12 +7,22 @@
                     └ issue-7-XXXX/          the worktree (detached HEAD)
 
 Each worktree is detached: its commit is pushed to ``autoissue/<name>/issue-<n>`` and no
-local branch is made.
+local branch is made. The commit is made with ``write-tree`` and ``commit-tree`` on the base,
+so whatever the agent did to HEAD (its own commits) the pull request is one commit holding
+the worktree's final state. Pushes of many issues share ``git push`` processes
+(:class:`~autoissue.agent.BatchedPush`).
 
-Every worktree starts from ``refs/remotes/origin/<base>`` and is removed afterwards, also on
-failure and cancellation. Our git commands run with hooks and automatic maintenance off: a
-hook the agent planted in the worktree must never run as us, and a background ``gc`` in one
-worktree must not take locks from under the many others that run at the same time.
+Every worktree starts from ``refs/remotes/origin/<base>`` and is deleted afterwards, also on
+failure and cancellation; git's records of deleted worktrees are pruned every
+``PRUNE_EVERY`` deletions and at each fetch.
+
+Each step is one git process, 2-20 ms of CPU that the agents could have used: the steps are
+as few as the work allows (add, one diff giving both the paths and the diff's size,
+write-tree, commit-tree, a share of a push).
+
+Our git commands run with hooks and automatic maintenance off: a hook the agent planted in
+the worktree must never run as us, and a background ``gc`` in one worktree must not take
+locks from under the many others that run at the same time.
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import logging
 import shutil
 import tempfile
@@ -28,9 +39,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autoissue._exceptions import GitCommandError
+from autoissue.agent._env import without_credentials
+from autoissue.agent._push import BatchedPush
 from autoissue.agent._runner import Completed, run_command
 
 __all__ = ["ChangeSet", "RepoMirror", "Worktree"]
+
+#: Deleted worktrees between two ``git worktree prune``.
+PRUNE_EVERY = 16
+_ADD_ATTEMPTS = 5
+_RACED = "failed to read worktrees/"
+#: Room in a diff's output for its list of paths, beyond the diff-size cap itself.
+_PATHS_ROOM = 1 << 20
 
 logger = logging.getLogger(__name__)
 
@@ -61,16 +81,30 @@ class RepoMirror:
     ) -> None:
         self.path, self.url, self.base = path, url, base
         self._env = dict(env)
+        self._local_env = without_credentials(env)
         self._timeout_s = timeout_s
+        self.pusher = BatchedPush(functools.partial(self.run_git, network=True), url)
+        self._deleted = 0
 
     def __repr__(self) -> str:
         return f"<RepoMirror {self.path} base={self.base}>"
 
-    async def git(self, *args: str, cwd: Path | None = None, limit: int = 1 << 20) -> Completed:
-        """Run ``git ARGS`` (in the mirror unless ``cwd``); raise GitCommandError on failure."""
-        where = cwd or self.path
-        done = await run_command(["git", *_SAFE, *args], cwd=where, env=self._env,
+    async def run_git(
+        self, *args: str, cwd: Path | None = None, limit: int = 1 << 20, network: bool = False
+    ) -> Completed:
+        """Run ``git ARGS`` (in the mirror unless ``cwd``) and return how it ended.
+
+        Only a ``network`` command (fetch, push) gets the credentials.
+        """
+        env = self._env if network else self._local_env
+        return await run_command(["git", *_SAFE, *args], cwd=cwd or self.path, env=env,
                                  timeout_s=self._timeout_s, output_limit=limit)  # fmt: skip
+
+    async def git(
+        self, *args: str, cwd: Path | None = None, limit: int = 1 << 20, network: bool = False
+    ) -> Completed:
+        """Run ``git ARGS`` (in the mirror unless ``cwd``); raise GitCommandError on failure."""
+        done = await self.run_git(*args, cwd=cwd, limit=limit, network=network)
         if done.returncode:
             raise GitCommandError(f"git {args[0]} failed ({done.returncode}): {done.tail()}")
         return done
@@ -79,7 +113,7 @@ class RepoMirror:
         """Create the mirror if needed, forget stale worktrees, fetch the base branch.
 
         Several runs (processes) may share a state directory: a lock file beside the mirror
-        makes their fetches take turns.
+        makes their fetches, and their changes to its worktrees, take turns.
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
         async with _locked(self.path.with_name(self.path.name + ".lock")):
@@ -89,7 +123,7 @@ class RepoMirror:
             await self.git("worktree", "prune")
             # The URL is given on the command line, never stored in the mirror's config.
             refspec = f"+refs/heads/{self.base}:refs/remotes/origin/{self.base}"
-            await self.git("fetch", "-q", "--no-tags", self.url, refspec)
+            await self.git("fetch", "-q", "--no-tags", self.url, refspec, network=True)
 
     @contextlib.asynccontextmanager
     async def checkout(self, branch: str, *, number: int) -> AsyncIterator[Worktree]:
@@ -104,18 +138,36 @@ class RepoMirror:
             start = f"refs/remotes/origin/{self.base}"
             # Detached: the branch exists only where it is pushed. A local branch would be
             # left checked out by a worktree whose process was killed, and refuse the rerun.
-            await self.git("worktree", "add", "-q", "--force", "--detach", str(tree), start)
+            await self._add(tree, start)
             yield Worktree(mirror=self, folder=folder, path=tree, branch=branch)
         finally:
-            await self._remove(tree)
-            shutil.rmtree(folder, ignore_errors=True)
+            await self._delete(folder)
 
-    async def _remove(self, tree: Path) -> None:
-        # Cleaning up must not hide the error that got us here, nor fail a good result.
+    async def _add(self, tree: Path, start: str) -> None:
+        # ``git worktree add`` reads the records of every other worktree, and fails on one
+        # that a concurrent add is still writing or a prune is deleting: try again, as
+        # taking turns would make every issue wait for every other's checkout.
+        for attempt in range(_ADD_ATTEMPTS):
+            try:
+                await self.git("worktree", "add", "-q", "--force", "--detach", str(tree), start)
+                return
+            except GitCommandError as exc:
+                if _RACED not in str(exc) or attempt == _ADD_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.01 * (attempt + 1))
+
+    async def _delete(self, folder: Path) -> None:
+        # Deleting the files is enough: git forgets a worktree whose folder is gone at the
+        # next prune. Cleaning up must not hide the error that got us here, nor fail a
+        # good result.
+        await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
+        self._deleted += 1
+        if self._deleted % PRUNE_EVERY:
+            return
         try:
-            await self.git("worktree", "remove", "--force", "--force", str(tree))
+            await self.git("worktree", "prune")
         except GitCommandError as exc:
-            logger.warning("could not remove worktree %s: %s", tree, exc)
+            logger.warning("could not prune deleted worktrees: %s", exc)
 
 
 @contextlib.asynccontextmanager
@@ -138,21 +190,44 @@ class Worktree:
     path: Path
     branch: str
 
+    @property
+    def base(self) -> str:
+        """The ref every worktree starts from and every commit is made on."""
+        return f"refs/remotes/origin/{self.mirror.base}"
+
     async def stage(self, *, max_diff_bytes: int) -> ChangeSet:
         """Stage everything changed against the base, commits the agent made included."""
         git = self.mirror.git
-        await git("reset", "-q", "--soft", f"refs/remotes/origin/{self.mirror.base}", cwd=self.path)
         await git("add", "-A", cwd=self.path)
-        names = await git("diff", "--cached", "--no-renames", "--name-only", "-z", cwd=self.path)
-        paths = tuple(p for p in names.stdout.decode("utf-8", "surrogateescape").split("\0") if p)
-        if not paths:
-            return ChangeSet((), 0)
-        diff = await git("diff", "--cached", "--no-renames", "--binary", cwd=self.path,
-                         limit=max_diff_bytes + 1)  # fmt: skip
-        return ChangeSet(paths, len(diff.stdout))
+        # One diff, two answers: the --raw records name the paths, the patch after them is
+        # the diff whose size the trust policy caps.
+        diff = await git("diff", "--cached", "--no-renames", "--raw", "-z", "--binary",
+                         self.base, cwd=self.path, limit=max_diff_bytes + _PATHS_ROOM)  # fmt: skip
+        paths, patch = _split_raw(diff.stdout)
+        over = max_diff_bytes + 1 if diff.stdout_truncated else 0
+        return ChangeSet(paths, min(max(len(patch), over), max_diff_bytes + 1))
 
     async def commit_and_push(self, message: str) -> None:
-        """Commit what :meth:`stage` staged and force-push it to the branch: idempotent."""
-        await self.mirror.git("commit", "-q", "--no-verify", "-m", message, cwd=self.path)
-        refspec = f"+HEAD:refs/heads/{self.branch}"
-        await self.mirror.git("push", "-q", "--no-verify", self.mirror.url, refspec, cwd=self.path)
+        """Commit what :meth:`stage` staged on the base and force-push it: idempotent."""
+        tree = await self.mirror.git("write-tree", cwd=self.path)
+        commit = await self.mirror.git("commit-tree", tree.stdout.decode().strip(),
+                                       "-p", self.base, "-m", message, cwd=self.path)  # fmt: skip
+        await self.mirror.pusher.push(commit.stdout.decode().strip(), self.branch)
+
+
+def _split_raw(output: bytes) -> tuple[tuple[str, ...], bytes]:
+    """``diff --raw -z -p`` output: its paths, and the patch after them.
+
+    With ``--no-renames`` each raw record is ``:<modes> <ids> <status>`` NUL ``<path>`` NUL; an
+    empty field ends the records. Output cut off among the records has no patch to give.
+    """
+    paths: list[str] = []
+    position = 0
+    while output.startswith(b":", position):
+        meta_end = output.find(b"\0", position)
+        path_end = output.find(b"\0", meta_end + 1)
+        if meta_end < 0 or path_end < 0:
+            return tuple(paths), b""
+        paths.append(output[meta_end + 1 : path_end].decode("utf-8", "surrogateescape"))
+        position = path_end + 1
+    return tuple(paths), output[position + 1 :]

@@ -58,6 +58,7 @@ class AgentBenchConfig:
 
     issues: int = 2000
     concurrency: int = 16
+    in_flight_per_agent: int = 2
     repeats: int = 1
     seed: int = 1
     sleep_min_s: float = 0.2
@@ -111,15 +112,24 @@ class Quota:
         return await self.processor.process(issue, context)
 
 
+def command_processor(config: AgentBenchConfig, state_dir: Path) -> CommandProcessor:
+    """The fake agent through the command processor, ``config.concurrency`` agents at once."""
+    return CommandProcessor(CommandConfig(
+        argv=config.agent_argv(), name=NAME, state_dir=state_dir, timeout_s=300.0,
+        max_agents=config.concurrency,
+    ))  # fmt: skip
+
+
 async def run_engine(base_url: str, config: AgentBenchConfig, state_dir: Path) -> dict[str, Any]:
     """One autoissue round: the engine, the command processor, write-back to the emulator."""
-    command = CommandProcessor(CommandConfig(argv=config.agent_argv(), name=NAME,
-                                             state_dir=state_dir, timeout_s=300.0))  # fmt: skip
+    command = command_processor(config, state_dir)
     quota = Quota(command, config.issues)
     selector = Selector(quota, skip_labels=frozenset(), skip_locked=False)
     # The fake agent's failures are a function of the issue: a retry would fail again.
     queue = MemoryQueue(max_depth=512, retry=RetryPolicy(max_attempts=1))
-    options = EngineOptions(concurrency=config.concurrency)
+    # As many agents at once as the loop runs; more issues in flight, so that one issue's
+    # worktree and push overlap the agents of others instead of holding an agent's place.
+    options = EngineOptions(concurrency=config.concurrency * config.in_flight_per_agent)
     async with GitHubClient(base_url=base_url, token=TOKEN) as client:
         await client.warm_up()
         engine = Engine(client, REPO, quota, options=options, selector=selector, queue=queue)
@@ -130,6 +140,7 @@ async def run_engine(base_url: str, config: AgentBenchConfig, state_dir: Path) -
         "failed": summary.failed,
         "skipped": summary.skipped.get(ALREADY_EXISTS, 0),
         "seconds": summary.seconds,
+        "git_pushes": command.git_pushes,
     }
 
 
@@ -190,7 +201,7 @@ def _engine_round(
     emulator: EmulatorProcess, config: AgentBenchConfig, folder: Path
 ) -> dict[str, Any]:
     emulator.admin("reset", "POST", {})
-    run = _runtime.run(run_engine(emulator.base_url, config, folder))
+    run = _runtime.run(run_engine(emulator.base_url, config, folder), spawning=True)
     state = emulator.admin("state")["repos"][0]
     run |= check(state["pulls"], run["numbers"], config)
     run["duplicate_writes"] = emulator.admin("stats")["duplicate_writes"]
@@ -199,7 +210,7 @@ def _engine_round(
 
 def _ceiling_round(numbers: list[int], config: AgentBenchConfig, folder: Path) -> dict[str, Any]:
     folder.mkdir(parents=True, exist_ok=True)
-    seconds = _runtime.run(run_spawn_loop(numbers, config, folder))
+    seconds = _runtime.run(run_spawn_loop(numbers, config, folder), spawning=True)
     return {"numbers": numbers, "seconds": seconds}
 
 
@@ -211,7 +222,7 @@ def pool_start_times() -> dict[str, float]:
             "max_ms": round(stats.warm_start_max_s * 1000, 2)}  # fmt: skip
 
 
-_CHECKED = ("failed", "duplicate_writes", "prs_opened", "prs_expected", "prs_correct",
+_CHECKED = ("failed", "duplicate_writes", "git_pushes", "prs_opened", "prs_expected", "prs_correct",
             "prs_missing", "prs_unexpected", "prs_repeated")  # fmt: skip
 
 

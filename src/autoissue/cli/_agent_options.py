@@ -23,6 +23,11 @@ _OPTIONS = (
     ),
     click.option("--agent-timeout", type=click.FloatRange(min=1), help="command: seconds per run."),
     click.option(
+        "--max-agents",
+        type=click.IntRange(min=1),
+        help="command: agents running at once (default 8); other issues' git work goes on.",
+    ),
+    click.option(
         "--agent-pass-env",
         multiple=True,
         help="command: pass this variable to the agent (e.g. its API key; repeat).",
@@ -39,6 +44,7 @@ _OPTIONS = (
 #: Each option's parameter name, and the flag a person types.
 _FLAGS = {
     "agent": "--agent", "agent_args": "--agent-arg", "agent_timeout": "--agent-timeout",
+    "max_agents": "--max-agents",
     "agent_pass_env": "--agent-pass-env", "pr_labels": "--pr-label", "draft": "--draft",
     "allowed_labels": "--allow-label", "allowed_paths": "--allow-path",
 }  # fmt: skip
@@ -81,4 +87,6 @@ def _command_options(options: dict[str, Any], token: str | None, state_dir: Path
     }
     if options["agent_timeout"]:
         result["timeout_s"] = options["agent_timeout"]
+    if options["max_agents"]:
+        result["max_agents"] = options["max_agents"]
     return result

@@ -35,7 +35,7 @@ from autoissue.github import (
     parse_repo_name,
 )
 from autoissue.model import Priority
-from autoissue.processors import Processor, get_processor
+from autoissue.processors import Isolation, Processor, get_processor
 from autoissue.stream import gc_tuned
 
 
@@ -64,9 +64,8 @@ class RunSettings:
         return identity((self.token, self.app))
 
 
-async def execute(settings: RunSettings) -> RunSummary:
-    """Check access to the repository, then run the engine over it."""
-    processor = get_processor(settings.processor, **settings.processor_options)
+async def execute(settings: RunSettings, processor: Processor) -> RunSummary:
+    """Check access to the repository, then run the engine over it with ``processor``."""
     writer = PlanWriter(settings.plan_out) if settings.plan_out else None
     cache_path = etag_cache_path(settings.state_dir, settings.base_url, settings.identity)
     cache = load_etags(cache_path)  # unchanged pages cost a free 304 on a rerun
@@ -205,7 +204,9 @@ def run_command(**options: Any) -> None:
     """
     with friendly_errors(repo=options["repo"], base_url=options["base_url"]):
         settings = _settings(options)
-        summary = _runtime.run(execute(settings))
+        processor = get_processor(settings.processor, **settings.processor_options)
+        spawning = processor.isolation is Isolation.COMMAND
+        summary = _runtime.run(execute(settings, processor), spawning=spawning)
     print_summary(summary)
     saved = save_summary(summary, settings.state_dir)
     plans = f", plans to {settings.plan_out}" if settings.plan_out else ""

@@ -17,18 +17,22 @@ from autoissue.github import (
     GitHubClient,
     normalise_base_url,
 )
-from autoissue.processors import Processor, get_processor
+from autoissue.processors import Isolation, Processor, get_processor
 from autoissue.stream import gc_tuned
 
 __all__ = ["worker_command"]
 
 
-async def work(backend: str, base_url: str, auth: Auth, options: dict[str, Any]) -> RunSummary:
+def build_processors(options: dict[str, Any], token: str | None) -> list[Processor]:
+    """The worker's processors, built before anything is opened: a bad name fails first."""
+    names = options["processor"]
+    return [get_processor(name, **_options_for(name, options, token)) for name in names]
+
+
+async def work(
+    backend: str, base_url: str, auth: Auth, options: dict[str, Any], processors: list[Processor]
+) -> RunSummary:
     """Claim and process items from ``backend`` until it stays empty for ``idle_exit_s``."""
-    # Built first: a bad processor name or option fails before anything is opened.
-    processors = [
-        get_processor(name, **_options_for(name, options, auth[0])) for name in options["processor"]
-    ]
     async with connected(base_url, auth, backend) as client, open_backend(backend) as stores:
         with gc_tuned():
             return await _engine(client, stores, processors, options).run()
@@ -92,5 +96,9 @@ def worker_command(**options: Any) -> None:
     with friendly_errors():
         base_url = normalise_base_url(options["base_url"])
         auth = credentials(options)
-        summary = _runtime.run(work(options["backend"], base_url, auth, options))
+        processors = build_processors(options, auth[0])
+        spawning = any(p.isolation is Isolation.COMMAND for p in processors)
+        summary = _runtime.run(
+            work(options["backend"], base_url, auth, options, processors), spawning=spawning
+        )
     print_summary(summary)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from autoissue._exceptions import EmulatorError
 
-__all__ = ["branch_sha", "create_bare_repo"]
+__all__ = ["branch_shas", "create_bare_repo"]
 
 _FILES = {
     "README.md": "# widgets\n\nA small library the emulator pretends to host.\n\n"
@@ -66,6 +66,9 @@ def _create(root: Path, name: str) -> Path:
     _git("-C", work, "add", "-A")
     _git("-C", work, "commit", "-q", "-m", "Initial commit")
     _git("clone", "-q", "--bare", work, bare)
+    # GitHub never runs a collection in the pusher's time; here it would run on the same
+    # two cores as everything measured, after any push.
+    _git("-C", bare, "config", "receive.autogc", "false")
     shutil.rmtree(work)
     return bare
 
@@ -75,13 +78,23 @@ async def create_bare_repo(root: Path, name: str) -> Path:
     return await asyncio.to_thread(_create, root, name)
 
 
-async def branch_sha(bare: Path, branch: str) -> str | None:
-    """The commit ``branch`` points at in the bare repository, or ``None`` when it is absent."""
+async def branch_shas(bare: Path, *branches: str) -> dict[str, str | None]:
+    """The commit each of ``branches`` points at in the bare repository (``None``: absent).
 
-    def verify() -> subprocess.CompletedProcess[str]:
-        ref = f"refs/heads/{branch}"
-        argv = ["git", "-C", str(bare), "rev-parse", "--verify", "--quiet", ref]
+    One ``git for-each-ref`` answers for all of them. Its patterns also match by glob and by
+    prefix, so only exact names are taken from what it lists.
+    """
+    refs = {f"refs/heads/{branch}": branch for branch in branches}
+
+    def listed() -> subprocess.CompletedProcess[str]:
+        argv = ["git", "-C", str(bare), "for-each-ref", "--format=%(objectname) %(refname)",
+                "--", *refs]  # fmt: skip
         return subprocess.run(argv, capture_output=True, text=True, check=False)
 
-    done = await asyncio.to_thread(verify)
-    return done.stdout.strip() if done.returncode == 0 else None
+    done = await asyncio.to_thread(listed)
+    found: dict[str, str | None] = dict.fromkeys(branches)
+    for line in done.stdout.splitlines() if done.returncode == 0 else ():
+        sha, _, ref = line.partition(" ")
+        if ref in refs:
+            found[refs[ref]] = sha
+    return found

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from autoissue.emulator._common import check_repo, find_issue, identity
 from autoissue.emulator._context import REPO_ID, Context
-from autoissue.emulator._git import branch_sha
+from autoissue.emulator._git import branch_shas
 from autoissue.emulator._http import (
     Reject,
     error,
@@ -92,10 +92,11 @@ class PullRoutes:
         check_repo(self.ctx, request.match_info["owner"], request.match_info["repo"])
         fields = _pull_fields(await read_json(request))
         head = self._branch(fields["head"])
-        head_sha = await branch_sha(self.ctx.bare, head) if head else None
+        shas = await branch_shas(self.ctx.bare, head or "", fields["base"])
+        head_sha = shas[head] if head else None
         if head is None or head_sha is None:
             raise validation_failed("PullRequest", "head")
-        if await branch_sha(self.ctx.bare, fields["base"]) is None:
+        if shas[fields["base"]] is None:
             raise validation_failed("PullRequest", "base")
         store = self.ctx.store  # read after the awaits: another request may have opened one
         if head in store.open_heads:

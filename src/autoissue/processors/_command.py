@@ -152,6 +152,7 @@ class CommandProcessor:
         # Read once here, never at import: the base of every child's scrubbed environment.
         self._environ = dict(os.environ if environ is None else environ)
         self._lock = asyncio.Lock()
+        self._agents = asyncio.Semaphore(config.max_agents)
         self._prepared: dict[str, _Prepared] = {}
 
     @classmethod
@@ -161,6 +162,11 @@ class CommandProcessor:
 
     def __repr__(self) -> str:
         return f"<CommandProcessor {self.name} {self.config.argv[0]!r}>"
+
+    @property
+    def git_pushes(self) -> int:
+        """``git push`` processes started so far: each carries one or more issues' branches."""
+        return sum(prepared.mirror.pusher.pushes for prepared in self._prepared.values())
 
     def select(self, issue: Issue) -> Priority | None:
         """Every issue (not a pull request); its priority comes from its labels."""
@@ -232,15 +238,16 @@ class CommandProcessor:
         config = self.config
         env = scrubbed_env(self._environ, passthrough=config.pass_env,
                            extra={**config.env, **files.env})  # fmt: skip
-        completed = await run_command(
-            expand_argv(config.argv, files.placeholders),
-            cwd=tree.path,
-            env=env,
-            stdin=files.payload,
-            timeout_s=config.timeout_s,
-            kill_grace_s=config.kill_grace_s,
-            output_limit=config.output_limit,
-        )
+        async with self._agents:
+            completed = await run_command(
+                expand_argv(config.argv, files.placeholders),
+                cwd=tree.path,
+                env=env,
+                stdin=files.payload,
+                timeout_s=config.timeout_s,
+                kill_grace_s=config.kill_grace_s,
+                output_limit=config.output_limit,
+            )
         if completed.returncode:
             raise AgentError(f"the agent exited with {completed.returncode}: {completed.tail()}")
         return completed, _read_result(files.result)
