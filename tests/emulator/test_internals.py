@@ -28,6 +28,10 @@ async def test_git_failures_are_emulator_errors(
     assert found["ma*"] is None  # a glob in a name matches nothing but itself
     assert found[""] is None
     assert await branch_shas(tmp_path / "absent.git", "main") == {"main": None}
+    assert (await branch_shas(bare, "../../HEAD", "../heads"))["../../HEAD"] is None
+    _git("-C", bare, "pack-refs", "--all")  # as git gc leaves them: in packed-refs only
+    assert not (bare / "refs" / "heads" / "main").exists()
+    assert await branch_shas(bare, "main", "gone") == {"main": found["main"], "gone": None}
     with pytest.raises(EmulatorError, match="git no-such-command failed: "):
         _git("no-such-command")
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
