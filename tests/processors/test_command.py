@@ -278,21 +278,22 @@ async def test_deleted_worktrees_are_pruned_as_issues_go(
 async def test_max_agents_bounds_the_agents_running_at_once(
     tmp_path: Path, context: ProcessContext
 ) -> None:
-    # Each agent notes its start and end; with max_agents=2 no third one overlaps the others.
+    # Each agent notes its start and end, and the worktrees on disk as it starts: with
+    # max_agents=2 no third agent overlaps the others, and no fifth worktree exists.
     code = ("import os, pathlib, time; log = pathlib.Path(os.environ['LOG']); "
-            "n = os.environ['AUTOISSUE_ISSUE_NUMBER']; "
-            "log.open('a').write(f'start {n} {time.monotonic()}\\n'); time.sleep(0.3); "
+            "n = os.environ['AUTOISSUE_ISSUE_NUMBER']; trees = len(os.listdir('../..')); "
+            "log.open('a').write(f'start {trees} {time.monotonic()}\\n'); time.sleep(0.3); "
             "log.open('a').write(f'end {n} {time.monotonic()}\\n')")  # fmt: skip
     log = tmp_path / "agents.log"
     command = processor(tmp_path, argv=script(code), max_agents=2, env={"LOG": str(log)})
-    await asyncio.gather(*(command.process(make_issue(n), context) for n in range(30, 36)))
-    events = sorted((float(t), kind) for kind, _, t in (line.split() for line in
-                                                       log.read_text().splitlines()))  # fmt: skip
+    await asyncio.gather(*(command.process(make_issue(n), context) for n in range(30, 38)))
+    lines = [line.split() for line in log.read_text().splitlines()]
     running = peak = 0
-    for _, kind in events:
+    for _, kind in sorted((float(t), kind) for kind, _, t in lines):
         running += 1 if kind == "start" else -1
         peak = max(peak, running)
     assert peak == 2
+    assert max(int(trees) for kind, trees, _ in lines if kind == "start") <= 4
 
 
 async def test_a_hanging_agent_times_out_and_cleans_up(

@@ -47,7 +47,8 @@ class CommandConfig:
     request; ``comment_when_unchanged`` turns an agent's analysis into a comment when it
     changed nothing. ``state_dir`` holds the mirrors and the worktrees. ``max_agents`` bounds
     the agents running at once: an agent is the dear part (memory, API spend), while the git
-    work before and after it is cheap and runs beside the agents of other issues.
+    work before and after it is cheap and runs beside the agents of other issues (twice
+    ``max_agents`` worktrees at most).
     """
 
     argv: tuple[str, ...]

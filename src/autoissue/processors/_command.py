@@ -62,6 +62,7 @@ logger = logging.getLogger(__name__)
 
 ALREADY_EXISTS = "already_exists"
 _RESULT_LIMIT = 1 << 20
+_TREES_PER_AGENT = 2
 _TITLE_CHARS = 200
 _TEXT_CHARS = 60_000  # GitHub refuses comment and pull-request bodies over 65,536 characters
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -153,6 +154,9 @@ class CommandProcessor:
         self._environ = dict(os.environ if environ is None else environ)
         self._lock = asyncio.Lock()
         self._agents = asyncio.Semaphore(config.max_agents)
+        # Worktrees on disk at once: enough for every agent slot and as many being prepared or
+        # pushed, however many issues the engine has in flight (a checkout may be large).
+        self._trees = asyncio.Semaphore(_TREES_PER_AGENT * config.max_agents)
         self._prepared: dict[str, _Prepared] = {}
 
     @classmethod
@@ -182,7 +186,7 @@ class CommandProcessor:
         plan = Plan(self.name, context.repo, issue.number, issue.updated_at)
         if prepared.pulls.already_covered(issue.number, branch):
             return self._already_covered(plan, branch, prepared)
-        async with prepared.mirror.checkout(branch, number=issue.number) as tree:
+        async with self._trees, prepared.mirror.checkout(branch, number=issue.number) as tree:
             completed, result = await self._run_agent(issue, context.repo, tree)
             changes = await self._check(tree, result)
             pull = (
