@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from autoissue.agent._leftovers import STAGING
+from autoissue.agent._worktree import PRUNE_EVERY
 from autoissue.emulator import Emulator, EmulatorConfig, run_in_thread
 from tests.emulator.conftest import push_branch
 
@@ -100,6 +102,14 @@ async def test_pull_requests_once_each_across_a_kill_and_a_rerun(
         f"Closes #{pull['head'].rsplit('-', 1)[1]}" in pull["body"] for pull in ours(emulator)
     )
     assert emulator.stats()["duplicate_writes"] == 0
+    # The rerun deleted the killed run's worktrees, and git forgot them. (A folder the kill
+    # caught while it was being marked waits for a later run: the window is microseconds.)
+    work = tmp_path / "state" / "work"
+    assert [f.name for f in work.iterdir() if not f.name.startswith(STAGING)] == []
+    mirror = tmp_path / "state" / "repos" / "acme__widgets.git"
+    argv = ["git", "-C", str(mirror), "worktree", "list", "--porcelain"]
+    listed = await asyncio.to_thread(subprocess.check_output, argv, text=True)
+    assert listed.count("worktree ") <= PRUNE_EVERY  # the mirror, and what awaits a prune
 
 
 def open_pull(emulator: Emulator, number: int) -> None:

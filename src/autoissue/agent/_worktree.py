@@ -13,8 +13,9 @@ the worktree's final state. Pushes of many issues share ``git push`` processes
 (:class:`~autoissue.agent.BatchedPush`).
 
 Every worktree starts from ``refs/remotes/origin/<base>`` and is deleted afterwards, also on
-failure and cancellation; git's records of deleted worktrees are pruned every
-``PRUNE_EVERY`` deletions and at each fetch.
+failure and cancellation; those of a killed run are deleted by the next run's fetch (each
+folder is marked in use by a lock the kernel drops with its process). git's records of
+deleted worktrees are pruned every ``PRUNE_EVERY`` deletions and at each fetch.
 
 Each step is one git process, 2-20 ms of CPU that the agents could have used: the steps are
 as few as the work allows (add, one diff giving both the paths and the diff's size,
@@ -33,13 +34,13 @@ import fcntl
 import functools
 import logging
 import shutil
-import tempfile
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from autoissue._exceptions import GitCommandError
 from autoissue.agent._env import without_credentials
+from autoissue.agent._leftovers import claimed_folder, sweep
 from autoissue.agent._push import BatchedPush
 from autoissue.agent._runner import Completed, run_command
 
@@ -109,8 +110,15 @@ class RepoMirror:
             raise GitCommandError(f"git {args[0]} failed ({done.returncode}): {done.tail()}")
         return done
 
+    @property
+    def work(self) -> Path:
+        """Where the worktrees' folders are made: ``<state_dir>/work``."""
+        return self.path.parent.parent / "work"
+
     async def fetch(self) -> None:
-        """Create the mirror if needed, forget stale worktrees, fetch the base branch.
+        """Create the mirror if needed, clear up after killed runs, fetch the base branch.
+
+        Worktree folders that no live process holds are deleted, then git forgets them.
 
         Several runs (processes) may share a state directory: a lock file beside the mirror
         makes their fetches, and their changes to its worktrees, take turns.
@@ -120,6 +128,7 @@ class RepoMirror:
             if not (self.path / "HEAD").exists():
                 self.path.mkdir(exist_ok=True)
                 await self.git("init", "-q", "--bare")
+            await asyncio.to_thread(sweep, self.work)
             await self.git("worktree", "prune")
             # The URL is given on the command line, never stored in the mirror's config.
             refspec = f"+refs/heads/{self.base}:refs/remotes/origin/{self.base}"
@@ -128,12 +137,15 @@ class RepoMirror:
     @contextlib.asynccontextmanager
     async def checkout(self, branch: str, *, number: int) -> AsyncIterator[Worktree]:
         """A fresh worktree on ``branch``, reset to the base; removed when the block ends."""
-        work = self.path.parent.parent / "work"
-        work.mkdir(parents=True, exist_ok=True)
-        folder = Path(tempfile.mkdtemp(prefix=f"issue-{number}-", dir=work))
-        # git names a worktree's admin folder after the path's last part: concurrent adds
-        # racing for the same name ("tree", "tree1"…) fail, so the part is unique already.
-        tree = folder / folder.name
+        self.work.mkdir(parents=True, exist_ok=True)
+        with claimed_folder(self.work, f"issue-{number}-") as folder:
+            # git names a worktree's admin folder after the path's last part: concurrent adds
+            # racing for the same name ("tree", "tree1"…) fail, so the part is unique already.
+            async with self._worktree(folder, folder / folder.name, branch) as worktree:
+                yield worktree
+
+    @contextlib.asynccontextmanager
+    async def _worktree(self, folder: Path, tree: Path, branch: str) -> AsyncIterator[Worktree]:
         try:
             start = f"refs/remotes/origin/{self.base}"
             # Detached: the branch exists only where it is pushed. A local branch would be
