@@ -38,6 +38,7 @@ LINGER_S = 0.25
 #: ``git push --porcelain`` flags of a ref that now points where asked: fast-forward (a space),
 #: forced, new, up to date, deleted.
 _OK_FLAGS = frozenset(" +*=-")
+_REJECTED = "!"
 
 
 @dataclass(slots=True)
@@ -135,9 +136,9 @@ def _failures(done: Completed, batch: list[_Request]) -> dict[str, GitCommandErr
     reasons: dict[str, str] = {}
     for line in done.stdout.decode("utf-8", "replace").splitlines():
         parts = line.split("\t")
-        if len(parts) >= 3 and parts[0] and parts[0] in _OK_FLAGS | {"!"}:
+        if len(parts) >= 3 and (parts[0] in _OK_FLAGS or parts[0] == _REJECTED):
             ref = parts[1].rpartition(":")[2]
-            if parts[0] == "!":
+            if parts[0] == _REJECTED:
                 reasons[ref] = parts[2]
             else:
                 updated.add(ref)

@@ -90,6 +90,11 @@ class RepoMirror:
     def __repr__(self) -> str:
         return f"<RepoMirror {self.path} base={self.base}>"
 
+    @property
+    def base_ref(self) -> str:
+        """The ref the base branch is fetched into: every worktree and commit starts there."""
+        return f"refs/remotes/origin/{self.base}"
+
     async def run_git(
         self, *args: str, cwd: Path | None = None, limit: int = 1 << 20, network: bool = False
     ) -> Completed:
@@ -131,7 +136,7 @@ class RepoMirror:
             await asyncio.to_thread(sweep, self.work)
             await self.git("worktree", "prune")
             # The URL is given on the command line, never stored in the mirror's config.
-            refspec = f"+refs/heads/{self.base}:refs/remotes/origin/{self.base}"
+            refspec = f"+refs/heads/{self.base}:{self.base_ref}"
             await self.git("fetch", "-q", "--no-tags", self.url, refspec, network=True)
 
     @contextlib.asynccontextmanager
@@ -139,29 +144,31 @@ class RepoMirror:
         """A fresh worktree on ``branch``, reset to the base; removed when the block ends."""
         self.work.mkdir(parents=True, exist_ok=True)
         with claimed_folder(self.work, f"issue-{number}-") as folder:
-            # git names a worktree's admin folder after the path's last part: concurrent adds
-            # racing for the same name ("tree", "tree1"…) fail, so the part is unique already.
-            async with self._worktree(folder, folder / folder.name, branch) as worktree:
+            async with self._worktree(folder, branch) as worktree:
                 yield worktree
 
     @contextlib.asynccontextmanager
-    async def _worktree(self, folder: Path, tree: Path, branch: str) -> AsyncIterator[Worktree]:
+    async def _worktree(self, folder: Path, branch: str) -> AsyncIterator[Worktree]:
+        # git names a worktree's admin folder after the path's last part: concurrent adds
+        # racing for the same name ("tree", "tree1"…) fail, so the part is unique already.
+        tree = folder / folder.name
         try:
-            start = f"refs/remotes/origin/{self.base}"
             # Detached: the branch exists only where it is pushed. A local branch would be
             # left checked out by a worktree whose process was killed, and refuse the rerun.
-            await self._add(tree, start)
+            await self._add(tree)
             yield Worktree(mirror=self, folder=folder, path=tree, branch=branch)
         finally:
             await self._delete(folder)
 
-    async def _add(self, tree: Path, start: str) -> None:
+    async def _add(self, tree: Path) -> None:
         # ``git worktree add`` reads the records of every other worktree, and fails on one
         # that a concurrent add is still writing or a prune is deleting: try again, as
         # taking turns would make every issue wait for every other's checkout.
         for attempt in range(_ADD_ATTEMPTS):
             try:
-                await self.git("worktree", "add", "-q", "--force", "--detach", str(tree), start)
+                await self.git(
+                    "worktree", "add", "-q", "--force", "--detach", str(tree), self.base_ref
+                )
                 return
             except GitCommandError as exc:
                 if _RACED not in str(exc) or attempt == _ADD_ATTEMPTS - 1:
@@ -202,28 +209,24 @@ class Worktree:
     path: Path
     branch: str
 
-    @property
-    def base(self) -> str:
-        """The ref every worktree starts from and every commit is made on."""
-        return f"refs/remotes/origin/{self.mirror.base}"
-
     async def stage(self, *, max_diff_bytes: int) -> ChangeSet:
         """Stage everything changed against the base, commits the agent made included."""
-        git = self.mirror.git
+        git, base = self.mirror.git, self.mirror.base_ref
         await git("add", "-A", cwd=self.path)
         # One diff, two answers: the --raw records name the paths, the patch after them is
         # the diff whose size the trust policy caps.
-        diff = await git("diff", "--cached", "--no-renames", "--raw", "-z", "--binary",
-                         self.base, cwd=self.path, limit=max_diff_bytes + _PATHS_ROOM)  # fmt: skip
+        diff = await git("diff", "--cached", "--no-renames", "--raw", "-z", "--binary", base,
+                         cwd=self.path, limit=max_diff_bytes + _PATHS_ROOM)  # fmt: skip
         paths, patch = _split_raw(diff.stdout)
         over = max_diff_bytes + 1 if diff.stdout_truncated else 0
         return ChangeSet(paths, min(max(len(patch), over), max_diff_bytes + 1))
 
     async def commit_and_push(self, message: str) -> None:
         """Commit what :meth:`stage` staged on the base and force-push it: idempotent."""
-        tree = await self.mirror.git("write-tree", cwd=self.path)
-        commit = await self.mirror.git("commit-tree", tree.stdout.decode().strip(),
-                                       "-p", self.base, "-m", message, cwd=self.path)  # fmt: skip
+        git, base = self.mirror.git, self.mirror.base_ref
+        tree = await git("write-tree", cwd=self.path)
+        commit = await git("commit-tree", tree.stdout.decode().strip(), "-p", base, "-m", message,
+                           cwd=self.path)  # fmt: skip
         await self.mirror.pusher.push(commit.stdout.decode().strip(), self.branch)
 
 

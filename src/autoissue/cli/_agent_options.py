@@ -10,6 +10,7 @@ import click
 
 from autoissue._exceptions import ConfigurationError
 from autoissue.agent import PRESETS, TrustPolicy
+from autoissue.processors import Isolation, Processor
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,6 +56,14 @@ def agent_options(command: F) -> F:
     for option in reversed(_OPTIONS):
         command = option(command)
     return command
+
+
+def spawns_processes(processors: list[Processor]) -> bool:
+    """Whether any of ``processors`` starts processes per issue.
+
+    The run's event loop depends on it (see :func:`autoissue._runtime.run`).
+    """
+    return any(processor.isolation is Isolation.COMMAND for processor in processors)
 
 
 def processor_options(

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from autoissue import _runtime
-from autoissue.cli._agent_options import agent_options, processor_options
+from autoissue.cli._agent_options import agent_options, processor_options, spawns_processes
 from autoissue.cli._errors import friendly_errors
 from autoissue.cli._github import connected, credentials, github_options, identity
 from autoissue.cli._interrupt import graceful_interrupt
@@ -35,7 +35,7 @@ from autoissue.github import (
     parse_repo_name,
 )
 from autoissue.model import Priority
-from autoissue.processors import Isolation, Processor, get_processor
+from autoissue.processors import Processor, get_processor
 from autoissue.stream import gc_tuned
 
 
@@ -205,8 +205,7 @@ def run_command(**options: Any) -> None:
     with friendly_errors(repo=options["repo"], base_url=options["base_url"]):
         settings = _settings(options)
         processor = get_processor(settings.processor, **settings.processor_options)
-        spawning = processor.isolation is Isolation.COMMAND
-        summary = _runtime.run(execute(settings, processor), spawning=spawning)
+        summary = _runtime.run(execute(settings, processor), spawning=spawns_processes([processor]))
     print_summary(summary)
     saved = save_summary(summary, settings.state_dir)
     plans = f", plans to {settings.plan_out}" if settings.plan_out else ""

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from autoissue import _runtime
-from autoissue.cli._agent_options import agent_options, processor_options
+from autoissue.cli._agent_options import agent_options, processor_options, spawns_processes
 from autoissue.cli._errors import friendly_errors
 from autoissue.cli._github import Auth, connected, credentials, github_options
 from autoissue.cli._summary import print_summary
@@ -17,7 +17,7 @@ from autoissue.github import (
     GitHubClient,
     normalise_base_url,
 )
-from autoissue.processors import Isolation, Processor, get_processor
+from autoissue.processors import Processor, get_processor
 from autoissue.stream import gc_tuned
 
 __all__ = ["worker_command"]
@@ -97,8 +97,8 @@ def worker_command(**options: Any) -> None:
         base_url = normalise_base_url(options["base_url"])
         auth = credentials(options)
         processors = build_processors(options, auth[0])
-        spawning = any(p.isolation is Isolation.COMMAND for p in processors)
         summary = _runtime.run(
-            work(options["backend"], base_url, auth, options, processors), spawning=spawning
+            work(options["backend"], base_url, auth, options, processors),
+            spawning=spawns_processes(processors),
         )
     print_summary(summary)
