@@ -11,16 +11,12 @@ from autoissue.emulator import Emulator, FakeClock
 
 from .conftest import Api, Start
 
-# shared/ sits beside the repository, on developer machines and in CI alike.
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "octokit"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "octokit"
 REPO = "/repos/acme/widgets"
 
 
 def _fixture(name: str) -> list[dict[str, object]]:
-    path = FIXTURES / name
-    if not path.exists():  # pragma: no cover - the shared fixtures are part of the workplace
-        pytest.skip("shared octokit fixtures not present")
-    loaded: list[dict[str, object]] = json.loads(path.read_text(encoding="utf-8"))
+    loaded: list[dict[str, object]] = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
     return loaded
 
 

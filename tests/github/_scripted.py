@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "octokit"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "octokit"
 
 
 @dataclass
