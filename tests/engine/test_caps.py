@@ -1,20 +1,22 @@
-"""Caps on admissions: per run, and per clock hour across runs (kept in the state store)."""
+"""Caps on what a run starts: per run, and per clock hour across runs (kept in the state store)."""
 
 from __future__ import annotations
 
 import msgspec
 
 from autoissue.engine import Engine, EngineOptions
-from autoissue.engine._caps import AdmissionCaps
+from autoissue.engine._caps import RunCaps, Shortlist
+from autoissue.engine._work import WorkItem, message_for
+from autoissue.model import Issue, Priority
 from autoissue.queue import MemoryQueue
 from autoissue.state import MemoryStateStore
-from tests.engine.test_dispatch import Busy, offline, pages
+from tests.engine.test_dispatch import Busy, issue, offline, pages
 
 HOUR = 3600.0
 
 
 async def test_no_cap_means_no_room_limit() -> None:
-    caps = AdmissionCaps(MemoryStateStore(), "o/r:t")
+    caps = RunCaps(MemoryStateStore(), "o/r:t")
     assert await caps.room() is None
     await caps.spend(0)
     assert "run=None" in repr(caps)
@@ -22,15 +24,15 @@ async def test_no_cap_means_no_room_limit() -> None:
 
 async def test_the_hourly_cap_holds_across_runs_and_resets_next_hour() -> None:
     state, now = MemoryStateStore(), [10 * HOUR]
-    first = AdmissionCaps(state, "o/r:t", per_hour=8, now=lambda: now[0])
+    first = RunCaps(state, "o/r:t", per_hour=8, now=lambda: now[0])
     await first.spend(5)
-    second = AdmissionCaps(state, "o/r:t", per_hour=8, per_run=10, now=lambda: now[0])
+    second = RunCaps(state, "o/r:t", per_hour=8, per_run=10, now=lambda: now[0])
     assert await second.room() == 3
     now[0] += HOUR
     assert await second.room() == 8
 
 
-async def test_a_run_admits_no_more_than_its_cap() -> None:
+async def test_a_run_starts_no_more_than_its_cap() -> None:
     busy = Busy()
     options = EngineOptions(dry_run=True, max_issues=7, concurrency=2)
     engine = Engine(offline(), "o/r", busy, options=options, pages=pages(30))  # type: ignore[arg-type]
@@ -65,3 +67,74 @@ async def test_the_cost_cap_stops_new_work_and_leaves_the_rest_queued() -> None:
     assert summary.processed == 5
     assert summary.cost_usd == 5.0
     assert (await queue.statistics()).waiting > 0  # for a later run, not lost
+
+
+class Ranked(Busy):
+    """Ranks issues by number: multiples of 7 are critical, of 3 high, the rest low."""
+
+    def select(self, issue: Issue) -> Priority | None:
+        if issue.number % 7 == 0:
+            return Priority.CRITICAL
+        return Priority.HIGH if issue.number % 3 == 0 else Priority.LOW
+
+
+async def _leave_queued(queue: MemoryQueue, numbers: range, priority: Priority) -> None:
+    items = [WorkItem("o/r", "busy", issue(n)) for n in numbers]
+    await queue.put_many([message_for(item, priority, dry_run=True) for item in items])
+
+
+async def test_items_an_earlier_run_left_queued_count_against_the_cap() -> None:
+    queue = MemoryQueue()
+    await _leave_queued(queue, range(100, 140), Priority.LOW)  # a killed run's leftovers
+    busy = Busy()
+    options = EngineOptions(dry_run=True, max_issues=5, concurrency=4)
+    engine = Engine(offline(), "o/r", busy, options=options, pages=pages(10), queue=queue)  # type: ignore[arg-type]
+    summary = await engine.run()
+    assert len(busy.seen) == 5
+    assert summary.processed == 5
+    assert summary.queued_before == 40
+    assert summary.enqueued == 5  # the listing's shortlist
+    assert summary.still_queued == 40 + 5 - 5
+    assert all(number >= 100 for number in busy.seen)  # equal priority: the oldest first
+    assert summary.elsewhere == 0
+
+
+async def test_the_cap_goes_to_the_most_urgent_issues_of_the_whole_listing() -> None:
+    busy = Ranked()
+    options = EngineOptions(dry_run=True, max_issues=4, concurrency=1)
+    engine = Engine(offline(), "o/r", busy, options=options, pages=pages(30))  # type: ignore[arg-type]
+    summary = await engine.run()
+    assert busy.seen == [7, 14, 21, 28]  # the four critical ones, in listing order
+    assert summary.skipped["cap reached"] == 26
+
+
+async def test_leftovers_and_the_listing_compete_for_the_cap_by_urgency() -> None:
+    queue = MemoryQueue()
+    await _leave_queued(queue, range(100, 120), Priority.LOW)
+    busy = Ranked()
+    options = EngineOptions(dry_run=True, max_issues=6, concurrency=1)
+    engine = Engine(offline(), "o/r", busy, options=options, pages=pages(30), queue=queue)  # type: ignore[arg-type]
+    await engine.run()
+    assert busy.seen[:4] == [7, 14, 21, 28]
+    assert all(number % 3 == 0 for number in busy.seen[4:])  # then high ones, not leftovers
+
+
+def test_the_shortlist_keeps_the_most_urgent_first_come_first_kept() -> None:
+    shortlist = Shortlist(3)
+    item = WorkItem("o/r", "t", issue(1))
+    low, high = (message_for(item, p, dry_run=True) for p in (Priority.LOW, Priority.HIGH))
+    shortlist.offer([low, high, low, high])
+    assert len(shortlist) == 3
+    assert shortlist.dropped == 1
+    assert [m.priority for m in shortlist.take()] == [Priority.HIGH, Priority.HIGH, Priority.LOW]
+    assert len(shortlist) == 0
+
+
+async def test_a_spent_hourly_cap_starts_nothing_and_drops_the_whole_listing() -> None:
+    state = MemoryStateStore()
+    await RunCaps(state, "o/r:busy", per_hour=3).spend(3)
+    options = EngineOptions(dry_run=True, max_issues_per_hour=3, concurrency=2)
+    engine = Engine(offline(), "o/r", Busy(), options=options, pages=pages(10), state=state)  # type: ignore[arg-type]
+    summary = await engine.run()
+    assert summary.processed == 0
+    assert summary.skipped["cap reached"] == 10

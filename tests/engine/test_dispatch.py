@@ -156,7 +156,7 @@ async def test_outcomes_feed_the_controller_and_the_summary_shows_it() -> None:
     assert stats.drops == 1  # the 5xx is overload; the processor's bug says nothing about load
     assert stats.completed == 10  # every completion is counted; only the 5xx is a drop
     assert engine.tally.failed == 2
-    summary = engine._summary(1.0, offline().statistics(), offline().statistics())
+    summary = engine._summary(1.0, offline().statistics(), offline().statistics(), 0)
     assert summary.concurrency["drops"] == 1
     assert summary.concurrency["strategy"] == "balanced"
     assert summary.to_dict()["concurrency"]["limit_peak"] >= summary.concurrency["limit"]

@@ -65,8 +65,9 @@ def labelled(emulator: Emulator) -> int:
 
 
 @pytest.mark.timeout(120)
-async def test_ctrl_c_finishes_the_issues_in_flight_and_a_rerun_does_the_rest(
-    emulator: Emulator, tmp_path: Path
+@pytest.mark.parametrize(("stop", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+async def test_a_signal_finishes_the_issues_in_flight_and_a_rerun_does_the_rest(
+    emulator: Emulator, tmp_path: Path, stop: signal.Signals, status: int
 ) -> None:
     argv = [sys.executable, "-m", "autoissue", "run", "--repo", "acme/widgets",
             "--base-url", emulator.base_url, "--state-dir", str(tmp_path), "--quiet",
@@ -75,10 +76,12 @@ async def test_ctrl_c_finishes_the_issues_in_flight_and_a_rerun_does_the_rest(
     seeded = labelled(emulator)  # some issues come with priority labels already
     first = await asyncio.to_thread(start, argv, env)
     await asyncio.to_thread(wait_for, lambda: labelled(emulator) >= seeded + 50)
-    first.send_signal(signal.SIGINT)
-    _, err = await asyncio.to_thread(first.communicate, None, 60)
-    assert first.returncode == 0, err.decode()[-2000:]
+    first.send_signal(stop)
+    out, err = await asyncio.to_thread(first.communicate, None, 60)
+    assert first.returncode == status, err.decode()[-2000:]
     assert b"finishing the issues in flight" in err
+    assert b"still queued - rerun to resume" in out.replace("—".encode(), b"-")
+    assert b"summary saved to" in out
     stopped_at = labelled(emulator)
     rerun = await asyncio.to_thread(
         subprocess.run, argv, cwd=ROOT, env=env, capture_output=True, timeout=90, check=False

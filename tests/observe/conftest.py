@@ -76,8 +76,10 @@ def full_reading(**changes: object) -> Reading:
         "wall": 1.7e9,
         "process": ProcessStatistics.of(psutil.Process()),
         "labels": MappingProxyType({"repo": "acme/widgets", "processor": "triage"}),
+        # Consistent with the queue below: 239 enqueued, 203 settled, 36 waiting or leased.
         "tally": TallySnapshot(
-            listed=300,
+            listed=286,
+            enqueued=239,
             processed=200,
             failed=3,
             writes=180,

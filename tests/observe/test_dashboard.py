@@ -63,7 +63,7 @@ def test_plain_mode_writes_lines_every_few_seconds_and_at_the_end(
         dashboard.note("metrics at http://127.0.0.1:1/metrics")
         dashboard.show(sample(at=1.0))
         dashboard.show(sample(at=2.0))  # too soon for another line
-        dashboard.show(sample(at=3.0, tally=TallySnapshot(listed=300, processed=300)))
+        dashboard.show(sample(at=3.0, tally=TallySnapshot(listed=300, processed=300), queue=None))
     lines = capsys.readouterr().err.splitlines()
     assert lines[0] == "metrics at http://127.0.0.1:1/metrics"
     assert lines[1].startswith("done 250/300 (83%)")

@@ -10,7 +10,8 @@ from tests.observe.conftest import controller_statistics, full_reading
 
 
 def at(t: float, done: int, **changes: object) -> Reading:
-    return full_reading(at=t, tally=TallySnapshot(listed=done, processed=done), **changes)
+    tally = TallySnapshot(listed=done, processed=done)
+    return full_reading(at=t, tally=tally, **{"queue": None, **changes})
 
 
 def test_rate_and_eta_follow_the_recent_window() -> None:
@@ -81,3 +82,17 @@ def test_a_sample_is_json_ready() -> None:
     assert data["limit"] == 12
     assert data["issues_per_s"] == 0.0
     assert isinstance(Sample(**data), Sample)
+
+
+def test_progress_counts_what_left_the_queue_whoever_finished_it() -> None:
+    # 40 were queued before the run and 100 listed (80 enqueued); 36 wait or are leased, so
+    # 104 of 140 are done, though this run processed only 10 (workers beside it did the rest).
+    tally = TallySnapshot(listed=100, enqueued=80, queued_before=40, processed=10)
+    sample = Timeline(total=100).add(full_reading(tally=tally))
+    assert (sample.done, sample.total) == (140 - 36, 140)
+
+
+def test_progress_never_passes_its_total() -> None:
+    tally = TallySnapshot(listed=100, processed=500, skipped=MappingProxyType({"closed": 9}))
+    sample = Timeline(total=100).add(full_reading(tally=tally, queue=None))
+    assert (sample.done, sample.total) == (100, 100)

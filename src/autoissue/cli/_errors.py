@@ -37,3 +37,7 @@ def friendly_errors(*, repo: str = "", base_url: str = "") -> Iterator[None]:
         yield
     except AutoIssueError as error:
         raise click.ClickException(describe(error, repo=repo, base_url=base_url)) from error
+    except OSError as error:
+        # A file the run must read or write (plans, reports, state) that the system refuses.
+        where = f"{error.filename}: " if error.filename else ""
+        raise click.ClickException(f"cannot use {where}{error.strerror or error}") from error

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import click
+
 from autoissue._exceptions import MalformedResponseError
 from autoissue.github import ETagCache, budget_key, dump_cache, load_cache
 
@@ -31,9 +33,18 @@ def load_etags(path: Path) -> ETagCache:
     return cache
 
 
-def save_etags(cache: ETagCache, path: Path) -> None:
-    """Save the cache at ``path`` atomically (a crash leaves the previous one whole)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def save_etags(cache: ETagCache, path: Path) -> bool:
+    """Save the cache at ``path`` atomically (a crash leaves the previous one whole).
+
+    The cache only saves requests on the next run, so a disk that refuses it (full, read-only)
+    costs a warning, never the run's summary: returns whether it was saved.
+    """
     partial = path.with_suffix(".partial")
-    partial.write_bytes(dump_cache(cache))
-    partial.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_bytes(dump_cache(cache))
+        partial.replace(path)
+    except OSError as error:
+        click.echo(f"warning: could not save the ETag cache {path}: {error}", err=True)
+        return False
+    return True

@@ -14,10 +14,10 @@ from autoissue import _runtime
 from autoissue.cli._agent_options import agent_options, processor_options, spawns_processes
 from autoissue.cli._errors import friendly_errors
 from autoissue.cli._github import connected, credentials, github_options, identity
-from autoissue.cli._interrupt import graceful_interrupt
+from autoissue.cli._interrupt import exit_status, graceful_interrupt
 from autoissue.cli._observe_options import ObserveOptions, observability_options, observed_run
 from autoissue.cli._persist import etag_cache_path, load_etags, save_etags
-from autoissue.cli._summary import print_summary, save_summary
+from autoissue.cli._summary import print_summary, saved_or_explained
 from autoissue.concurrency import STRATEGIES, JsonFileHistoryStore, Strategy
 from autoissue.engine import (
     Backend,
@@ -207,9 +207,11 @@ def run_command(**options: Any) -> None:
         processor = get_processor(settings.processor, **settings.processor_options)
         summary = _runtime.run(execute(settings, processor), spawning=spawns_processes([processor]))
     print_summary(summary)
-    saved = save_summary(summary, settings.state_dir)
+    saved = saved_or_explained(summary, settings.state_dir)
     plans = f", plans to {settings.plan_out}" if settings.plan_out else ""
     click.echo(f"summary saved to {saved}{plans}")
+    if summary.interrupted:
+        raise SystemExit(exit_status(summary.interrupted))
     if summary.failed:
         raise SystemExit(1)
 

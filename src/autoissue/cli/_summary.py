@@ -6,6 +6,7 @@ import json
 import time
 from pathlib import Path
 
+import click
 from rich.console import Console
 from rich.table import Table
 
@@ -13,26 +14,47 @@ from autoissue.engine import RunSummary
 
 
 def summary_table(summary: RunSummary) -> Table:
-    """The summary as a two-column table."""
+    """The summary as a two-column table whose counts add up.
+
+    ``listed = enqueued + skipped at intake``, and ``queued by earlier runs + enqueued =
+    processed + failed + nothing to do + by other workers + still queued``.
+    """
     table = Table(title=f"{summary.processor} on {summary.repo}", show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
     rows = [
-        ("listed", summary.listed),
-        ("processed", summary.processed),
-        ("skipped", sum(summary.skipped.values())),
-        *((f"  {reason}", count) for reason, count in sorted(summary.skipped.items())),
-        ("failed", summary.failed),
+        *_count_rows(summary),
         ("writes" if not summary.dry_run else "writes (dry run)", summary.writes),
         ("API calls", summary.api_calls),
         ("  retried", summary.retries),
         ("seconds", f"{summary.seconds:.2f}"),
-        ("issues/s", f"{summary.issues_per_s:.0f}"),
+        ("issues/s (processed)", f"{summary.issues_per_s:.0f}"),
         *_concurrency_rows(summary),
     ]
     for name, value in rows:
         table.add_row(name, str(value))
     return table
+
+
+def _count_rows(summary: RunSummary) -> list[tuple[str, object]]:
+    at_intake = sum(summary.skipped.values()) - summary.skipped_at_work
+    rows: list[tuple[str, object]] = [
+        ("listed", summary.listed),
+        ("  enqueued", summary.enqueued),
+        ("  skipped at intake", at_intake),
+        ("queued by earlier runs", summary.queued_before),
+        ("processed", summary.processed),
+        ("failed", summary.failed),
+        ("nothing to do", summary.skipped_at_work),
+        ("by other workers", summary.elsewhere),
+        ("still queued", summary.still_queued),
+    ]
+    optional = {"queued by earlier runs", "nothing to do", "by other workers", "still queued"}
+    rows = [(name, value) for name, value in rows if value or name not in optional]
+    if summary.skipped:
+        rows.append(("skipped, by reason", ""))
+        rows += [(f"  {reason}", count) for reason, count in sorted(summary.skipped.items())]
+    return rows
 
 
 def _concurrency_rows(summary: RunSummary) -> list[tuple[str, object]]:
@@ -51,8 +73,22 @@ def print_summary(summary: RunSummary, console: Console | None = None) -> None:
     """Print the summary, and the first failures if there were any."""
     console = console or Console()
     console.print(summary_table(summary))
+    if summary.interrupted:
+        console.print(
+            f"interrupted: {summary.still_queued:,} still queued — rerun to resume", markup=False
+        )
     for failure in summary.failures[:10]:
         console.print(f"  #{failure['issue']}: {failure['error']}", markup=False)
+
+
+def saved_or_explained(summary: RunSummary, state_dir: Path) -> Path:
+    """Save the summary; a disk that refuses it ends the command with one line saying where."""
+    try:
+        return save_summary(summary, state_dir)
+    except OSError as error:
+        where = error.filename or state_dir / "runs"
+        reason = error.strerror or str(error)
+        raise click.ClickException(f"could not save the summary under {where}: {reason}") from None
 
 
 def save_summary(summary: RunSummary, state_dir: Path) -> Path:

@@ -1,20 +1,29 @@
-"""Caps on how many issues are admitted: per run, and per clock hour across runs.
+"""Caps on how many issues a run processes: per run, and per clock hour across runs.
 
-The hourly count lives in the state store, so it holds across runs and restarts (and, on
-Redis, across machines — read then written, so two runs admitting in the same instant may
-overshoot by one page). Issues over a cap are not enqueued: a later run picks them up.
+A cap bounds what is *claimed and started*, whatever the queue held before the run (items a
+killed run left are processed under the same cap as the ones this run lists). The hourly
+count lives in the state store, so it holds across runs and restarts (and, on Redis, across
+machines — read then written, so two runs starting work in the same instant may overshoot by
+one claimed batch).
+
+Under a cap the run should spend it on the most urgent issues, not on the first ones listed:
+:class:`Shortlist` keeps the ``size`` most urgent messages of the whole listing (FIFO within a
+priority) so that they are enqueued together once the listing ends.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import time
 from collections.abc import Callable
 
+from autoissue.queue import Message
 from autoissue.state import StateStore
 
 
-class AdmissionCaps:
-    """How many more issues may be admitted now: ``None`` means no cap applies."""
+class RunCaps:
+    """How many more issues may be started now: ``None`` means no cap applies."""
 
     def __init__(
         self,
@@ -27,25 +36,30 @@ class AdmissionCaps:
     ) -> None:
         self.state, self.scope = state, f"@caps:{scope}"
         self.per_run, self.per_hour, self._now = per_run, per_hour, now
-        self.admitted = 0
+        self.started = 0
 
     def __repr__(self) -> str:
-        return f"<AdmissionCaps {self.scope} run={self.per_run} hour={self.per_hour}>"
+        return f"<RunCaps {self.scope} run={self.per_run} hour={self.per_hour}>"
+
+    @property
+    def active(self) -> bool:
+        """Whether any cap applies to this run."""
+        return self.per_run is not None or self.per_hour is not None
 
     async def room(self) -> int | None:
-        """Issues that may still be admitted under every cap."""
+        """Issues that may still be started under every cap."""
         rooms = []
         if self.per_run is not None:
-            rooms.append(self.per_run - self.admitted)
+            rooms.append(self.per_run - self.started)
         if self.per_hour is not None:
             rooms.append(self.per_hour - await self._this_hour())
         return max(0, min(rooms)) if rooms else None
 
     async def spend(self, count: int) -> None:
-        """Count ``count`` more admitted issues."""
+        """Count ``count`` more started issues."""
         if count <= 0:
             return
-        self.admitted += count
+        self.started += count
         if self.per_hour is not None:
             total = await self._this_hour() + count
             await self.state.record(self.scope, self._hour(), "", str(total))
@@ -56,3 +70,34 @@ class AdmissionCaps:
 
     def _hour(self) -> str:
         return time.strftime("hour-%Y%m%dT%H", time.gmtime(self._now()))
+
+
+class Shortlist:
+    """The ``size`` most urgent messages offered so far; the first offered wins a tie."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        # A max-heap on (priority value, arrival): the root is the least urgent kept.
+        self._heap: list[tuple[int, int, Message]] = []
+        self._arrivals = itertools.count()
+        self.dropped = 0
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def offer(self, messages: list[Message]) -> None:
+        """Keep each message if it is among the most urgent so far (dropping another)."""
+        for message in messages:
+            entry = (-int(message.priority), -next(self._arrivals), message)
+            if len(self._heap) < self.size:
+                heapq.heappush(self._heap, entry)
+            elif self._heap and entry > self._heap[0]:
+                heapq.heapreplace(self._heap, entry)
+                self.dropped += 1
+            else:
+                self.dropped += 1
+
+    def take(self) -> list[Message]:
+        """Every kept message, most urgent first, and empty the list."""
+        kept, self._heap = self._heap, []
+        return [message for _, _, message in sorted(kept, reverse=True)]

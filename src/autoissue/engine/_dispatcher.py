@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from autoissue._exceptions import BackendUnavailableError
 from autoissue.concurrency import AdaptiveConcurrencyController, Listener
@@ -40,12 +41,23 @@ Prepare = Callable[[list[Lease]], Awaitable[list[Lease]]]
 Flush = Callable[[], Awaitable[None]]
 
 
+class ClaimCaps(Protocol):
+    """How many more items may be started (``None``: no cap), and counting those started."""
+
+    async def room(self) -> int | None:
+        """Items that may still be started."""
+
+    async def spend(self, count: int) -> None:
+        """Count ``count`` more started items."""
+
+
 class Dispatcher:
     """Claims and handles leases from ``queue`` under ``controller``.
 
     ``cap`` reads the hard cap (None: none); ``batch`` bounds one claim; ``poll_s`` is how long
     an idle dispatcher waits before it looks again (a :meth:`wake` cuts the wait short);
-    while ``paused()`` says so, nothing new is claimed.
+    while ``paused()`` says so, nothing new is claimed; ``caps`` bounds how many items are
+    started in all (claims never exceed its room).
     """
 
     def __init__(
@@ -61,12 +73,13 @@ class Dispatcher:
         prepare: Prepare | None = None,
         flush: Flush | None = None,
         paused: Callable[[], bool] | None = None,
+        caps: ClaimCaps | None = None,
     ) -> None:
         self.controller = controller
         self.queue = queue
         self._handle, self._cap, self._refresh = handle, cap, refresh
         self._prepare, self._flush, self._paused = prepare, flush, paused
-        self.batch, self.poll_s = batch, poll_s
+        self.batch, self.poll_s, self._caps = batch, poll_s, caps
         self._tasks: dict[asyncio.Task[None], Lease] = {}
         self._wake = asyncio.Event()
         self._failure: BackendUnavailableError | None = None
@@ -110,8 +123,18 @@ class Dispatcher:
         if room <= 0:
             await self._idle()  # a finishing task wakes it
             return True
+        room = await self._capped(room)
+        if room <= 0:
+            return False
         claimed = await self.queue.claim_many(room)
         leases = claimed if self._prepare is None else await self._prepare(claimed)
+        if self._caps is not None:
+            await self._caps.spend(len(leases))
+        await self._start(leases)
+        return bool(claimed)
+
+    async def _start(self, leases: list[Lease]) -> None:
+        limiter = self.controller.limiter
         for lease in leases:
             # The limit may have dropped since the claim: then the lease waits its turn.
             listener = limiter.try_acquire() or await self.controller.acquire()
@@ -119,7 +142,10 @@ class Dispatcher:
             self._tasks[task] = lease
             task.add_done_callback(self._finished)
         self.started += len(leases)
-        return bool(claimed)
+
+    async def _capped(self, room: int) -> int:
+        caps = None if self._caps is None else await self._caps.room()
+        return room if caps is None else min(room, caps)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.pop(task, None)

@@ -35,7 +35,7 @@ from autoissue.concurrency import (
     ScalingHistoryStore,
     Strategy,
 )
-from autoissue.engine._caps import AdmissionCaps
+from autoissue.engine._caps import RunCaps, Shortlist
 from autoissue.engine._dispatcher import Dispatcher
 from autoissue.engine._handler import HandlerSetup, ItemHandler
 from autoissue.engine._reopen import HANDOFF, HandOff, ReopenCounter
@@ -46,7 +46,7 @@ from autoissue.engine._writeback import PlanWriter, finished_at
 from autoissue.github import ClientStatistics, GitHubClient
 from autoissue.model import Issue, Plan, Priority
 from autoissue.processors import Processor
-from autoissue.queue import DEFAULT_LEASE_S, MemoryQueue, Message, Queue
+from autoissue.queue import DEFAULT_LEASE_S, MemoryQueue, Message, Queue, QueueStatistics
 from autoissue.state import LedgerEntry, MemoryStateStore, StateStore
 from autoissue.stream import Budget, Pipeline, RssWatermark, Step, concurrent
 
@@ -72,8 +72,9 @@ class EngineOptions:
     in-memory queue's depth (a durable queue has its own ``max_depth``); ``lease_s`` is the
     in-memory queue's lease. Once the list is enqueued, the run ends when the queue has been
     empty (nothing waiting, nothing leased by anyone) for ``idle_exit_s`` seconds.
-    ``max_issues`` caps the issues admitted by this run, ``max_issues_per_hour`` those
-    admitted per clock hour by all runs of this processor on this repository. ``force``
+    ``max_issues`` caps the issues this run starts (the most urgent of the listing and of
+    what earlier runs left queued), ``max_issues_per_hour`` those started per clock hour by
+    all runs of this processor on this repository. ``force``
     processes issues the ledger says are done (their writes stay exactly-once: labels are
     idempotent, comments found by marker, pull requests by branch). ``max_cost_usd`` stops
     taking new work once the plans' reported costs reach it; what is queued waits for a
@@ -125,7 +126,8 @@ class Engine:
     """
 
     _intake: Pipeline | None = None
-    _stopping = False
+    _stopping: str | None = None
+    _shortlist: Shortlist | None = None
 
     def __init__(
         self,
@@ -152,19 +154,21 @@ class Engine:
         self.queue = queue or _memory_queue(self.options)
         self.state = state or MemoryStateStore()
         self._reopens = ReopenCounter(self.state, processor.name)
-        self._caps, self._watermark = (
-            _caps(self.state, repo, processor, self.options),
-            _watermark(self.options),
-        )
+        self._caps = _caps(self.state, repo, processor, self.options)
+        self._watermark = _watermark(self.options)
         self.controller = controller or _build_controller(self.options, history)
-        self.limit_peak, self._listing_done, self._idle_since = self.controller.limit, False, inf
-        self.controller.add_listener(self._on_limit)
+        self._listen()
         self.handler = ItemHandler(
             self._handler_setup(
                 (HandOff(), *processors, processor), plan_writer, on_plan, on_progress
             )
         )
+        self._claiming = not self._caps.active  # under a cap, claims wait for the shortlist
         self._dispatcher = self._build_dispatcher()
+
+    def _listen(self) -> None:
+        self.limit_peak, self._listing_done, self._idle_since = self.controller.limit, False, inf
+        self.controller.add_listener(self._on_limit)
 
     def _handler_setup(
         self,
@@ -185,8 +189,9 @@ class Engine:
         cap = self._governor_cap if self.options.adaptive else None
         handler = self.handler
         return Dispatcher(
-            self.controller, self.queue, handler, cap=cap, paused=self._over_budget,
+            self.controller, self.queue, handler, cap=cap, paused=self._paused,
             refresh=handler.refresh, prepare=handler.prepare, flush=handler.flush,
+            caps=self._caps,
         )  # fmt: skip
 
     def __repr__(self) -> str:
@@ -204,6 +209,7 @@ class Engine:
         """List and enqueue, then claim, process and write back until the queue is drained."""
         started = time.perf_counter()
         before = self._client.statistics()
+        await self._begin()
         tasks = [
             asyncio.create_task(self._produce()),
             asyncio.create_task(self._dispatcher.run(self._drained)),
@@ -218,7 +224,15 @@ class Engine:
             await tasks[1]
         finally:
             await self._stop(tasks)
-        return self._summary(time.perf_counter() - started, before, self._client.statistics())
+        still_queued = _backlog(await self.queue.statistics())
+        seconds, after = time.perf_counter() - started, self._client.statistics()
+        return self._summary(seconds, before, after, still_queued)
+
+    async def _begin(self) -> None:
+        """Note what earlier runs left queued; under a cap, make room for the shortlist."""
+        self.tally.queued_before = _backlog(await self.queue.statistics())
+        if self._caps.active:
+            self._shortlist = Shortlist(await self._caps.room() or 0)
 
     async def _stop(self, tasks: list[asyncio.Task[None]]) -> None:
         for task in tasks:
@@ -253,7 +267,17 @@ class Engine:
             watermark=self._watermark,
         )
         await self._intake.run()
+        await self._enqueue_shortlist()
         self._listing_done = True
+
+    async def _enqueue_shortlist(self) -> None:
+        """Under a cap: enqueue the most urgent issues of the listing, now that it is whole."""
+        shortlist, self._claiming = self._shortlist, True
+        self._dispatcher.wake()
+        if shortlist is not None:
+            self.tally.skipped["cap reached"] += shortlist.dropped
+            self.tally.shortlisted = 0
+            await self._put(shortlist.take())
 
     async def _admit_page(self, page: Sequence[Issue]) -> list[Message]:
         if self._over_budget():
@@ -270,14 +294,18 @@ class Engine:
         return len(messages)
 
     async def _enqueue(self, messages: list[Message]) -> None:
-        room = await self._caps.room()
-        if room is not None and len(messages) > room:
-            self.tally.skipped["cap reached"] += len(messages) - room
-            messages = messages[:room]
+        shortlist = self._shortlist
+        if shortlist is None:
+            await self._put(messages)
+            return
+        shortlist.offer(messages)
+        self.tally.shortlisted = len(shortlist)
+
+    async def _put(self, messages: list[Message]) -> None:
         ids = await self.queue.put_many(messages)
         if None in ids:
             self.tally.skipped["already queued"] += ids.count(None)
-        await self._caps.spend(len(ids) - ids.count(None))
+        self.tally.enqueued += len(ids) - ids.count(None)
 
     async def _admit(self, page: Sequence[Issue]) -> list[Message]:
         admitted = []
@@ -317,27 +345,34 @@ class Engine:
             return HANDOFF, Priority.HIGH
         return self._processor.name, Priority.HIGH
 
-    def request_stop(self) -> None:
+    def request_stop(self, reason: str = "stop requested") -> None:
         """Stop taking new work; the run ends once the issues in flight are done and settled.
 
         What was not claimed stays queued, and what was not listed is listed again, by the
-        next run: a first Ctrl-C calls this.
+        next run: a first Ctrl-C or SIGTERM calls this, with the signal's name as ``reason``
+        (the summary's ``interrupted``).
         """
-        self._stopping = True
+        self._stopping = reason
         if self._intake is not None:
             self._intake.stop()
         self._dispatcher.wake()
 
+    def _paused(self) -> bool:
+        """Whether nothing new is claimed now: over budget, or a cap's shortlist is not in."""
+        return not self._claiming or self._over_budget()
+
     def _over_budget(self) -> bool:
         """Whether new work is refused: a stop was requested, or the cost cap is reached."""
         cap = self.options.max_cost_usd
-        return self._stopping or (cap is not None and self.tally.cost_usd >= cap)
+        return self._stopping is not None or (cap is not None and self.tally.cost_usd >= cap)
 
     async def _drained(self) -> bool:
         if self._over_budget():
             return True
         if not self._listing_done:
             return False
+        if await self._caps.room() == 0:
+            return True  # the cap is spent: what is still queued waits for a later run
         stats = await self.queue.statistics()
         now = time.monotonic()
         if stats.waiting or stats.in_flight:
@@ -358,10 +393,12 @@ class Engine:
             callback(self.tally)
 
     def _summary(
-        self, seconds: float, before: ClientStatistics, after: ClientStatistics
+        self, seconds: float, before: ClientStatistics, after: ClientStatistics, still_queued: int
     ) -> RunSummary:
         tally = self.tally
         return RunSummary(
+            **_queue_counts(tally, still_queued),
+            interrupted=self._stopping,
             repo=self._repo,
             processor=self._processor.name,
             dry_run=self.options.dry_run,
@@ -390,13 +427,25 @@ def _watermark(options: EngineOptions) -> RssWatermark | None:
     return RssWatermark(high=options.rss_limit_mb * 2**20)
 
 
-def _caps(
-    state: StateStore, repo: str, processor: Processor, options: EngineOptions
-) -> AdmissionCaps:
+def _queue_counts(tally: RunTally, still_queued: int) -> dict[str, int]:
+    """The summary's queue side: what was there, what came, what was settled, what is left."""
+    return {
+        "enqueued": tally.enqueued,
+        "queued_before": tally.queued_before,
+        "handled": tally.handled,
+        "skipped_at_work": tally.skipped_at_work,
+        "still_queued": still_queued,
+    }
+
+
+def _backlog(stats: QueueStatistics) -> int:
+    """Items in the queue that someone has yet to finish: waiting, or leased."""
+    return stats.waiting + stats.in_flight
+
+
+def _caps(state: StateStore, repo: str, processor: Processor, options: EngineOptions) -> RunCaps:
     scope = f"{repo}:{processor.name}"
-    return AdmissionCaps(
-        state, scope, per_run=options.max_issues, per_hour=options.max_issues_per_hour
-    )
+    return RunCaps(state, scope, per_run=options.max_issues, per_hour=options.max_issues_per_hour)
 
 
 def _memory_queue(options: EngineOptions) -> MemoryQueue:

@@ -182,6 +182,7 @@ class ItemHandler:
         tally.cost_usd += plan.cost_usd
         if plan.skip_reason:
             tally.skip(plan.skip_reason)
+            tally.skipped_at_work += 1
         else:
             tally.processed += 1
             tally.writes += writes

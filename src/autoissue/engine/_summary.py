@@ -14,14 +14,18 @@ MAX_FAILURES_KEPT = 100
 
 @dataclass(frozen=True, kw_only=True)
 class RunSummary:
-    """The outcome of one run.
+    """The outcome of one run; its counts add up two ways.
 
-    ``listed`` counts every item of the issue list (pull requests included); each ends
-    ``processed``, ``skipped`` (with its reason) or ``failed``. ``issues_per_s`` is
-    ``listed / seconds``: the rate at which the backlog was worked through. ``api_calls``
-    counts every request sent, retries included; ``requeued`` counts failed attempts the queue
-    retried later (``failed`` only those that failed for good). ``concurrency`` is what the
-    controller did (see :func:`concurrency_summary`).
+    The listing: every listed item (pull requests included) was ``enqueued`` or skipped at
+    intake (``skipped`` minus ``skipped_at_work``), so ``listed = enqueued + intake skips``.
+    The queue: what it held at the start (``queued_before``, left by earlier runs) plus what
+    this run enqueued was handled here (``handled`` = ``processed`` + ``failed`` for good +
+    ``skipped_at_work``, items a processor found nothing to do for), handled by other workers
+    on the same backend (``elsewhere``), or is ``still_queued``. ``issues_per_s`` is
+    ``processed / seconds``. ``api_calls`` counts every request sent, retries included;
+    ``requeued`` counts failed attempts the queue retried later. ``interrupted`` names what
+    stopped the run before its work ran out (``SIGINT``, ``SIGTERM``), if anything did.
+    ``concurrency`` is what the controller did (see :func:`concurrency_summary`).
     """
 
     repo: str
@@ -36,18 +40,30 @@ class RunSummary:
     requeued: int = 0
     cost_usd: float = 0.0
     retries: int
+    enqueued: int = 0
+    queued_before: int = 0
+    handled: int = 0
+    skipped_at_work: int = 0
+    still_queued: int = 0
+    interrupted: str | None = None
     seconds: float
     failures: list[dict[str, Any]] = field(default_factory=list)
     concurrency: dict[str, Any] = field(default_factory=dict)
 
     @property
     def issues_per_s(self) -> float:
-        """Listed items handled per second of the run."""
-        return self.listed / self.seconds if self.seconds > 0 else 0.0
+        """Issues processed per second of the run."""
+        return self.processed / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def elsewhere(self) -> int:
+        """Queued items finished by other workers on the same backend while this run went."""
+        return self.queued_before + self.enqueued - self.handled - self.still_queued
 
     def to_dict(self) -> dict[str, Any]:
-        """The summary as JSON-ready data, rate included."""
-        return {**asdict(self), "issues_per_s": round(self.issues_per_s, 1)}
+        """The summary as JSON-ready data, rate and the other workers' share included."""
+        rate = round(self.issues_per_s, 1)
+        return {**asdict(self), "issues_per_s": rate, "elsewhere": self.elsewhere}
 
 
 def concurrency_summary(stats: ControllerStatistics, peak: int) -> dict[str, Any]:
@@ -75,8 +91,16 @@ class RunTally:
     """Counts outcomes while a run goes (one event loop, so no locking)."""
 
     listed: int = 0
+    #: Items this run put in the queue (not counting those already there).
+    enqueued: int = 0
+    #: Items the queue held when the run started: waiting or leased.
+    queued_before: int = 0
+    #: Admitted items held back until the listing ends (under a cap), not yet enqueued.
+    shortlisted: int = 0
     processed: int = 0
     failed: int = 0
+    #: Items a processor found nothing to do for (counted in ``skipped`` too).
+    skipped_at_work: int = 0
     writes: int = 0
     #: Failed attempts sent back to the queue for a retry (an item may count several times).
     requeued: int = 0
@@ -96,6 +120,11 @@ class RunTally:
             self.failures.append({"issue": number, "error": f"{type(error).__name__}: {error}"})
 
     @property
+    def handled(self) -> int:
+        """Queue items this run settled for good: processed, failed, or nothing to do."""
+        return self.processed + self.failed + self.skipped_at_work
+
+    @property
     def done(self) -> int:
-        """Items whose outcome is known."""
+        """Items whose outcome is known to this run."""
         return self.processed + self.failed + sum(self.skipped.values())

@@ -66,7 +66,8 @@ class SqliteBudgetStore:
         """Read, change and write the budget in one transaction (off the event loop)."""
         try:
             return await asyncio.to_thread(self._transact, change)
-        except sqlite3.Error as error:
+        except (sqlite3.Error, OSError) as error:
+            # OSError: the database's folder cannot be created (a read-only or absent parent).
             raise BackendUnavailableError(f"GitHub budget in {self.path}: {error}") from error
 
     async def close(self) -> None:

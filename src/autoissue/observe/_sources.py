@@ -100,6 +100,9 @@ class TallySnapshot:
     failed: int = 0
     writes: int = 0
     skipped: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    enqueued: int = 0
+    queued_before: int = 0
+    shortlisted: int = 0
 
     @classmethod
     def of(cls, tally: RunTally) -> TallySnapshot:
@@ -110,6 +113,9 @@ class TallySnapshot:
             failed=tally.failed,
             writes=tally.writes,
             skipped=MappingProxyType(dict(tally.skipped)),
+            enqueued=tally.enqueued,
+            queued_before=tally.queued_before,
+            shortlisted=tally.shortlisted,
         )
 
     @property

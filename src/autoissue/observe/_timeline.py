@@ -22,7 +22,9 @@ __all__ = ["Sample", "Timeline"]
 class Sample:
     """A run's figures at ``t`` seconds from its start.
 
-    ``total`` is the best estimate of items to list (None: unknown); ``issues_per_s`` is the
+    ``total`` is the best estimate of items to list plus those queued before the run (None:
+    unknown), ``done`` how many of them are finished, by this run or by workers beside it;
+    ``issues_per_s`` is the
     recent rate at which items were done; ``eta_s`` the time left at that rate. Figures whose
     source is not watched are None.
     """
@@ -100,12 +102,26 @@ class Timeline:
         then, before = self._recent[0]
         return (done - before) / (at - then) if at > then else 0.0
 
+    def _progress(self, reading: Reading) -> tuple[int, int | None]:
+        """Items done, of the items to do: those listed (or expected) plus those queued before.
+
+        With the queue watched, an item is done once it is neither waiting nor leased, by
+        whichever worker took it; progress never passes its total.
+        """
+        tally, queue = reading.tally, reading.queue
+        if tally is None:
+            return 0, self.total
+        total = None if self.total is None else max(self.total, tally.listed) + tally.queued_before
+        done = tally.done
+        if queue is not None:
+            remaining = queue.waiting + queue.in_flight + tally.shortlisted
+            done = tally.listed + tally.queued_before - remaining
+        done = max(0, done if total is None else min(done, total))
+        return done, total
+
     def _sample(self, reading: Reading) -> Sample:
         tally = reading.tally
-        done = 0 if tally is None else tally.done
-        total = (
-            None if self.total is None else max(self.total, 0 if tally is None else tally.listed)
-        )
+        done, total = self._progress(reading)
         rate = self._rate(reading.at, done)
         return Sample(
             t=reading.at - (reading.at if self._start is None else self._start),

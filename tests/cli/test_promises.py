@@ -1,0 +1,110 @@
+"""What ``autoissue run`` promises on the command line: caps that cap, counts that add up,
+one line (not a traceback) when the disk or the backend fails."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from autoissue.emulator import Emulator
+from autoissue.engine import open_backend
+from autoissue.engine._work import WorkItem, message_for
+from autoissue.model import Issue, Priority
+from tests.cli.test_run import emulator_state, invoke, labels_by_issue
+
+REPO = "acme/widgets"
+
+
+def _run_args(emulator: Emulator, state_dir: Path, *extra: str) -> list[str]:
+    return ["run", "--repo", REPO, "--base-url", emulator.base_url, "--state-dir",
+            str(state_dir), "--quiet", *extra]  # fmt: skip
+
+
+def _summary(state_dir: Path) -> dict[str, Any]:
+    (path,) = (state_dir / "runs").glob("*.json")
+    loaded: dict[str, Any] = json.loads(path.read_text())
+    return loaded
+
+
+async def _leave_queued(state_dir: Path, numbers: range) -> None:
+    """Items a killed run left in the backend's queue, as the engine enqueues them."""
+    async with open_backend(f"sqlite:///{state_dir / 'state.db'}") as stores:
+        items = [
+            WorkItem(REPO, "triage", Issue(number=n, title="x", state="open", updated_at="2020"))
+            for n in numbers
+        ]
+        await stores.queue.put_many([message_for(item, Priority.LOW) for item in items])
+
+
+def _changed(before: dict[str, Any], emulator: Emulator) -> set[int]:
+    old, new = labels_by_issue(before), labels_by_issue(emulator_state(emulator))
+    return {number for number, labels in new.items() if labels != old[number]}
+
+
+def test_max_issues_caps_the_run_whatever_was_already_queued(
+    fresh_emulator: Emulator, tmp_path: Path
+) -> None:
+    asyncio.run(_leave_queued(tmp_path, range(1, 41)))
+    before = emulator_state(fresh_emulator)
+    result = invoke(_run_args(fresh_emulator, tmp_path, "--max-issues", "5"))
+    assert result.exit_code == 0, result.output
+    assert len(_changed(before, fresh_emulator)) == 5
+    summary = _summary(tmp_path)
+    assert summary["processed"] == 5
+    assert summary["queued_before"] == 40
+
+
+def test_the_summary_adds_up_and_its_rate_is_of_processed_issues(
+    fresh_emulator: Emulator, tmp_path: Path
+) -> None:
+    asyncio.run(_leave_queued(tmp_path, range(1, 11)))
+    result = invoke(_run_args(fresh_emulator, tmp_path))
+    assert result.exit_code == 0, result.output
+    s = _summary(tmp_path)
+    at_intake = sum(s["skipped"].values()) - s["skipped_at_work"]
+    assert s["listed"] == s["enqueued"] + at_intake
+    handled = s["processed"] + s["failed"] + s["skipped_at_work"]
+    assert s["queued_before"] + s["enqueued"] == handled + s["still_queued"]
+    assert s["elsewhere"] == 0  # no other worker shared this backend
+    assert s["issues_per_s"] == round(s["processed"] / s["seconds"], 1)
+    assert "queued by earlier runs" in result.output
+
+
+def test_a_backend_path_that_cannot_be_created_is_one_line(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    backend = f"sqlite:///{blocker / 'x.db'}"
+    result = invoke(_run_args(emulator, tmp_path, "--backend", backend))
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("Error: the backend is unavailable")
+    assert str(blocker) in lines[0]
+
+
+def test_an_etag_cache_that_cannot_be_saved_costs_a_warning_not_the_summary(
+    fresh_emulator: Emulator, tmp_path: Path
+) -> None:
+    (tmp_path / "etag-cache").write_text("a file where the cache folder goes")
+    before = emulator_state(fresh_emulator)
+    result = invoke(_run_args(fresh_emulator, tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "could not save the ETag cache" in result.output
+    assert "Traceback" not in result.output
+    assert _summary(tmp_path)["processed"] == len(_changed(before, fresh_emulator)) > 0
+
+
+def test_a_summary_that_cannot_be_saved_is_one_line_after_the_summary(
+    fresh_emulator: Emulator, tmp_path: Path
+) -> None:
+    (tmp_path / "runs").write_text("a file where the runs folder goes")
+    result = invoke(_run_args(fresh_emulator, tmp_path))
+    assert result.exit_code == 1
+    assert "processed" in result.output  # the summary was shown first
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("Error: could not save the summary")
+    assert str(tmp_path / "runs") in last
