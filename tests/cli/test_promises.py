@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from autoissue.cli._interrupt import exit_status
 from autoissue.emulator import Emulator
 from autoissue.engine import open_backend
 from autoissue.engine._work import WorkItem, message_for
@@ -108,3 +109,9 @@ def test_a_summary_that_cannot_be_saved_is_one_line_after_the_summary(
     last = result.output.strip().splitlines()[-1]
     assert last.startswith("Error: could not save the summary")
     assert str(tmp_path / "runs") in last
+
+
+def test_only_a_signal_changes_the_exit_status() -> None:
+    assert (exit_status("SIGINT"), exit_status("SIGTERM")) == (130, 143)
+    assert exit_status(None) == 0
+    assert exit_status("stop requested") == 0  # a stop from code: failures still decide

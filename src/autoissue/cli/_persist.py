@@ -33,11 +33,11 @@ def load_etags(path: Path) -> ETagCache:
     return cache
 
 
-def save_etags(cache: ETagCache, path: Path) -> bool:
+def save_etags(cache: ETagCache, path: Path) -> None:
     """Save the cache at ``path`` atomically (a crash leaves the previous one whole).
 
     The cache only saves requests on the next run, so a disk that refuses it (full, read-only)
-    costs a warning, never the run's summary: returns whether it was saved.
+    costs a warning, never the run's summary.
     """
     partial = path.with_suffix(".partial")
     try:
@@ -46,5 +46,3 @@ def save_etags(cache: ETagCache, path: Path) -> bool:
         partial.replace(path)
     except OSError as error:
         click.echo(f"warning: could not save the ETag cache {path}: {error}", err=True)
-        return False
-    return True

@@ -210,8 +210,9 @@ def run_command(**options: Any) -> None:
     saved = saved_or_explained(summary, settings.state_dir)
     plans = f", plans to {settings.plan_out}" if settings.plan_out else ""
     click.echo(f"summary saved to {saved}{plans}")
-    if summary.interrupted:
-        raise SystemExit(exit_status(summary.interrupted))
+    status = exit_status(summary.interrupted)
+    if status:
+        raise SystemExit(status)
     if summary.failed:
         raise SystemExit(1)
 

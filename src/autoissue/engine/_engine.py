@@ -46,7 +46,7 @@ from autoissue.engine._writeback import PlanWriter, finished_at
 from autoissue.github import ClientStatistics, GitHubClient
 from autoissue.model import Issue, Plan, Priority
 from autoissue.processors import Processor
-from autoissue.queue import DEFAULT_LEASE_S, MemoryQueue, Message, Queue, QueueStatistics
+from autoissue.queue import DEFAULT_LEASE_S, MemoryQueue, Message, Queue
 from autoissue.state import LedgerEntry, MemoryStateStore, StateStore
 from autoissue.stream import Budget, Pipeline, RssWatermark, Step, concurrent
 
@@ -128,6 +128,8 @@ class Engine:
     _intake: Pipeline | None = None
     _stopping: str | None = None
     _shortlist: Shortlist | None = None
+    _listing_done = False
+    _idle_since = inf
 
     def __init__(
         self,
@@ -157,7 +159,8 @@ class Engine:
         self._caps = _caps(self.state, repo, processor, self.options)
         self._watermark = _watermark(self.options)
         self.controller = controller or _build_controller(self.options, history)
-        self._listen()
+        self.limit_peak = self.controller.limit
+        self.controller.add_listener(self._on_limit)
         self.handler = ItemHandler(
             self._handler_setup(
                 (HandOff(), *processors, processor), plan_writer, on_plan, on_progress
@@ -165,10 +168,6 @@ class Engine:
         )
         self._claiming = not self._caps.active  # under a cap, claims wait for the shortlist
         self._dispatcher = self._build_dispatcher()
-
-    def _listen(self) -> None:
-        self.limit_peak, self._listing_done, self._idle_since = self.controller.limit, False, inf
-        self.controller.add_listener(self._on_limit)
 
     def _handler_setup(
         self,
@@ -224,13 +223,13 @@ class Engine:
             await tasks[1]
         finally:
             await self._stop(tasks)
-        still_queued = _backlog(await self.queue.statistics())
+        still_queued = (await self.queue.statistics()).unfinished
         seconds, after = time.perf_counter() - started, self._client.statistics()
         return self._summary(seconds, before, after, still_queued)
 
     async def _begin(self) -> None:
         """Note what earlier runs left queued; under a cap, make room for the shortlist."""
-        self.tally.queued_before = _backlog(await self.queue.statistics())
+        self.tally.queued_before = (await self.queue.statistics()).unfinished
         if self._caps.active:
             self._shortlist = Shortlist(await self._caps.room() or 0)
 
@@ -375,7 +374,7 @@ class Engine:
             return True  # the cap is spent: what is still queued waits for a later run
         stats = await self.queue.statistics()
         now = time.monotonic()
-        if stats.waiting or stats.in_flight:
+        if stats.unfinished:
             self._idle_since = inf
             return False
         self._idle_since = min(self._idle_since, now)
@@ -428,19 +427,13 @@ def _watermark(options: EngineOptions) -> RssWatermark | None:
 
 
 def _queue_counts(tally: RunTally, still_queued: int) -> dict[str, int]:
-    """The summary's queue side: what was there, what came, what was settled, what is left."""
+    """The summary's queue side: what was there, what came, what needed nothing, what is left."""
     return {
         "enqueued": tally.enqueued,
         "queued_before": tally.queued_before,
-        "handled": tally.handled,
         "skipped_at_work": tally.skipped_at_work,
         "still_queued": still_queued,
     }
-
-
-def _backlog(stats: QueueStatistics) -> int:
-    """Items in the queue that someone has yet to finish: waiting, or leased."""
-    return stats.waiting + stats.in_flight
 
 
 def _caps(state: StateStore, repo: str, processor: Processor, options: EngineOptions) -> RunCaps:

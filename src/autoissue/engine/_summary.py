@@ -42,7 +42,6 @@ class RunSummary:
     retries: int
     enqueued: int = 0
     queued_before: int = 0
-    handled: int = 0
     skipped_at_work: int = 0
     still_queued: int = 0
     interrupted: str | None = None
@@ -56,6 +55,11 @@ class RunSummary:
         return self.processed / self.seconds if self.seconds > 0 else 0.0
 
     @property
+    def handled(self) -> int:
+        """Queue items this run settled for good: processed, failed, or nothing to do."""
+        return self.processed + self.failed + self.skipped_at_work
+
+    @property
     def elsewhere(self) -> int:
         """Queued items finished by other workers on the same backend while this run went."""
         return self.queued_before + self.enqueued - self.handled - self.still_queued
@@ -63,7 +67,8 @@ class RunSummary:
     def to_dict(self) -> dict[str, Any]:
         """The summary as JSON-ready data, rate and the other workers' share included."""
         rate = round(self.issues_per_s, 1)
-        return {**asdict(self), "issues_per_s": rate, "elsewhere": self.elsewhere}
+        derived = {"handled": self.handled, "elsewhere": self.elsewhere}
+        return {**asdict(self), "issues_per_s": rate, **derived}
 
 
 def concurrency_summary(stats: ControllerStatistics, peak: int) -> dict[str, Any]:

@@ -114,7 +114,7 @@ class Timeline:
         total = None if self.total is None else max(self.total, tally.listed) + tally.queued_before
         done = tally.done
         if queue is not None:
-            remaining = queue.waiting + queue.in_flight + tally.shortlisted
+            remaining = queue.unfinished + tally.shortlisted
             done = tally.listed + tally.queued_before - remaining
         done = max(0, done if total is None else min(done, total))
         return done, total

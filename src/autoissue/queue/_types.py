@@ -119,6 +119,11 @@ class QueueStatistics:
         """Items waiting to be claimed: ready at any priority, plus delayed."""
         return sum(self.depth.values()) + self.delayed
 
+    @property
+    def unfinished(self) -> int:
+        """Items someone has yet to finish: waiting, or leased to a consumer."""
+        return self.waiting + self.in_flight
+
 
 def parse_priority(name: str) -> Priority:
     """The priority named ``name`` (``critical``, ``high``, ``normal``/``medium``, ``low``)."""
