@@ -38,7 +38,7 @@ def check_faults(report: dict[str, Any]) -> None:
     assert result["kills"] == 3
     assert len(result["mttr_each_s"]) == 3
     assert result["mttr_s"] == max(result["mttr_each_s"]) > 0
-    assert result["issues"] > 300
+    assert result["issues"] > 200  # those whose labels name no priority: triage gives them one
     assert result["missing"] == result["failed"]  # every issue labelled or dead-lettered
     assert result["writes"] >= result["writes_needed"] - result["failed"]
     assert report["params"]["contenders"] == ["autoissue"]

@@ -47,11 +47,13 @@ def test_eligible_issues_are_those_the_run_must_triage() -> None:
         item(5, ["WontFix"]),
         item(6, ["bug", "priority:low"]),
         item(7, ["priority: high", "p1"]),
+        item(8, ["bug"]),
     )
     numbers = eligible(seeded)
-    assert numbers == {1, 6, 7}
-    # The seeded spellings are not the tool's: only issue 6 counts as triaged already.
-    assert untriaged(seeded, numbers) == {1, 7}
+    # Triage adds no priority label where one is named in any spelling (6, 7): only the
+    # others can show they were triaged.
+    assert numbers == {1, 8}
+    assert untriaged(seeded, numbers) == {1, 8}
 
 
 def test_lost_are_untriaged_issues_that_are_not_dead_letters() -> None:

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from autoissue.cli import main
 from autoissue.emulator import Emulator
 from autoissue.engine import WorkItem, message_for, open_backend
-from autoissue.model import Issue, Priority, decode_plan
+from autoissue.model import Issue, Priority, decode_plan, priority_from_labels
 
 
 def state(emulator: Emulator) -> dict[int, dict[str, Any]]:
@@ -49,11 +49,11 @@ def test_dry_run_then_apply_requeues_what_changed(fresh_emulator: Emulator, tmp_
     written = [decode_plan(line) for line in plans.read_bytes().splitlines()]
     with_writes = [plan for plan in written if plan.actions]
     untouched = state(fresh_emulator)
-    assert all(untouched[plan.issue]["labels"] == [] or plan.actions for plan in written)
+    assert all(plan.actions for plan in written if untouched[plan.issue]["labels"] == [])
     edited = with_writes[0].issue
     edit_title(fresh_emulator, edited)
 
-    applied = invoke(["apply", str(plans), *common])
+    applied = invoke(["apply", str(plans), *common, "--json"])
     assert applied.exit_code == 0, applied.output
     summary = json.loads(applied.output)
     assert summary["requeued"] == 1
@@ -63,13 +63,21 @@ def test_dry_run_then_apply_requeues_what_changed(fresh_emulator: Emulator, tmp_
     for plan in with_writes[1:]:
         assert plan.labels_to_add <= set(after[plan.issue]["labels"])
 
-    again = json.loads(invoke(["apply", str(plans), *common]).output)
+    again = json.loads(invoke(["apply", str(plans), *common, "--json"]).output)
     assert again["already_applied"] == len(written) - 1  # nothing is applied twice
 
-    drained = invoke(["worker", "--backend", backend, *base, "--idle-exit", "0"])
+    drained = invoke(
+        ["worker", "--backend", backend, *base, "--idle-exit", "0", "--state-dir", str(tmp_path)]
+    )
     assert drained.exit_code == 0, drained.output
     relabelled = state(fresh_emulator)[edited]["labels"]
-    assert any(label.startswith("priority:") for label in relabelled)
+    assert priority_from_labels(relabelled) is not None
+    assert asyncio.run(unfinished(backend)) == 0  # the worker planned the re-queued one afresh
+
+
+async def unfinished(backend: str) -> int:
+    async with open_backend(backend) as stores:
+        return (await stores.queue.statistics()).unfinished
 
 
 def test_a_bad_plan_file_is_refused_before_anything_is_done(tmp_path: Path) -> None:

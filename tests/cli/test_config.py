@@ -76,3 +76,100 @@ def test_environment_variables_set_options(tmp_path: Path) -> None:
     code, output = invoke(["run", "--repo", "a/b"], tmp_path, env)
     assert code != 0
     assert "0 is not in the range" in output
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("concurency = 3\n", "did you mean 'concurrency'? known: "),
+        ("[run]\nrepos = 'a/b'\n", "[run] has no setting 'repos' (did you mean 'repo'? known: "),
+        ("[run]\nconcurrency = 'lots'\n", "autoissue.toml: [run] concurrency = 'lots': "),
+        ("max_issues = 0\n", "autoissue.toml: max_issues = 0: 0 is not in the range"),
+        ("[run]\npriority = 'urgent'\n", "[run] priorities = ['urgent']"),
+    ],
+)
+def test_a_bad_setting_names_its_key_and_the_known_ones(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    (tmp_path / "autoissue.toml").write_text(text.replace("priority =", "priorities ="))
+    code, output = invoke(["run", "--repo", "a/b"], tmp_path)
+    assert code != 0
+    assert message in output
+    assert "--" not in output.splitlines()[-1]  # the key in the file, not a flag
+
+
+def test_one_value_where_several_may_go_is_taken_as_a_list(
+    fresh_emulator: Emulator, tmp_path: Path
+) -> None:
+    (tmp_path / "autoissue.toml").write_text(
+        f'base_url = "{fresh_emulator.base_url}"\n[run]\npriorities = "critical"\nquiet = true\n'
+    )
+    code, output = invoke(["run", "--repo", "acme/widgets", "--dry-run"], tmp_path)
+    assert code == 0, output
+    assert "priority high not targeted" in output
+    assert "priority critical not targeted" not in output
+
+
+def test_a_misspelled_environment_variable_is_named_with_the_nearest(tmp_path: Path) -> None:
+    env = {"AUTOISSUE_RUN_CONCURENCY": "3", "AUTOISSUE_REPO": "a/b"}  # the second: an agent's
+    code, output = invoke(["run", "--repo", "a/b", "--concurrency", "0"], tmp_path, env)
+    assert code != 0
+    assert (
+        "warning: AUTOISSUE_RUN_CONCURENCY is not an option of autoissue and is ignored "
+        "(did you mean AUTOISSUE_RUN_CONCURRENCY?)"
+    ) in output
+    assert "AUTOISSUE_REPO" not in output
+
+
+def test_a_repeated_repo_is_an_error_not_the_last_one(tmp_path: Path) -> None:
+    code, output = invoke(["run", "--repo", "a/b", "--repo", "c/d"], tmp_path)
+    assert code == 2
+    assert "one repository per run, got 2: a/b, c/d" in output
+    code, output = invoke(["scan", "--repo", "a/b", "--repo", "a/b"], tmp_path)
+    assert code == 2
+
+
+def test_a_processors_settings_come_from_its_table_and_option_flags_win(
+    fresh_emulator: Emulator, tmp_path: Path
+) -> None:
+    (tmp_path / "autoissue.toml").write_text(
+        f'base_url = "{fresh_emulator.base_url}"\n[run]\nquiet = true\n'
+        '[processor.stale]\ndays_before_stale = 100000\ndays_before_close = "never"\n'
+        'stale_label = "sleepy"\n'
+    )
+    args = ["run", "--repo", "acme/widgets", "--processor", "stale", "--dry-run"]
+    plans = tmp_path / "plans.jsonl"
+    code, output = invoke([*args, "--plan-out", str(plans)], tmp_path)
+    assert code == 0, output
+    assert b"sleepy" not in plans.read_bytes()  # nothing is 100,000 days old
+    code, output = invoke(
+        [*args, "--plan-out", str(plans), "--option", "stale.days_before_stale=0"], tmp_path
+    )
+    assert code == 0, output
+    assert b"sleepy" in plans.read_bytes()  # the flag won: every open issue is stale now
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--option", "stale.days_befor_stale=3"],
+            "processor stale has no option 'days_befor_stale'",
+        ),
+        (["--option", "stale.days_before_stale=soon"], "expected a number, got 'soon'"),
+        (["--option", "triage.x=1"], "triage is not a processor of this command"),
+        (["--option", "nodot=1"], "must look like NAME.KEY=VALUE"),
+    ],
+)
+def test_a_bad_processor_setting_is_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    code, output = invoke(["run", "--repo", "a/b", "--processor", "stale", *args], tmp_path)
+    assert code == 1
+    assert message in output
+    assert "Traceback" not in output
+
+
+def test_a_processor_table_that_is_not_a_table_is_named(tmp_path: Path) -> None:
+    (tmp_path / "autoissue.toml").write_text("[processor]\nstale = 3\n")
+    code, output = invoke(["run", "--repo", "a/b"], tmp_path)
+    assert code == 1
+    assert "processor.stale must be a table" in output

@@ -8,7 +8,7 @@ from autoissue.engine import Engine, EngineOptions
 from autoissue.engine._caps import RunCaps, Shortlist
 from autoissue.engine._work import WorkItem, message_for
 from autoissue.model import Issue, Priority
-from autoissue.queue import MemoryQueue
+from autoissue.queue import MemoryQueue, Message
 from autoissue.state import MemoryStateStore
 from tests.engine.test_dispatch import Busy, issue, offline, pages
 
@@ -120,7 +120,7 @@ async def test_leftovers_and_the_listing_compete_for_the_cap_by_urgency() -> Non
 
 
 def test_the_shortlist_keeps_the_most_urgent_first_come_first_kept() -> None:
-    shortlist = Shortlist(3)
+    shortlist: Shortlist[Message] = Shortlist(3, lambda message: int(message.priority))
     item = WorkItem("o/r", "t", issue(1))
     low, high = (message_for(item, p, dry_run=True) for p in (Priority.LOW, Priority.HIGH))
     shortlist.offer([low, high, low, high])

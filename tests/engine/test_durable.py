@@ -158,7 +158,10 @@ def test_the_worker_command_drains_a_backend(emulator: Emulator, tmp_path: Path)
     asyncio.run(enqueue())
     result = CliRunner().invoke(
         main,
-        ["worker", "--backend", dsn, "--base-url", emulator.base_url, "--idle-exit", "0"],
+        [
+            *("worker", "--backend", dsn, "--base-url", emulator.base_url),
+            *("--idle-exit", "0", "--state-dir", str(tmp_path)),
+        ],
         env={"GITHUB_TOKEN": "t0k3n"},
     )
     assert result.exit_code == 0, result.output

@@ -69,7 +69,7 @@ async def test_runs_every_page_and_writes_each_plan(server: ScriptedServer) -> N
     assert sorted(plan.issue for plan in plans) == [1, 2, 5]
     assert label_posts(server) == {
         "/repos/o/r/issues/1/labels": ["bug", "priority:high"],
-        "/repos/o/r/issues/2/labels": ["enhancement", "priority:critical"],
+        "/repos/o/r/issues/2/labels": ["enhancement"],  # its p0 names the priority already
         "/repos/o/r/issues/5/labels": ["question", "priority:low"],
     }
     assert summary.issues_per_s > 0

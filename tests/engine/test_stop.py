@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -15,8 +16,9 @@ from typing import Any
 import pytest
 
 from autoissue.emulator import Emulator, EmulatorConfig, run_in_thread
-from autoissue.engine import Engine, EngineOptions
-from autoissue.model import Issue, Plan
+from autoissue.engine import Engine, EngineOptions, open_backend
+from autoissue.engine._work import WorkItem, message_for
+from autoissue.model import Issue, Plan, Priority
 from autoissue.processors import ProcessContext
 from autoissue.queue import MemoryQueue
 from tests.engine.test_dispatch import Busy, offline, pages
@@ -99,3 +101,38 @@ def wait_for(condition: Any) -> None:
     deadline = time.monotonic() + 60
     while not condition() and time.monotonic() < deadline:
         time.sleep(0.02)
+
+
+async def _leave_queued(dsn: str, count: int) -> None:
+    async with open_backend(dsn) as stores:
+        items = [
+            WorkItem(
+                "acme/widgets",
+                "triage",
+                Issue(number=n, title="x", state="open", updated_at="2020"),
+            )
+            for n in range(1, count + 1)
+        ]
+        await stores.queue.put_many([message_for(item, Priority.LOW) for item in items])
+
+
+@pytest.mark.timeout(120)
+async def test_sigterm_stops_a_worker_gracefully_with_its_summary_and_report(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    dsn = f"sqlite:///{tmp_path / 'state.db'}"
+    await _leave_queued(dsn, 1500)
+    report = tmp_path / "worker.json"
+    argv = [
+        *(sys.executable, "-m", "autoissue", "worker", "--backend", dsn),
+        *("--base-url", emulator.base_url, "--state-dir", str(tmp_path), "--concurrency", "4"),
+        *("--quiet", "--report-json", str(report)),
+    ]
+    seeded = labelled(emulator)
+    worker = await asyncio.to_thread(start, argv, {**os.environ, "GITHUB_TOKEN": "t0k3n"})
+    await asyncio.to_thread(wait_for, lambda: labelled(emulator) >= seeded + 20)
+    worker.send_signal(signal.SIGTERM)
+    out, err = await asyncio.to_thread(worker.communicate, None, 60)
+    assert worker.returncode == 143, err.decode()[-2000:]
+    assert b"still queued - rerun to resume" in out.replace("\u2014".encode(), b"-")
+    assert json.loads(report.read_text())["summary"]["interrupted"] == "SIGTERM"

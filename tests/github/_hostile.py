@@ -71,7 +71,7 @@ class HostileServer(ScriptedServer):
         now = self.clock.time() if self.clock is not None else 0.0
         self.arrivals.append((request.method, request.path, now))
         self._arrived.set()
-        queue = self.answers.get(f"{request.method} {request.path}")
+        queue = self.route(request)
         answer = queue[0] if queue else None
         if not isinstance(answer, Stall | Stream):
             return await super()._handle(request)

@@ -27,7 +27,11 @@ class Scripted:
 
 
 class ScriptedServer:
-    """Serves queued answers by ``METHOD path`` and records every request it got."""
+    """Serves queued answers by ``METHOD path`` and records every request it got.
+
+    A route added with its query (``/repositories/1/issues?page=2``) answers that exact URL
+    only, ahead of a route for the bare path: the way to script each page of a list.
+    """
 
     def __init__(self) -> None:
         self.answers: dict[str, deque[Scripted]] = defaultdict(deque)
@@ -41,7 +45,7 @@ class ScriptedServer:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
         self.requests.append((request.method, request.path_qs, dict(request.headers), body))
-        queue = self.answers.get(f"{request.method} {request.path}")
+        queue = self.route(request)
         if not queue:
             return web.json_response({"message": "Not Found"}, status=404)
         answer = queue[0] if len(queue) == 1 else queue.popleft()
@@ -52,6 +56,11 @@ class ScriptedServer:
         text = answer.body if isinstance(answer.body, str) else json.dumps(answer.body)
         headers = {"content-type": "application/json", **answer.headers}
         return web.Response(status=answer.status, text=text, headers=headers)
+
+    def route(self, request: web.Request) -> deque[Scripted] | None:
+        """The answers queued for ``request``: by its path and query, else by its path."""
+        exact = self.answers.get(f"{request.method} {request.path_qs}")
+        return exact or self.answers.get(f"{request.method} {request.path}")
 
     async def start(self) -> str:
         app = web.Application()

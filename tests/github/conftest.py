@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.github._hostile import HostileServer
 from tests.github._scripted import ScriptedServer
 
 
@@ -13,3 +14,11 @@ async def server() -> AsyncIterator[ScriptedServer]:
     await scripted.start()
     yield scripted
     await scripted.close()
+
+
+@pytest.fixture
+async def hostile() -> AsyncIterator[HostileServer]:
+    server = HostileServer()
+    await server.start()
+    yield server
+    await server.close()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
 
 import pytest
 
-from autoissue import MalformedResponseError, NotFoundError
+from autoissue import NotFoundError
 from autoissue.emulator import Emulator, EmulatorConfig
 from autoissue.github import GitHubClient, Response
 from autoissue.github._pages import PageWindow, iter_pages, page_number, plan_window, with_page
@@ -197,11 +198,16 @@ async def test_a_list_that_grew_is_read_past_its_first_last_link() -> None:
     assert [page[0] for page in pages] == [100, 200, 300, 400, 500]
 
 
-async def test_a_window_that_loops_back_is_a_malformed_response() -> None:
+async def test_a_window_that_loops_back_stops_the_listing_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     fake = Pages([2, 2, 2])
     fake.links[1] = f'<{BASE}&page=1>; rel="next", <{BASE}&page=3>; rel="last"'
-    with pytest.raises(MalformedResponseError, match="loops back"):
-        await numbers(iter_pages(fake, f"{BASE}&page=1", decode, concurrency=8))
+    with caplog.at_level(logging.WARNING):
+        pages = await numbers(iter_pages(fake, f"{BASE}&page=1", decode, concurrency=8))
+    assert pages == [[100, 101]]
+    assert f"pagination loops back to {BASE}&page=1" in caplog.text
+    assert fake.in_flight == 0  # the window's other pages were cancelled
 
 
 async def test_an_error_on_a_page_ends_the_listing_and_cancels_the_rest() -> None:

@@ -14,6 +14,7 @@ from autoissue.github import (
     parse_rate_limit,
     refusal_wait,
 )
+from autoissue.github._ratelimit import reset_beyond_window, utc_text
 from tests.github._scripted import octokit
 
 NOW = 1_800_000_000.0
@@ -24,8 +25,9 @@ def headers(**values: object) -> dict[str, str]:
 
 
 def test_reads_recorded_github_headers() -> None:
-    recorded = octokit("get-repository.json")[0]["headers"]
-    reading = parse_rate_limit({k: str(v) for k, v in recorded.items()}, now=0.0)
+    recorded = {k: str(v) for k, v in octokit("get-repository.json")[0]["headers"].items()}
+    # The fixture's reset is normalised to a constant: read it from half an hour before.
+    reading = parse_rate_limit(recorded, now=float(recorded["x-ratelimit-reset"]) - 1800)
     assert reading is not None
     assert (reading.limit, reading.remaining) == (5000, 4999)
 
@@ -48,13 +50,20 @@ def test_missing_headers_mean_unknown() -> None:
 def test_absurd_values_are_clamped() -> None:
     assert parse_rate_limit(headers(limit=-5, remaining=1, reset=1), now=NOW) is None
     assert parse_rate_limit(headers(limit=0, remaining=0, reset=1), now=NOW) is None
-    reading = parse_rate_limit(headers(limit=50, remaining=-3, used=99, reset=32503680000), now=NOW)
+    reading = parse_rate_limit(
+        headers(limit=50, remaining=-3, used=99, reset=int(NOW) + 3900), now=NOW
+    )
     assert reading is not None
     assert (reading.limit, reading.remaining, reading.used) == (50, 0, 50)
-    assert reading.reset == NOW + 3600
+    assert reading.reset == NOW + 3600  # five minutes past the hour: clock drift, capped
     past = parse_rate_limit(headers(limit=60, remaining=90, reset=1), now=NOW)
     assert past is not None
     assert (past.remaining, past.used, past.reset) == (60, 0, NOW)
+
+
+@pytest.mark.parametrize("reset", [NOW + 3901, 32503680000, 1507651200000])
+def test_a_reset_beyond_the_hour_and_its_drift_is_no_reading(reset: float) -> None:
+    assert parse_rate_limit(headers(limit=5000, remaining=0, reset=int(reset)), now=NOW) is None
 
 
 @given(
@@ -77,7 +86,7 @@ def test_any_header_values_parse_safely(values: dict[str, str]) -> None:
 )
 def test_any_numbers_give_a_bounded_reading(limit: int, remaining: int, reset: int) -> None:
     reading = parse_rate_limit(headers(limit=limit, remaining=remaining, reset=reset), now=NOW)
-    if limit < 1:
+    if limit < 1 or reset > NOW + 3900:
         assert reading is None
         return
     assert reading is not None
@@ -141,6 +150,39 @@ def test_then_a_minute_growing_exponentially_with_jitter() -> None:
     assert waits[0] == 60.0
     assert all(60.0 <= value <= 60.0 * 2 ** (n) for n, value in enumerate(waits))
     assert max(waits) > 120.0
+
+
+@pytest.mark.parametrize(
+    ("hdrs", "beyond"),
+    [
+        pytest.param(headers(remaining=0, reset=int(NOW) + 3901), NOW + 3901, id="past-drift"),
+        pytest.param(headers(remaining=-1, reset=32503680000), 32503680000.0, id="year-3000"),
+        pytest.param(headers(remaining=0, reset=int(NOW) + 3900), None, id="within-drift"),
+        pytest.param(headers(remaining=1, reset=32503680000), None, id="budget-left"),
+        pytest.param(headers(remaining=0), None, id="no-reset"),
+        pytest.param(headers(reset=32503680000), None, id="no-remaining"),
+        pytest.param(
+            {"retry-after": "30", **headers(remaining=0, reset=32503680000)},
+            None,
+            id="retry-after-first",
+        ),
+    ],
+)
+def test_a_reset_beyond_the_window_is_told_apart(
+    hdrs: dict[str, str], beyond: float | None
+) -> None:
+    assert reset_beyond_window(hdrs, NOW) == beyond
+
+
+@pytest.mark.parametrize(
+    ("epoch", "text"),
+    [
+        (NOW, "2027-01-15T08:00:00Z"),
+        (1e20, "100000000000000000000 (epoch seconds)"),
+    ],
+)
+def test_reset_times_are_written_in_utc(epoch: float, text: str) -> None:
+    assert utc_text(epoch) == text
 
 
 def test_absurd_retry_after_is_ignored_and_time_scale_shrinks_the_minute() -> None:

@@ -9,8 +9,10 @@ from autoissue.model import (
     AddLabels,
     Issue,
     Label,
+    Milestone,
     Plan,
     Priority,
+    User,
     decode_issue,
     decode_issue_page,
     decode_plan,
@@ -69,6 +71,31 @@ def test_label_names_and_reactions_are_read() -> None:
 def test_a_malformed_payload_is_a_decode_error() -> None:
     with pytest.raises(msgspec.ValidationError):
         decode_issue(b'{"number": "one"}')
+    with pytest.raises(msgspec.ValidationError):
+        decode_issue(b'{"title": "no number"}')
+
+
+def test_null_and_mistyped_fields_of_one_issue_take_their_defaults() -> None:
+    payload = {
+        "number": "5",
+        "title": None,
+        "state": 1,
+        "labels": "bug",
+        "assignees": [{"login": "ann"}, "bo"],
+        "user": {"login": None},
+        "reactions": [],
+        "milestone": {"title": "v1", "number": None},
+    }
+    issue = decode_issue(json.dumps(payload).encode())
+    assert issue == Issue(number=5, assignees=(User("ann"),), milestone=Milestone("v1"))
+
+
+def test_a_page_keeps_its_usable_items_in_order() -> None:
+    items = [{"number": 1, "body": None}, {"number": None}, {"number": 3, "labels": [None]}]
+    page = decode_issue_page(json.dumps(items).encode())
+    assert page == [Issue(number=1), Issue(number=3)]
+    with pytest.raises(msgspec.ValidationError):
+        decode_issue_page(b'{"message": "not a list"}')
 
 
 @pytest.mark.parametrize(
@@ -83,6 +110,10 @@ def test_a_malformed_payload_is_a_decode_error() -> None:
         (["p3", "p1"], Priority.HIGH),
         (["minor", "critical"], Priority.CRITICAL),
         (["important"], Priority.HIGH),
+        (["priority : high"], Priority.HIGH),
+        (["Priority_Critical"], Priority.CRITICAL),
+        (["priority"], None),
+        (["prioritylow"], None),
     ],
 )
 def test_priority_from_label_aliases(labels: list[str], expected: Priority | None) -> None:

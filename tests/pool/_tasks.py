@@ -75,9 +75,11 @@ def wait_for_file(path: str) -> int:
 
 
 def touch_then_hang(path: str) -> None:
-    """Say "I am running" by creating ``path``, then hang until killed."""
-    with open(path, "w") as marker:
+    """Say "I am running" by creating ``path`` (holding the pid), then hang until killed."""
+    # Written aside, then renamed: ``path`` never exists without the pid in it.
+    with open(path + ".part", "w") as marker:
         marker.write(str(os.getpid()))
+    os.replace(path + ".part", path)
     hang()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import os
 import pickle
 import threading
 from concurrent.futures import Future
@@ -15,13 +17,22 @@ from autoissue import (
     TaskTimeoutError,
     WorkerCrashedError,
 )
-from autoissue.pool import PoolConfig, RecycleReason, RemoteTraceback, Scaler, WorkerState
+from autoissue.pool import (
+    PoolConfig,
+    RecycleReason,
+    RemoteTraceback,
+    Scaler,
+    SharedArrays,
+    WorkerState,
+)
 from autoissue.pool._config import recycle_reason
+from autoissue.pool._shm import _unlink_all
 from autoissue.pool._stats import Counters, percentile
 from autoissue.pool._task import Beat, Call, Outcome, Ready, callable_ref, capture, resolve
 from autoissue.pool._worker import rss_bytes, run_call, serve
 from autoissue.pool._workers import Worker, settle
 from tests.pool import _tasks
+from tests.pool.conftest import shm_segments
 
 
 def test_callable_ref_names_top_level_functions() -> None:
@@ -237,3 +248,25 @@ def test_pool_errors_pickle_with_their_fields(error: Exception) -> None:
     assert vars(copy) == vars(error)
     assert str(copy) == str(error)
     assert isinstance(TaskTimeoutError("x", pid=1, timeout=1.0), TimeoutError)
+
+
+def test_arrays_of_an_owner_dropped_without_close_are_unlinked() -> None:
+    arrays = SharedArrays()
+    handle = arrays.from_array([1.0, 2.0])
+    assert handle.name in shm_segments()
+    del arrays
+    gc.collect()
+    assert handle.name not in shm_segments()
+    with pytest.raises(FileNotFoundError):
+        handle.attach()
+
+
+def test_an_owners_copy_in_another_process_never_unlinks_its_arrays() -> None:
+    arrays = SharedArrays()
+    handle = arrays.create(3)
+    # What a forked child's inherited finalizer is handed: the parent's segments, another pid.
+    _unlink_all(arrays._owned, creator=os.getpid() + 1)
+    assert handle.name in shm_segments()
+    assert len(arrays) == 1
+    arrays.close()
+    assert handle.name not in shm_segments()

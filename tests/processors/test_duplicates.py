@@ -1,10 +1,16 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import os
 import pickle
+import random
+import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import msgspec
 import numpy as np
@@ -14,7 +20,7 @@ from autoissue import ConfigurationError
 from autoissue.emulator import Emulator, EmulatorConfig, run_in_thread
 from autoissue.github import GitHubClient
 from autoissue.model import Comment, Issue, Priority
-from autoissue.pool import SharedArrays
+from autoissue.pool import SharedArray, SharedArrays
 from autoissue.processors import (
     Duplicates,
     ProcessContext,
@@ -22,6 +28,7 @@ from autoissue.processors import (
     get_processor,
     quote_title,
 )
+from autoissue.processors._tfidf import share_matrix, tfidf_matrix
 from tests.processors._fakes import FakeClient, context_for, make_issue
 
 CORPUS = [
@@ -256,3 +263,125 @@ async def test_finds_a_near_duplicate_in_the_emulator(emulator: Emulator) -> Non
     assert isinstance(action, Comment)
     assert f'#{original.number} "Exporter drops the last chunk of big archives"' in action.body
     assert f"#{copy.number} " not in action.body
+
+
+SHM = Path("/dev/shm")  # noqa: S108 - where POSIX shared memory lives on Linux: listed, not written
+
+
+def segments(handles: Iterator[SharedArray] | tuple[SharedArray, ...]) -> set[str]:
+    """Which of ``handles`` still have a segment in /dev/shm."""
+    return {handle.name for handle in handles if (SHM / handle.name).exists()}
+
+
+def large_corpus(size: int) -> list[Issue]:
+    rng = random.Random(11)
+    words = [f"term{number}" for number in range(20_000)]
+    return [
+        make_issue(number, " ".join(rng.choices(words, k=8)), " ".join(rng.choices(words, k=120)))
+        for number in range(1, size + 1)
+    ]
+
+
+async def test_the_event_loop_keeps_ticking_while_a_large_index_builds(
+    context: ProcessContext,
+) -> None:
+    corpus = large_corpus(4_000)
+    processor = Duplicates(corpus=corpus)
+    gaps: list[float] = []
+    building = True
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        while building:
+            await asyncio.sleep(0.001)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    ticking = asyncio.create_task(ticker())
+    await asyncio.sleep(0)  # the ticker starts before the build
+    started = time.perf_counter()
+    await processor.process(corpus[-1], context)
+    took = time.perf_counter() - started
+    building = False
+    await ticking
+    processor.close()
+    # Indexing blocking the loop would show as one gap as long as the whole build.
+    assert took > 0.2, f"the build took {took:.3f} s: too short to tell"
+    assert max(gaps) < took / 4, f"longest tick gap {max(gaps):.3f} s of a {took:.3f} s build"
+    assert len(gaps) > 20
+
+
+async def test_a_call_cancelled_while_the_index_builds_leaves_no_shared_memory(
+    context: ProcessContext,
+) -> None:
+    corpus = large_corpus(2_000)
+    shared = SharedArrays()
+    processor = Duplicates(corpus=corpus, shared=shared)
+    first = asyncio.create_task(processor.process(corpus[0], context))
+    await asyncio.sleep(0.05)
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert len(shared) == 0
+    assert processor.index is None
+    await processor.process(corpus[0], context)  # the next call builds it
+    assert len(shared) == 5
+    processor.close()
+    assert len(shared) == 0
+
+
+class FullSharedMemory(SharedArrays):
+    """Shared memory that runs out after ``room`` arrays."""
+
+    def __init__(self, room: int) -> None:
+        super().__init__()
+        self.room = room
+
+    def from_array(self, source: object) -> SharedArray:
+        if len(self) >= self.room:
+            raise OSError(28, "No space left on device")
+        return super().from_array(source)  # type: ignore[arg-type]
+
+
+def test_a_copy_into_full_shared_memory_releases_what_it_made() -> None:
+    matrix = tfidf_matrix([1, 2], [["parser", "crash"], ["parser"]], max_features=10)
+    full = FullSharedMemory(room=3)
+    with pytest.raises(OSError, match="No space left"):
+        share_matrix(matrix, full)
+    assert len(full) == 0
+    index = share_matrix(matrix, roomy := FullSharedMemory(room=5))
+    assert index.size == 2
+    roomy.close()
+
+
+async def test_a_processor_never_closed_frees_its_shared_memory_once_collected(
+    context: ProcessContext,
+) -> None:
+    processor = Duplicates(corpus=CORPUS)
+    await processor.process(CORPUS[0], context)
+    assert processor.index is not None
+    handles = processor.index.handles
+    assert segments(handles) == {handle.name for handle in handles}
+    del processor
+    gc.collect()
+    assert segments(handles) == set()
+
+
+@pytest.mark.slow
+def test_a_duplicates_run_leaks_no_shared_memory(emulator: Emulator, tmp_path: Path) -> None:
+    before = {path.name for path in SHM.glob("autoissue-*")}
+    run = ["run", "--repo", "acme/widgets", "--base-url", emulator.base_url, "--dry-run"]
+    argv = [sys.executable, "-m", "autoissue", *run, "--processor", "duplicates", "--quiet"]
+    argv += ["--state-dir", str(tmp_path / "state")]
+    env = {**os.environ, "GITHUB_TOKEN": "t0k3n"}
+    done = subprocess.run(
+        argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "leaked shared_memory" not in done.stderr
+    assert "resource_tracker" not in done.stderr
+    assert {path.name for path in SHM.glob("autoissue-*")} <= before
+    plans = list((tmp_path / "state" / "plans").glob("*.jsonl"))
+    assert len(plans) == 1
+    assert plans[0].read_bytes().count(b"\n") > 10  # it did index and plan the open issues

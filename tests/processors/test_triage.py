@@ -64,7 +64,7 @@ def test_a_long_body_is_read_only_up_to_its_head() -> None:
 
 
 async def test_plans_type_and_priority_labels(context: ProcessContext) -> None:
-    plan = await Triage().process(issue("Crash on save", labels=("p1",)), context)
+    plan = await Triage().process(issue("Crash on save"), context)
     assert plan.actions == (AddLabels(("bug", "priority:high")),)
     assert (plan.processor, plan.repo, plan.issue) == ("triage", "o/r", 5)
     assert plan.updated_at == "2026-03-01T10:00:00Z"
@@ -72,8 +72,78 @@ async def test_plans_type_and_priority_labels(context: ProcessContext) -> None:
 
 
 async def test_critical_priority_is_not_mistaken_for_none(context: ProcessContext) -> None:
-    plan = await Triage().process(issue("Lorem", labels=("p0",)), context)
+    plan = await Triage().process(issue("Data loss on save"), context)
     assert plan.labels_to_add == {"priority:critical"}
+    assert "priority critical" in plan.reasons
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        "priority: high",
+        "Priority:High",
+        "priority/high",
+        "PRIORITY-HIGH",
+        " priority high ",
+        "P1",
+        "important",
+        "priority:high",
+    ],
+)
+async def test_a_priority_label_in_any_spelling_gets_no_priority_label_added(
+    context: ProcessContext, label: str
+) -> None:
+    plan = await Triage().process(issue("Lorem ipsum", labels=(label,)), context)
+    assert plan.actions == ()
+    assert plan.reasons == ("priority high",)
+
+
+async def test_the_most_urgent_of_several_priority_aliases_counts_as_present(
+    context: ProcessContext,
+) -> None:
+    plan = await Triage().process(
+        issue("Crash on save", labels=("p3", "Priority: Urgent")), context
+    )
+    assert plan.actions == (AddLabels(("bug",)),)
+    assert "priority critical" in plan.reasons
+
+
+async def test_a_title_priority_is_added_when_no_label_names_one(context: ProcessContext) -> None:
+    plan = await Triage().process(
+        issue("Lorem ipsum crashes", labels=("bug", "help wanted")), context
+    )
+    assert plan.actions == (AddLabels(("priority:high",)),)
+
+
+@pytest.mark.parametrize(
+    ("title", "label"),
+    [
+        ("App crashes with a traceback on start", "Bug"),
+        ("App crashes with a traceback on start", "type: bug"),
+        ("App crashes with a traceback on start", "kind/bug"),
+        ("App crashes with a traceback on start", "Type/Feature"),
+        ("Add support for YAML config", "enhancement"),
+        ("Add support for YAML config", "Feature Request"),
+        ("Add support for YAML config", "feature_request"),
+        ("Add support for YAML config", "type-feature"),
+        ("How do I configure the proxy?", "Question"),
+        ("Typo in the README", "docs"),
+        ("Typo in the README", "type: Documentation"),
+    ],
+)
+async def test_a_type_label_in_any_spelling_gets_no_type_label_added(
+    context: ProcessContext, title: str, label: str
+) -> None:
+    plan = await Triage().process(issue(title, labels=(label, "priority: low")), context)
+    assert plan.actions == ()
+
+
+@pytest.mark.parametrize("label", ["typo", "kindness", "type", "bugfix-release", "docs-team"])
+async def test_labels_that_only_look_like_a_type_do_not_count_as_one(
+    context: ProcessContext, label: str
+) -> None:
+    plan = await Triage().process(issue("App crashes with a traceback", labels=(label,)), context)
+    assert plan.labels_to_add == {"bug", "priority:high"}
 
 
 async def test_keeps_an_existing_type_label_and_adds_nothing_twice(

@@ -11,10 +11,11 @@ from click.testing import CliRunner, Result
 from rich.console import Console
 
 from autoissue.cli import main
-from autoissue.cli._scan import ledger_dsn, print_report, printable
+from autoissue.cli._scan import ledger_dsn, print_report
+from autoissue.cli._terminal import printable
 from autoissue.emulator import Emulator, EmulatorConfig, run_in_thread
 from autoissue.github import RateLimitInfo
-from autoissue.model import Issue, Priority
+from autoissue.model import Issue, Priority, decode_plan
 from autoissue.scan import Budget, CallTally, Measured, ScanEntry, ScanReport, forecast
 from autoissue.selection import complexity
 
@@ -68,8 +69,12 @@ def test_json_is_for_scripts(emulator: Emulator, tmp_path: Path) -> None:
     first = data["issues"][0]
     assert (first["number"], first["title"], first["priority"]) == (2, HOSTILE, "critical")
     assert first["priority_reason"] == "label 'p0'"
-    assert data["forecast"]["calls"] == 1 + 1 + data["pages"] + data["admitted"]
     assert TOKEN not in result.output
+    every = invoke(emulator, "--state-dir", str(tmp_path), "--format", "json", "--limit", "0")
+    whole = json.loads(every.output)
+    writes = sum(entry["calls"] for entry in whole["issues"])
+    assert 0 < writes <= whole["admitted"]  # one labels call at most: some are labelled already
+    assert whole["forecast"]["calls"] == 1 + 1 + whole["pages"] + writes
 
 
 def test_the_ledger_of_an_earlier_run_is_read(emulator: Emulator, tmp_path: Path) -> None:
@@ -140,3 +145,34 @@ def test_the_forecast_says_what_it_knows_of_the_budget(budget: Budget, line: str
     text = console.export_text()
     assert line in text
     assert "[link=http://x]click[/link]" in text
+
+
+def test_scan_previews_the_capped_run_that_run_settings_describe(
+    emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = '[run]\nmax_issues = 4\npriorities = ["critical", "high"]\nmax_complexity = 0.9\n'
+    (tmp_path / "autoissue.toml").write_text(settings)
+    scanned = invoke(emulator, "--state-dir", str(tmp_path), "--format", "json", "--limit", "0")
+    assert scanned.exit_code == 0, scanned.output
+    data = json.loads(scanned.output)
+    admitted = [entry["number"] for entry in data["issues"] if entry["admitted"]]
+    assert len(admitted) == 4
+    assert data["skipped"]["cap reached"] > 0
+    assert any(reason.endswith("not targeted") for reason in data["skipped"])
+    plans = tmp_path / "plans.jsonl"
+    argv = ["run", "--repo", REPO, "--base-url", emulator.base_url, "--dry-run", "--quiet"]
+    env = {"GITHUB_TOKEN": TOKEN}
+    ran = CliRunner().invoke(main, [*argv, "--plan-out", str(plans)], env=env)
+    assert ran.exit_code == 0, ran.output
+    planned = [decode_plan(line).issue for line in plans.read_bytes().splitlines()]
+    assert sorted(planned) == sorted(admitted)
+
+
+def test_scan_takes_the_runs_selection_flags(emulator: Emulator, tmp_path: Path) -> None:
+    args = ("--state-dir", str(tmp_path), "--format", "json", "--limit", "0")
+    result = invoke(emulator, *args, "--priority", "critical", "--max-issues", "1")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [entry["priority"] for entry in data["issues"] if entry["admitted"]] == ["critical"]
+    assert data["admitted"] == 1

@@ -43,4 +43,5 @@ def test_scan_forecasts_the_calls_of_a_10000_issue_run_within_10_percent(tmp_pat
         actual, writes = asyncio.run(real_run(emulator.base_url))
     predicted = forecast["calls"]
     assert abs(predicted - actual) <= 0.1 * actual, (predicted, actual)
-    assert forecast["writes"] == writes > 5_000
+    # Issues whose labels already say their type and priority need no write.
+    assert forecast["writes"] == writes > 4_000

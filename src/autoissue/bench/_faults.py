@@ -15,9 +15,11 @@ run is left to finish. MTTR is measured from the restart (a new interpreter: its
 the listing and the lease of the killed run's items expiring are all part of resuming).
 
 The final state is then checked: every eligible issue (open, not a pull request, not
-locked, no skip label) must carry a priority label in the tool's spelling, which the
-``triage`` processor's plan always writes, in the same write as its type label. An eligible
-issue without one is ``lost`` unless the queue holds it as a dead letter (``failed``).
+locked, no skip label, no label naming a priority) must carry a priority label in the tool's
+spelling, which the ``triage`` processor's plan writes to it, in the same write as its type
+label. An eligible issue without one is ``lost`` unless the queue holds it as a dead letter
+(``failed``). An issue whose labels already name a priority (``p1``, ``priority: high``) gets
+no priority label, and perhaps no write at all: nothing would show it was triaged.
 ``duplicate_writes`` is the emulator's own counter; ``rewrites`` counts label writes past
 one per issue (a kill between a write and its ack makes the resumed run write again, which
 adding labels makes harmless - reported, not counted as duplicates).
@@ -46,7 +48,7 @@ from autoissue.bench._contenders import TOKEN
 from autoissue.bench._emulated import EmulatorProcess, admin_call
 from autoissue.bench._report import BenchReport, median
 from autoissue.engine import DEFAULT_SKIP_LABELS
-from autoissue.model import Priority
+from autoissue.model import Priority, priority_from_labels
 from autoissue.queue import open_queue
 
 logger = logging.getLogger(__name__)
@@ -86,17 +88,21 @@ class FaultsBenchConfig:
 
 
 #: The priority labels the ``triage`` processor writes, in its own spelling (``priority:high``);
-#: the emulator's seeded labels never use it (``priority: high``, ``p1``).
+#: it writes one only to an issue none of whose labels names a priority.
 TRIAGED = frozenset(priority.label for priority in Priority)
 
 
 def eligible(state: dict[str, Any]) -> set[int]:
-    """The issues ``autoissue run`` must triage: open, not pull requests, unlocked, not skipped."""
+    """The issues a run must be seen to triage: open, not pull requests, unlocked, not skipped.
+
+    Issues with a label naming a priority are left out: triage adds no priority label to them.
+    """
     return {
         item["number"]
         for item in state["repos"][0]["issues"]
         if item["state"] == "open" and not item["is_pull_request"] and not item["locked"]
         and not DEFAULT_SKIP_LABELS & {label.lower() for label in item["labels"]}
+        and priority_from_labels(item["labels"]) is None
     }  # fmt: skip
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -67,15 +68,36 @@ def spawns_processes(processors: list[Processor]) -> bool:
 
 
 def processor_options(
-    processor: str, options: dict[str, Any], token: str | None, state_dir: Path
+    processor: str,
+    options: dict[str, Any],
+    token: str | None,
+    state_dir: Path,
+    *,
+    base_url: str,
 ) -> dict[str, Any]:
-    """The keyword options for ``get_processor``: the command processor's, or none at all."""
+    """The keyword options for ``get_processor``: the command processor's, or none at all.
+
+    Without ``--agent`` or an argv the command processor would run the bundled fake agent,
+    whose placeholder edits become real pull requests on a real server: that default holds
+    only against a server on this machine (the emulator); elsewhere it is an error.
+    """
     given = [flag for name, flag in _FLAGS.items() if options.get(name)]
     if processor != "command":
         if given:
             raise ConfigurationError(f"{given[0]} is for --processor command only")
         return {}
+    if not options["agent"] and not options["agent_args"] and not is_local(base_url):
+        raise ConfigurationError(
+            f"--processor command needs --agent PRESET or --agent-arg ARGV against {base_url} "
+            "(the bundled fake agent runs only against a local emulator, or as --agent fake)"
+        )
     return _command_options(options, token, state_dir)
+
+
+def is_local(base_url: str) -> bool:
+    """Whether ``base_url`` is a server on this machine (the emulator, or a tunnel to one)."""
+    host = urllib.parse.urlsplit(base_url).hostname or ""
+    return host in {"localhost", "::1"} or host.startswith("127.")
 
 
 def _command_options(options: dict[str, Any], token: str | None, state_dir: Path) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from autoissue.cli._summary import print_summary
 from autoissue.emulator import EmulatorConfig, run_in_thread
 from autoissue.engine import DEFAULT_SKIP_LABELS, Engine, EngineOptions, RunSummary, fresh_backend
 from autoissue.github import GitHubClient
+from autoissue.model import priority_from_labels
 from autoissue.processors import Triage
 from autoissue.stream import gc_tuned
 
@@ -39,7 +40,7 @@ def verify(
 
     Every item of the repository must have been listed. Every open issue that is not a
     pull request, not locked and has no skip label must have been processed, carry each
-    label its plan added, and carry a priority label.
+    label its plan added, and carry a priority label (in any spelling triage reads).
     """
     issues = next(entry["issues"] for entry in state["repos"] if entry["full_name"] == repo)
     problems = [] if listed == len(issues) else [f"listed {listed} of {len(issues)} items"]
@@ -49,7 +50,7 @@ def verify(
             problems.append(f"#{number} was not processed")
         elif missing := planned[number] - labels:
             problems.append(f"#{number} lacks {', '.join(sorted(missing))}")
-        elif not any(label.startswith("priority:") for label in labels):
+        elif priority_from_labels(labels) is None:  # any spelling: "priority: high", "P1"
             problems.append(f"#{number} has no priority label")
     return problems
 

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import click
+from rich.console import Console
+from rich.table import Table
 
 from autoissue._exceptions import CorruptItemError
 from autoissue.cli._errors import friendly_errors
+from autoissue.cli._terminal import cell
 from autoissue.engine import decode_item
 from autoissue.queue import DEFAULT_DSN, DeadLetter, Queue, open_queue
 
 __all__ = ["dlq_command"]
 
 T = TypeVar("T")
+_PIPED_WIDTH = 240
 
 
 def _with_queue(dsn: str, action: Callable[[Queue], Awaitable[T]]) -> T:
@@ -75,13 +80,48 @@ def dlq_command(ctx: click.Context, backend: str) -> None:
 def list_command(dsn: str, limit: int, as_json: bool) -> None:
     """List the oldest dead letters."""
     letters = _with_queue(dsn, lambda queue: queue.dead_letters(limit))
-    for letter in letters:
-        if as_json:
+    if as_json:
+        for letter in letters:
             click.echo(json.dumps(_summary(letter)))
-        else:
-            click.echo(f"{letter.id}\t{letter.attempts}\t{letter.reason}\t{letter.last_error}")
-    if not letters and not as_json:
+    elif letters:
+        console = Console()
+        if not console.is_terminal:
+            console.width = _PIPED_WIDTH  # one line per letter for grep, not 80 folded columns
+        console.print(letters_table(letters))
+    else:
         click.echo("no dead letters")
+
+
+def letters_table(letters: list[DeadLetter]) -> Table:
+    """The dead letters as a table with a header: which issue, why, and when."""
+    table = Table(title=f"{len(letters):,} dead letter(s), oldest first")
+    for name in ("id", "issue", "processor", "attempts", "reason", "last error", "dead at"):
+        table.add_column(name, overflow="fold", justify="right" if name == "attempts" else "left")
+    for letter in letters:
+        issue, processor = _issue_of(letter.payload)
+        table.add_row(
+            cell(letter.id),
+            cell(issue),
+            cell(processor),
+            str(letter.attempts),
+            cell(letter.reason),
+            cell(letter.last_error),
+            _when(letter.dead_at),
+        )
+    return table
+
+
+def _issue_of(payload: bytes) -> tuple[str, str]:
+    """``OWNER/REPO#N`` and the processor of a work item; dashes for anything else."""
+    try:
+        item = decode_item(payload)
+    except CorruptItemError:
+        return "-", "-"
+    return f"{item.repo}#{item.issue.number}", item.processor
+
+
+def _when(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
 
 
 @dlq_command.command("show")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import click
@@ -10,11 +11,18 @@ import click
 from autoissue._exceptions import ConfigurationError
 from autoissue.cli._apply import apply_command
 from autoissue.cli._bench import bench_command
-from autoissue.cli._config import DEFAULT_CONFIG, default_map, load_config
+from autoissue.cli._config import (
+    DEFAULT_CONFIG,
+    default_map,
+    load_config,
+    processor_tables,
+    unknown_environment,
+)
 from autoissue.cli._demo import demo_command
 from autoissue.cli._dlq import dlq_command
 from autoissue.cli._run import run_command
 from autoissue.cli._scan import scan_command
+from autoissue.cli._terminal import InertFormatter
 from autoissue.cli._worker import worker_command
 
 
@@ -33,14 +41,28 @@ def main(ctx: click.Context, verbose: int, config: Path | None) -> None:
     Every option can also come from autoissue.toml or from an environment variable
     AUTOISSUE_<COMMAND>_<OPTION> (e.g. AUTOISSUE_RUN_CONCURRENCY); flags win over both.
     """
-    level = {0: logging.ERROR, 1: logging.INFO}.get(verbose, logging.DEBUG)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _configure_logging(verbose)
+    assert isinstance(ctx.command, click.Group)  # noqa: S101 - main is a group
+    for warning in unknown_environment(ctx.command, os.environ):
+        click.echo(warning, err=True)
     try:
         settings = load_config(config)
-        assert isinstance(ctx.command, click.Group)  # noqa: S101 - main is a group
-        ctx.default_map = default_map(ctx.command, settings, str(config or DEFAULT_CONFIG))
+        source = str(config or DEFAULT_CONFIG)
+        ctx.default_map = default_map(ctx.command, settings, source)
+        ctx.obj = {"processor_tables": processor_tables(settings, source)}
     except ConfigurationError as error:
         raise click.ClickException(str(error)) from None
+
+
+def _configure_logging(verbose: int) -> None:
+    """``-v``: what the run decides (INFO); ``-vv``: also every request and issue (DEBUG).
+
+    Only autoissue's own loggers go to DEBUG: asyncio's and aiohttp's would drown them.
+    """
+    handler = logging.StreamHandler()
+    handler.setFormatter(InertFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.ERROR if verbose == 0 else logging.INFO, handlers=[handler])
+    logging.getLogger("autoissue").setLevel(logging.DEBUG if verbose >= 2 else logging.NOTSET)
 
 
 main.add_command(run_command)

@@ -13,11 +13,13 @@ import click
 from autoissue import _runtime
 from autoissue.cli._agent_options import agent_options, processor_options, spawns_processes
 from autoissue.cli._errors import friendly_errors
-from autoissue.cli._github import connected, credentials, github_options, identity
-from autoissue.cli._interrupt import exit_status, graceful_interrupt
+from autoissue.cli._github import connected, credentials, github_options, identity, repo_option
+from autoissue.cli._interrupt import graceful_interrupt
 from autoissue.cli._observe_options import ObserveOptions, observability_options, observed_run
 from autoissue.cli._persist import etag_cache_path, load_etags, save_etags
-from autoissue.cli._summary import print_summary, saved_or_explained
+from autoissue.cli._processor_settings import config_tables, option_flag, settings_for
+from autoissue.cli._selection import chosen_priorities, selection_options
+from autoissue.cli._summary import end_with_status, print_summary, saved_or_explained
 from autoissue.concurrency import STRATEGIES, JsonFileHistoryStore, Strategy
 from autoissue.engine import (
     Backend,
@@ -139,8 +141,9 @@ def _plan_path(state_dir: Path, plan_out: Path | None, dry_run: bool) -> Path | 
 
 
 @click.command("run")
-@click.option("--repo", required=True, help="The repository, as OWNER/NAME.")
+@repo_option
 @click.option("--processor", default="triage", show_default=True, help="Which processor to run.")
+@option_flag
 @click.option("--dry-run", is_flag=True, help="Plan every write, make none (plans are saved).")
 @click.option(
     "--force",
@@ -163,19 +166,7 @@ def _plan_path(state_dir: Path, plan_out: Path | None, dry_run: bool) -> Path | 
     help="How the adaptive controller trades latency for throughput.",
 )
 @click.option("--state", default="open", type=click.Choice(["open", "closed", "all"]))
-@click.option(
-    "--priority",
-    "priorities",
-    multiple=True,
-    type=click.Choice(["critical", "high", "medium", "low"]),
-    help="Only issues at this priority (repeat for several; default: all).",
-)
-@click.option(
-    "--max-complexity",
-    type=click.FloatRange(0, 1, min_open=True),
-    help="Skip issues whose complexity score reaches this (0.7 suits agents).",
-)
-@click.option("--max-issues", type=click.IntRange(min=1), help="Admit at most this many.")
+@selection_options
 @click.option(
     "--max-cost-usd",
     type=click.FloatRange(min=0, min_open=True),
@@ -184,7 +175,7 @@ def _plan_path(state_dir: Path, plan_out: Path | None, dry_run: bool) -> Path | 
 @click.option(
     "--max-issues-per-hour",
     type=click.IntRange(min=1),
-    help="Admit at most this many per clock hour, counted across runs in the backend.",
+    help="Process at most this many per clock hour, counted across runs in the backend.",
 )
 @click.option("--state-dir", default=".autoissue", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
@@ -210,11 +201,7 @@ def run_command(**options: Any) -> None:
     saved = saved_or_explained(summary, settings.state_dir)
     plans = f", plans to {settings.plan_out}" if settings.plan_out else ""
     click.echo(f"summary saved to {saved}{plans}")
-    status = exit_status(summary.interrupted)
-    if status:
-        raise SystemExit(status)
-    if summary.failed:
-        raise SystemExit(1)
+    end_with_status(summary)
 
 
 def _engine_options(options: dict[str, Any]) -> EngineOptions:
@@ -230,6 +217,15 @@ def _engine_options(options: dict[str, Any]) -> EngineOptions:
     )
 
 
+def _processor_options(options: dict[str, Any], token: str | None) -> dict[str, Any]:
+    name = options["processor"]
+    own = settings_for([name], options["processor_settings"], config_tables())[name]
+    agent = processor_options(
+        name, options, token, options["state_dir"], base_url=options["base_url"]
+    )
+    return {**own, **agent}
+
+
 def _settings(options: dict[str, Any]) -> RunSettings:
     owner, name = parse_repo_name(options["repo"])
     dry_run = options["dry_run"]
@@ -241,11 +237,9 @@ def _settings(options: dict[str, Any]) -> RunSettings:
         app=app,
         processor=options["processor"],
         options=_engine_options(options),
-        priorities=frozenset(Priority[name.upper()] for name in options["priorities"]) or None,
+        priorities=chosen_priorities(options),
         max_complexity=options["max_complexity"],
-        processor_options=processor_options(
-            options["processor"], options, token, options["state_dir"]
-        ),
+        processor_options=_processor_options(options, token),
         state_dir=options["state_dir"],
         plan_out=_plan_path(options["state_dir"], options["plan_out"], dry_run),
         backend=options["backend"] or f"sqlite:///{options['state_dir'] / 'state.db'}",

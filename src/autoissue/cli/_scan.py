@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,37 +15,16 @@ from rich.text import Text
 
 from autoissue import _runtime
 from autoissue.cli._errors import friendly_errors
-from autoissue.cli._github import credentials, github_options
+from autoissue.cli._github import credentials, github_options, repo_option
+from autoissue.cli._processor_settings import config_tables, option_flag, settings_for
+from autoissue.cli._selection import selection_options, selector
+from autoissue.cli._terminal import cell
 from autoissue.github import GitHubClient, normalise_base_url, parse_repo_name
 from autoissue.processors import get_processor
 from autoissue.scan import Forecast, ScanEntry, ScanOptions, ScanReport, duration, scan
 from autoissue.state import StateStore, open_state
 
 _TITLE_CHARS = 60
-_CELL_CHARS = 80
-
-
-def printable(text: str, width: int = _CELL_CHARS) -> str:
-    """Issue text made safe for a terminal: control characters shown as escapes, then cut.
-
-    Titles, labels and error messages come from whoever opened the issue: an escape
-    sequence or a bidirectional override in one must show as what it is, never act.
-    """
-    shown = "".join(
-        ch if unicodedata.category(ch) not in {"Cc", "Cf", "Zl", "Zp"} else _escape(ch)
-        for ch in text
-    )
-    return shown if len(shown) <= width else shown[: width - 1] + "…"
-
-
-def _escape(ch: str) -> str:
-    code = ord(ch)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def _cell(text: str, width: int = _CELL_CHARS, style: str = "") -> Text:
-    # A Text is never parsed for markup: "[bold]" in a title stays "[bold]".
-    return Text(printable(text, width), style=style)
 
 
 def issues_table(report: ScanReport, limit: int | None) -> Table:
@@ -65,17 +43,17 @@ def issues_table(report: ScanReport, limit: int | None) -> Table:
 def _row(entry: ScanEntry) -> tuple[Text, ...]:
     priority = "" if entry.priority is None else entry.priority.name.lower()
     verdict = (
-        _cell(f"process: {entry.calls} call{'' if entry.calls == 1 else 's'}", style="green")
+        cell(f"process: {entry.calls} call{'' if entry.calls == 1 else 's'}", style="green")
         if entry.admitted
-        else _cell(f"skip: {entry.skip_reason}", style="dim")
+        else cell(f"skip: {entry.skip_reason}", style="dim")
     )
     return (
         Text(str(entry.number)),
-        _cell(entry.title, _TITLE_CHARS),
+        cell(entry.title, _TITLE_CHARS),
         Text(priority),
-        _cell(entry.priority_reason),
+        cell(entry.priority_reason),
         Text(f"{entry.complexity.score:.2f}"),
-        _cell(", ".join(entry.top_factors())),
+        cell(", ".join(entry.top_factors())),
         verdict,
     )
 
@@ -147,19 +125,26 @@ async def execute(options: dict[str, Any]) -> ScanReport:
     """Warm up as a run does, then scan with the run's selector and ledger."""
     owner, name = parse_repo_name(options["repo"])
     token, app = credentials(options)
-    processor = get_processor(options["processor"])
+    chosen = options["processor"]
+    own = settings_for([chosen], options["processor_settings"], config_tables())
+    processor = get_processor(chosen, **own[chosen])
     dsn = ledger_dsn(options["state_dir"], options["backend"])
     base_url = normalise_base_url(options["base_url"])
     async with GitHubClient(base_url=base_url, token=token, app=app) as client, _ledger(dsn) as st:
         await client.warm_up()
-        scan_options = ScanOptions(state=options["state"])
-        return await scan(client, f"{owner}/{name}", processor, options=scan_options, state=st)
+        scan_options = ScanOptions(state=options["state"], max_issues=options["max_issues"])
+        chooser = selector(processor, options)
+        return await scan(
+            client, f"{owner}/{name}", processor, selector=chooser, options=scan_options, state=st
+        )
 
 
 @click.command("scan")
-@click.option("--repo", required=True, help="The repository, as OWNER/NAME.")
+@repo_option
 @click.option("--processor", default="triage", show_default=True, help="Which processor to plan.")
+@option_flag
 @click.option("--state", default="open", type=click.Choice(["open", "closed", "all"]))
+@selection_options
 @click.option(
     "--limit",
     default=50,

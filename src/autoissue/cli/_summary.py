@@ -10,6 +10,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from autoissue.cli._interrupt import exit_status
+from autoissue.cli._terminal import inert
 from autoissue.engine import RunSummary
 
 
@@ -78,7 +80,16 @@ def print_summary(summary: RunSummary, console: Console | None = None) -> None:
             f"interrupted: {summary.still_queued:,} still queued — rerun to resume", markup=False
         )
     for failure in summary.failures[:10]:
-        console.print(f"  #{failure['issue']}: {failure['error']}", markup=False)
+        console.print(f"  #{failure['issue']}: {inert(failure['error'])}", markup=False)
+
+
+def end_with_status(summary: RunSummary) -> None:
+    """Exit as the shell expects: 128 + the signal that stopped the run, 1 if issues failed."""
+    status = exit_status(summary.interrupted)
+    if status:
+        raise SystemExit(status)
+    if summary.failed:
+        raise SystemExit(1)
 
 
 def saved_or_explained(summary: RunSummary, state_dir: Path) -> Path:

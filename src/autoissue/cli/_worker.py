@@ -11,7 +11,10 @@ from autoissue import _runtime
 from autoissue.cli._agent_options import agent_options, processor_options, spawns_processes
 from autoissue.cli._errors import friendly_errors
 from autoissue.cli._github import Auth, connected, credentials, github_options
-from autoissue.cli._summary import print_summary
+from autoissue.cli._interrupt import graceful_interrupt
+from autoissue.cli._observe_options import ObserveOptions, observability_options, observed_run
+from autoissue.cli._processor_settings import config_tables, option_flag, settings_for
+from autoissue.cli._summary import end_with_status, print_summary
 from autoissue.engine import Backend, Engine, EngineOptions, RunSummary, no_pages, open_backend
 from autoissue.github import (
     GitHubClient,
@@ -26,23 +29,37 @@ __all__ = ["worker_command"]
 def build_processors(options: dict[str, Any], token: str | None) -> list[Processor]:
     """The worker's processors, built before anything is opened: a bad name fails first."""
     names = options["processor"]
-    return [get_processor(name, **_options_for(name, options, token)) for name in names]
+    own = settings_for(names, options["processor_settings"], config_tables())
+    return [
+        get_processor(name, **own[name], **_options_for(name, options, token)) for name in names
+    ]
 
 
 async def work(
     backend: str, base_url: str, auth: Auth, options: dict[str, Any], processors: list[Processor]
 ) -> RunSummary:
     """Claim and process items from ``backend`` until it stays empty for ``idle_exit_s``."""
-    async with connected(base_url, auth, backend) as client, open_backend(backend) as stores:
-        with gc_tuned():
-            return await _engine(client, stores, processors, options).run()
+    observe: ObserveOptions = options["observe"]
+    labels = {"processor": ",".join(processor.name for processor in processors)}
+    async with (
+        connected(base_url, auth, backend) as client,
+        open_backend(backend) as stores,
+        observed_run(
+            observe, client=client, state_dir=options["state_dir"], labels=labels
+        ) as session,
+    ):
+        engine = _engine(client, stores, processors, options)
+        with gc_tuned(), graceful_interrupt(engine):
+            return await session.run(engine)
 
 
 def _options_for(name: str, options: dict[str, Any], token: str | None) -> dict[str, Any]:
     # The agent options configure the command processor; the others take their defaults.
     if name != "command":
         return {}
-    return processor_options(name, options, token, options["state_dir"])
+    return processor_options(
+        name, options, token, options["state_dir"], base_url=options["base_url"]
+    )
 
 
 def _engine(
@@ -71,6 +88,7 @@ def _engine(
     show_default=True,
     help="A processor this worker handles items for (repeat for several).",
 )
+@option_flag
 @click.option("--concurrency", type=click.IntRange(1, 1000), help="Force this many in flight.")
 @click.option(
     "--idle-exit",
@@ -83,10 +101,11 @@ def _engine(
     "--state-dir",
     default=".autoissue",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Where the command processor keeps its mirrors and worktrees.",
+    help="Where reports go and the command processor keeps its mirrors and worktrees.",
 )
 @github_options
 @agent_options
+@observability_options
 def worker_command(**options: Any) -> None:
     """Process queued issues from a shared backend, beside ``autoissue run`` or after it.
 
@@ -102,3 +121,4 @@ def worker_command(**options: Any) -> None:
             spawning=spawns_processes(processors),
         )
     print_summary(summary)
+    end_with_status(summary)

@@ -9,7 +9,7 @@ or worker plans it afresh from what the issue says now.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,14 +62,25 @@ class ApplySummary:
 
 
 class PlanApplier:
-    """Applies plans ``concurrency`` at a time; changed issues go to ``queue`` instead."""
+    """Applies plans ``concurrency`` at a time; changed issues go to ``queue`` instead.
+
+    ``on_settled`` is called once per plan as it is settled, whatever became of it (for
+    progress displays).
+    """
 
     def __init__(
-        self, client: GitHubClient, state: StateStore, queue: Queue, *, concurrency: int = 8
+        self,
+        client: GitHubClient,
+        state: StateStore,
+        queue: Queue,
+        *,
+        concurrency: int = 8,
+        on_settled: Callable[[], None] | None = None,
     ) -> None:
         self._client, self._state, self._queue = client, state, queue
         self._writeback = WriteBack(client, state)
         self._slots = asyncio.Semaphore(concurrency)
+        self._on_settled = on_settled or (lambda: None)
         self.summary = ApplySummary()
 
     def __repr__(self) -> str:
@@ -89,6 +100,8 @@ class PlanApplier:
                 if len(self.summary.failures) < MAX_FAILURES_KEPT:
                     text = f"{type(error).__name__}: {error}"
                     self.summary.failures.append({"issue": plan.issue, "error": text})
+            finally:
+                self._on_settled()
 
     async def _one(self, plan: Plan) -> None:
         name = issue_name(plan.repo, plan.issue)

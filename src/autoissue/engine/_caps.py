@@ -16,10 +16,15 @@ from __future__ import annotations
 import heapq
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Generic, TypeVar
 
-from autoissue.queue import Message
 from autoissue.state import StateStore
+
+T = TypeVar("T")
+
+#: The skip reason of the issues a cap leaves for a later run.
+CAP_REACHED = "cap reached"
 
 
 class RunCaps:
@@ -72,32 +77,36 @@ class RunCaps:
         return time.strftime("hour-%Y%m%dT%H", time.gmtime(self._now()))
 
 
-class Shortlist:
-    """The ``size`` most urgent messages offered so far; the first offered wins a tie."""
+class Shortlist(Generic[T]):
+    """The ``size`` most urgent items offered so far; the first offered wins a tie.
 
-    def __init__(self, size: int) -> None:
+    ``priority`` tells an item's :class:`~autoissue.model.Priority` (lower is more urgent):
+    the run keeps queue messages, ``autoissue scan`` keeps the issues it would plan.
+    """
+
+    def __init__(self, size: int, priority: Callable[[T], int]) -> None:
         self.size = size
+        self._priority = priority
         # A max-heap on (priority value, arrival): the root is the least urgent kept.
-        self._heap: list[tuple[int, int, Message]] = []
+        self._heap: list[tuple[int, int, T]] = []
         self._arrivals = itertools.count()
         self.dropped = 0
 
     def __len__(self) -> int:
         return len(self._heap)
 
-    def offer(self, messages: list[Message]) -> None:
-        """Keep each message if it is among the most urgent so far (dropping another)."""
-        for message in messages:
-            entry = (-int(message.priority), -next(self._arrivals), message)
+    def offer(self, items: Iterable[T]) -> None:
+        """Keep each item if it is among the most urgent so far (dropping another)."""
+        for item in items:
+            entry = (-self._priority(item), -next(self._arrivals), item)
             if len(self._heap) < self.size:
                 heapq.heappush(self._heap, entry)
-            elif self._heap and entry > self._heap[0]:
+                continue
+            if self._heap and entry[:2] > self._heap[0][:2]:
                 heapq.heapreplace(self._heap, entry)
-                self.dropped += 1
-            else:
-                self.dropped += 1
+            self.dropped += 1
 
-    def take(self) -> list[Message]:
-        """Every kept message, most urgent first, and empty the list."""
+    def take(self) -> list[T]:
+        """Every kept item, most urgent first, and empty the list."""
         kept, self._heap = self._heap, []
-        return [message for _, _, message in sorted(kept, reverse=True)]
+        return [item for _, _, item in sorted(kept, key=lambda entry: entry[:2], reverse=True)]

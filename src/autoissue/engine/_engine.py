@@ -35,7 +35,7 @@ from autoissue.concurrency import (
     ScalingHistoryStore,
     Strategy,
 )
-from autoissue.engine._caps import RunCaps, Shortlist
+from autoissue.engine._caps import CAP_REACHED, RunCaps, Shortlist
 from autoissue.engine._dispatcher import Dispatcher
 from autoissue.engine._handler import HandlerSetup, ItemHandler
 from autoissue.engine._reopen import HANDOFF, HandOff, ReopenCounter
@@ -127,7 +127,7 @@ class Engine:
 
     _intake: Pipeline | None = None
     _stopping: str | None = None
-    _shortlist: Shortlist | None = None
+    _shortlist: Shortlist[Message] | None = None
     _listing_done = False
     _idle_since = inf
 
@@ -231,7 +231,7 @@ class Engine:
         """Note what earlier runs left queued; under a cap, make room for the shortlist."""
         self.tally.queued_before = (await self.queue.statistics()).unfinished
         if self._caps.active:
-            self._shortlist = Shortlist(await self._caps.room() or 0)
+            self._shortlist = Shortlist(await self._caps.room() or 0, _message_priority)
 
     async def _stop(self, tasks: list[asyncio.Task[None]]) -> None:
         for task in tasks:
@@ -274,7 +274,7 @@ class Engine:
         shortlist, self._claiming = self._shortlist, True
         self._dispatcher.wake()
         if shortlist is not None:
-            self.tally.skipped["cap reached"] += shortlist.dropped
+            self.tally.skipped[CAP_REACHED] += shortlist.dropped
             self.tally.shortlisted = 0
             await self._put(shortlist.take())
 
@@ -311,8 +311,10 @@ class Engine:
         for issue in page:
             decision = self._selector.decide(issue)
             if decision.priority is None:
+                logger.debug("#%d skipped: %s", issue.number, decision.reason)
                 self.tally.skip(decision.reason)
             else:
+                logger.debug("#%d admitted at %s", issue.number, decision.priority.name.lower())
                 admitted.append((issue, decision.priority))
         names = [issue_name(self._repo, issue.number) for issue, _ in admitted]
         entries = {}
@@ -456,3 +458,7 @@ def _build_controller(
     if options.concurrency is not None:
         return AdaptiveConcurrencyController(strategy=Strategy.fixed(options.concurrency))
     return AdaptiveConcurrencyController(strategy=options.strategy, history=history)
+
+
+def _message_priority(message: Message) -> int:
+    return int(message.priority)

@@ -180,6 +180,7 @@ class ItemHandler:
     def _count(self, plan: Plan, writes: int) -> None:
         tally = self.setup.tally
         tally.cost_usd += plan.cost_usd
+        logger.debug("#%d: %s, %d writes", plan.issue, plan.skip_reason or _actions(plan), writes)
         if plan.skip_reason:
             tally.skip(plan.skip_reason)
             tally.skipped_at_work += 1
@@ -228,3 +229,7 @@ class ItemHandler:
         """Extend the locks of the issues behind ``lease_ids`` (their leases were extended)."""
         names = [self.locks[lease_id] for lease_id in lease_ids if lease_id in self.locks]
         await self.setup.state.refresh_many(names, self.setup.owner, self.setup.lock_ttl_s)
+
+
+def _actions(plan: Plan) -> str:
+    return ", ".join(type(action).__name__ for action in plan.actions) or "nothing to write"

@@ -270,7 +270,14 @@ class PlanWriter:
         self.count += 1
 
     def close(self) -> None:
-        """Flush and close the file."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        """Flush and close the file; with no plan written, leave an empty file.
+
+        The command says it saved its plans to ``path``: a run with nothing to plan must
+        leave that file too (empty), or a script applying it next fails on a missing file.
+        """
+        if self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.touch()
+            return
+        self._file.close()
+        self._file = None

@@ -11,12 +11,14 @@ dropped connections and timeouts with full-jitter backoff, inside a retry budget
 non-idempotent write (a comment, a pull request) whose outcome is unknown is never sent
 again: :class:`~autoissue.UnknownOutcomeError` tells the caller to look for its marker.
 Requests refused for a rate limit were not executed, so they wait as GitHub says and go
-again. Pagination links are followed only back to the configured host: a token never
-leaves for another one.
+again, unless the server names a reset beyond GitHub's hourly window: that is an error at
+once, never a wait of hours. Pagination links are followed only back to the configured
+host: a token never leaves for another one.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import AsyncGenerator
@@ -34,6 +36,7 @@ from autoissue._exceptions import (
     GitHubUnreachableError,
     MalformedResponseError,
     NotFoundError,
+    RateLimitedError,
     UnknownOutcomeError,
 )
 from autoissue.github._auth import AppAuth, InstallationToken
@@ -50,7 +53,14 @@ from autoissue.github._protocol import (
     normalise_base_url,
     server_time,
 )
-from autoissue.github._ratelimit import Refusal, classify_refusal, parse_rate_limit, refusal_wait
+from autoissue.github._ratelimit import (
+    Refusal,
+    classify_refusal,
+    parse_rate_limit,
+    refusal_wait,
+    reset_beyond_window,
+    utc_text,
+)
 from autoissue.github._retry import TRANSIENT_STATUSES, RetryBudget, RetryPolicy
 from autoissue.github._transport import (
     OversizedAnswerError,
@@ -62,10 +72,14 @@ from autoissue.github._transport import (
 from autoissue.model import Issue, User, decode_issue_page
 
 DEFAULT_BASE_URL = "https://api.github.com"
+# Answers that mean "no such endpoint here" rather than "no such thing" or "not allowed".
+_ABSENT_ENDPOINT_STATUSES = frozenset({404, 405, 410, 501})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _MAX_LIMIT_RETRIES = 5
 _USER_AGENT = "autoissue"
 T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
 
 
 class Repository(msgspec.Struct, frozen=True):
@@ -137,6 +151,7 @@ class GitHubClient:
         #: The server's time (ISO 8601, as in ``updated_at``) of the latest write it answered:
         #: an issue this client wrote to shows an ``updated_at`` no later than this.
         self.last_write_at = ""
+        self._warned_limits_unknown = False
 
     def __repr__(self) -> str:
         # Never show the token.
@@ -166,14 +181,29 @@ class GitHubClient:
         """Open a connection and learn the server's limits from ``GET /rate_limit``.
 
         GitHub Enterprise Server with rate limiting off answers 404 "Rate limiting is not
-        enabled.": the governor then lifts its budgets. A bad token fails here, early.
+        enabled.": the governor then lifts its budgets. A server without the endpoint (any
+        other 404, a 405, 410 or 501: a proxy, a compatible forge) leaves the limits
+        unknown, with a warning: the governor keeps github.com's documented budgets. A bad
+        token fails here, early.
         """
         call = self._call("GET", "/rate_limit", None, None, None)
         response = await self._attempts(call)
         if response.status == 404 and b"not enabled" in response.body:
             self.governor.set_unlimited()
+        elif response.status in _ABSENT_ENDPOINT_STATUSES:
+            self._limits_unknown(response.status)
         else:
             _checked(response, call.method)
+
+    def _limits_unknown(self, status: int) -> None:
+        if not self._warned_limits_unknown:
+            self._warned_limits_unknown = True
+            logger.warning(
+                "%s answers %d to GET /rate_limit: rate limits unknown, pacing requests "
+                "by github.com's documented limits",
+                self._origin,
+                status,
+            )
 
     async def request(
         self,
@@ -263,11 +293,17 @@ class GitHubClient:
                 self.breaker.record_abandoned()
             raise
         self.governor.release(permit, parse_rate_limit(response.headers, self._clock.time()))
-        elapsed = time.perf_counter() - started
+        self._answered(call, response, time.perf_counter() - started)
+        return response
+
+    def _answered(self, call: _Call, response: Response, elapsed: float) -> None:
         self._health.answered(
             call.endpoint, response.status, elapsed, cached=response.status == 304
         )
-        return response
+        logger.debug(
+            "%s %s: %d in %.0f ms (attempt %d)",
+            *(call.method, call.url, response.status, elapsed * 1000, call.attempts),
+        )
 
     async def _headers(self, call: _Call) -> dict[str, str]:
         if self._app is None:
@@ -317,19 +353,27 @@ class GitHubClient:
         if self._reauthenticate(call, response):
             return 0.0
         refusal = classify_refusal(response.status, response.headers, error_message(response.body))
-        if refusal in (Refusal.PRIMARY, Refusal.SECONDARY) and call.refusals < _MAX_LIMIT_RETRIES:
-            call.refusals += 1
-            wait = refusal_wait(
-                refusal,
-                response.headers,
-                now=self._clock.time(),
-                attempt=call.refusals,
-                rng=self._rng,
-                time_scale=self.governor.settings.time_scale,
-            )
-            self.governor.pause(wait, refusal.value)
-            return 0.0  # the governor holds the request until the pause ends
+        if refusal in (Refusal.PRIMARY, Refusal.SECONDARY):
+            return self._after_refusal(call, response, refusal)
         return None
+
+    def _after_refusal(self, call: _Call, response: Response, refusal: Refusal) -> float | None:
+        """Pause every request as long as the rate limit says; ``None`` once it is enough."""
+        now = self._clock.time()
+        _refuse_to_wait_beyond_the_window(call, response, now)
+        if call.refusals >= _MAX_LIMIT_RETRIES:
+            return None
+        call.refusals += 1
+        wait = refusal_wait(
+            refusal,
+            response.headers,
+            now=now,
+            attempt=call.refusals,
+            rng=self._rng,
+            time_scale=self.governor.settings.time_scale,
+        )
+        self.governor.pause(wait, refusal.value)
+        return 0.0  # the governor holds the request until the pause ends
 
     def _after_server_error(self, call: _Call, response: Response) -> float | None:
         if not call.idempotent:
@@ -385,8 +429,10 @@ class GitHubClient:
         Pages come in order. Once the first page's ``last`` link says how many there are,
         up to ``concurrency`` of them are requested at once, each URL the server's own link
         with its page number changed (1: follow ``next`` links one by one); see
-        :mod:`autoissue.github._pages`. A loop in the links raises
-        :class:`~autoissue.MalformedResponseError`. Close the generator to stop early.
+        :mod:`autoissue.github._pages`. A link back to a page already read ends the listing
+        with a warning. An item with ``null`` or absent fields is listed with defaults, and
+        one without a usable ``number`` is left out with a warning (see
+        :func:`~autoissue.model.decode_issue_page`). Close the generator to stop early.
         """
         params = {"state": state, "per_page": str(per_page), "sort": "created", "direction": "asc"}
         if since:
@@ -499,6 +545,26 @@ def _decode_with(response: Response, decoder: Any) -> Any:
         raise MalformedResponseError(
             f"unexpected answer from {response.url}: {error} (starts {snippet!r})"
         ) from error
+
+
+def _refuse_to_wait_beyond_the_window(call: _Call, response: Response, now: float) -> None:
+    """Raise when a refusal says to wait for a reset beyond GitHub's hourly window.
+
+    Such a reset is a server's misreading, not a wait worth hours: the run ends now, with
+    the time it claimed.
+    """
+    reset = reset_beyond_window(response.headers, now)
+    if reset is None:
+        return
+    error = RateLimitedError(
+        f"the server says the rate limit resets at {utc_text(reset)}, more than an hour away;"
+        " not waiting",
+        status=response.status,
+        method=call.method,
+        url=call.url,
+    )
+    error.retry_after = reset - now
+    raise error
 
 
 def _checked(response: Response, method: str) -> Response:

@@ -16,14 +16,17 @@ task for those before it, and at most ``concurrency`` pages are held at once wha
 list's length. A consumer that stops pulling stops new requests. An empty page, or a page
 without a ``next`` link, ends the listing early (the list shrank while it was read): the pages
 requested beyond it are cancelled. A short page that still links on is not an end (GitHub
-drops items the token may not see from some lists, so page size alone proves nothing). A
+drops items the token may not see from some lists, so page size alone proves nothing), nor
+is a page whose every item the decoder left out: emptiness is what the server sent. A
 window's last page that still has a ``next`` link means the list grew: listing goes on from
-that link. A URL seen twice is a loop and raises :class:`~autoissue.MalformedResponseError`.
+that link. A link to a URL already read is a loop (servers that only speak GitHub's API
+have them): the listing stops there with a warning, and what it yielded stands.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections import deque
 from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
@@ -31,7 +34,6 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from autoissue._exceptions import MalformedResponseError
 from autoissue.github._protocol import parse_link_header
 from autoissue.github._transport import Response
 
@@ -51,8 +53,11 @@ PAGE_CONCURRENCY = 8
 T = TypeVar("T")
 Decode = Callable[[Response], Sequence[T]]
 
+logger = logging.getLogger(__name__)
+
 # ``page=`` as a whole parameter name: ``per_page=`` must not match.
 _PAGE = re.compile(r"([?&]page=)(\d+)(?=[&#]|$)")
+_EMPTY_LIST = re.compile(rb"\s*\[\s*\]\s*")
 
 
 class Requester(Protocol):
@@ -115,6 +120,7 @@ def iter_pages(
 
     ``concurrency`` bounds the pages requested at once (1 follows ``next`` links one by
     one). Close the generator (``contextlib.aclosing``) to cancel the requests in flight.
+    A link back to a page already read ends the listing with a logged warning.
     """
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
@@ -129,20 +135,24 @@ class _Listing(Generic[T]):
         self._seen: set[str] = set()
         self._after_window: str | None = None
 
-    def _visit(self, url: str) -> None:
+    def _first_visit(self, url: str) -> bool:
+        """Note ``url`` as read; ``False`` (with a warning) when it was read already."""
         if url in self._seen:
-            raise MalformedResponseError(f"pagination loops back to {url}")
+            logger.warning(
+                "pagination loops back to %s, a page already read: the listing stops there", url
+            )
+            return False
         self._seen.add(url)
+        return True
 
     async def run(self, first_url: str) -> AsyncGenerator[list[T], None]:
         url: str | None = first_url
-        while url is not None:
-            self._visit(url)
+        while url is not None and self._first_visit(url):
             response = await self._requester.request("GET", url)
-            page = list(self._decode(response))
-            yield page
+            yield list(self._decode(response))
             links = parse_link_header(response.headers.get("link"))
-            window = plan_window(links) if self._concurrency > 1 and page else None
+            listed = not _served_nothing(response)
+            window = plan_window(links) if self._concurrency > 1 and listed else None
             if window is None:
                 url = links.get("next")
                 continue
@@ -159,18 +169,26 @@ class _Listing(Generic[T]):
             self._fill(in_flight, urls)  # a window has two pages or more: never empty here
             while True:
                 url, task = in_flight.popleft()
-                self._visit(url)
+                if not self._first_visit(url):
+                    return
                 response = await task
                 page = list(self._decode(response))
-                following = parse_link_header(response.headers.get("link")).get("next")
                 if page:
                     yield page
-                if not page or following is None or not in_flight:
-                    self._after_window = following if page else None
+                if self._window_ends(response, more=bool(in_flight)):
                     return
                 self._fill(in_flight, urls)
         finally:
             await _cancel(pending for _, pending in in_flight)
+
+    def _window_ends(self, response: Response, *, more: bool) -> bool:
+        """Whether the window ends with ``response``; if so, note where listing goes on."""
+        following = parse_link_header(response.headers.get("link")).get("next")
+        listed = not _served_nothing(response)
+        if listed and following is not None and more:
+            return False
+        self._after_window = following if listed else None
+        return True
 
     def _fill(
         self, in_flight: deque[tuple[str, asyncio.Task[Response]]], urls: Iterator[str]
@@ -180,6 +198,11 @@ class _Listing(Generic[T]):
             if url is None:
                 return
             in_flight.append((url, asyncio.ensure_future(self._requester.request("GET", url))))
+
+
+def _served_nothing(response: Response) -> bool:
+    """Whether the server sent an empty list (whatever the decoder kept of a longer one)."""
+    return _EMPTY_LIST.fullmatch(response.body) is not None
 
 
 async def _cancel(tasks: Iterator[asyncio.Task[Response]]) -> None:

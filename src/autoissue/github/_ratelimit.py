@@ -9,10 +9,13 @@ import enum
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 # Bounds on what a header may claim: a server that sends nonsense gets a safe reading.
 _MAX_LIMIT = 1_000_000
-_MAX_RESET_AHEAD_S = 3600.0
+_MAX_RESET_AHEAD_S = 3600.0  # GitHub's primary window: a reset is never further away
+# How far past the window a reset may lie and still be taken for clock drift between hosts.
+_RESET_DRIFT_S = 300.0
 MIN_SECONDARY_WAIT_S = 60.0
 
 
@@ -41,9 +44,10 @@ def _integer(headers: Mapping[str, str], name: str) -> int | None:
 def parse_rate_limit(headers: Mapping[str, str], now: float) -> RateLimitInfo | None:
     """The ``x-ratelimit-*`` headers as a :class:`RateLimitInfo`, or ``None`` when absent.
 
-    ``headers`` keys are lower-case. A limit below 1 is no reading. Absurd values are
-    clamped: a negative remaining is 0, a reset in the past means "now", a reset more than
-    an hour ahead (GitHub's window) is an hour.
+    ``headers`` keys are lower-case. A limit below 1 is no reading, nor is a reset further
+    ahead than an hour (GitHub's window) and five minutes of clock drift: see
+    :func:`reset_beyond_window`. Other odd values are clamped: a negative remaining is 0, a
+    reset in the past means "now", one within the drift past the hour is an hour.
     """
     limit, remaining = (
         _integer(headers, "x-ratelimit-limit"),
@@ -52,6 +56,8 @@ def parse_rate_limit(headers: Mapping[str, str], now: float) -> RateLimitInfo | 
     reset = _integer(headers, "x-ratelimit-reset")
     if limit is None or remaining is None or reset is None or limit < 1:
         return None  # a limit of nothing is no reading at all: keep the last good one
+    if _beyond_window(reset, now):
+        return None  # a misreading: keep pacing on the last good one
     limit = min(limit, _MAX_LIMIT)
     remaining = min(max(remaining, 0), limit)
     used = _integer(headers, "x-ratelimit-used")
@@ -62,6 +68,34 @@ def parse_rate_limit(headers: Mapping[str, str], now: float) -> RateLimitInfo | 
         reset=min(max(float(reset), now), now + _MAX_RESET_AHEAD_S),
         resource=headers.get("x-ratelimit-resource", "core") or "core",
     )
+
+
+def _beyond_window(reset: float, now: float) -> bool:
+    return reset > now + _MAX_RESET_AHEAD_S + _RESET_DRIFT_S
+
+
+def reset_beyond_window(headers: Mapping[str, str], now: float) -> float | None:
+    """The reset a refusal says to wait for, when it lies beyond GitHub's hourly window.
+
+    ``None`` when the answer names a ``retry-after`` (that wait comes first), has budget
+    left, or resets within the hour (and five minutes of clock drift). GitHub's budget always
+    refills within the hour, so a later reset is a server's misreading, not a wait.
+    """
+    remaining, reset = (
+        _integer(headers, "x-ratelimit-remaining"),
+        _integer(headers, "x-ratelimit-reset"),
+    )
+    if _retry_after(headers) is not None or remaining is None or remaining > 0:
+        return None
+    return float(reset) if reset is not None and _beyond_window(reset, now) else None
+
+
+def utc_text(epoch: float) -> str:
+    """``epoch`` as ISO 8601 in UTC (``2027-12-03T07:00:00Z``); seconds when out of range."""
+    try:
+        return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):
+        return f"{epoch:.0f} (epoch seconds)"
 
 
 class Refusal(enum.Enum):

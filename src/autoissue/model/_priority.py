@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable
 
 
@@ -28,13 +29,13 @@ _ALIASES: dict[str, Priority] = {
 }
 
 
+# "priority", then a separator (":", "/", "-", "_", spaces, or a mix such as " : ").
+_PREFIX = re.compile(r"^priority\s*[:/_\-\s]\s*")
+
+
 def _normalise(label: str) -> str:
-    # "Priority: High", "priority/high" and "priority-high" all mean "high".
-    text = label.strip().lower()
-    for prefix in ("priority:", "priority/", "priority-", "priority "):
-        if text.startswith(prefix):
-            return text[len(prefix) :].strip()
-    return text
+    # "Priority: High", "priority/high", "priority_high" and "priority : high" all mean "high".
+    return _PREFIX.sub("", label.strip().lower(), count=1).strip()
 
 
 def priority_from_labels(labels: Iterable[str]) -> Priority | None:

@@ -14,6 +14,7 @@ import math
 import os
 import secrets
 import threading
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing import resource_tracker
@@ -85,10 +86,17 @@ class SharedArray:
 
 
 class SharedArrays:
-    """The segments one pool owns: created on demand, unlinked by :meth:`close`."""
+    """The segments one owner (a pool, a processor) creates: unlinked by :meth:`close`.
+
+    An owner that never calls :meth:`close` still leaves nothing behind: whatever it owns is
+    unlinked when it is garbage-collected, or else when the interpreter exits.
+    """
 
     def __init__(self) -> None:
         self._owned: dict[str, SharedMemory] = {}
+        # Without this, segments of an owner that was never closed outlive it: the resource
+        # tracker unlinks them only after the process has gone, warning of "leaked" objects.
+        weakref.finalize(self, _unlink_all, self._owned, os.getpid())
 
     def create(self, shape: tuple[int, ...] | int, dtype: str = "float64") -> SharedArray:
         """A new zero-filled shared array of ``shape`` and ``dtype``."""
@@ -109,12 +117,7 @@ class SharedArrays:
 
     def release(self, handle: SharedArray) -> None:
         """Unlink one array now; tasks that still have it mapped keep their mapping."""
-        segment = self._owned.pop(handle.name)
-        with _lock:
-            _mapped.pop(handle.name, None)
-        segment.unlink()
-        with contextlib.suppress(BufferError):
-            segment.close()
+        _unlink(handle.name, self._owned.pop(handle.name))
 
     def close(self) -> None:
         """Unlink every array this pool created; idempotent."""
@@ -126,3 +129,20 @@ class SharedArrays:
 
     def __repr__(self) -> str:
         return f"<SharedArrays owned={len(self._owned)}>"
+
+
+def _unlink(name: str, segment: SharedMemory) -> None:
+    with _lock:
+        _mapped.pop(name, None)
+    segment.unlink()
+    with contextlib.suppress(BufferError):
+        segment.close()
+
+
+def _unlink_all(owned: dict[str, SharedMemory], creator: int) -> None:
+    # A forked child inherits the owner's finalizer along with its heap; only the creator's
+    # process may unlink, or a child leaving would take the parent's arrays with it.
+    if os.getpid() != creator:
+        return
+    while owned:
+        _unlink(*owned.popitem())

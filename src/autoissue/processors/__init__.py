@@ -7,6 +7,7 @@ from autoissue.processors._base import Isolation, ProcessContext, Processor, Rea
 from autoissue.processors._command import AgentResult, CommandProcessor
 from autoissue.processors._duplicates import Duplicates, quote_title
 from autoissue.processors._loading import ENTRY_POINT_GROUP
+from autoissue.processors._options import coerce_options, option_names
 from autoissue.processors._registry import (
     BUILTIN_PROCESSORS,
     ProcessorFactory,
@@ -37,6 +38,8 @@ __all__ = [
     "Triage",
     "available_processors",
     "classify",
+    "coerce_options",
     "get_processor",
+    "option_names",
     "quote_title",
 ]

@@ -1,9 +1,9 @@
 """The ``duplicates`` processor: point an issue at the open issues it most resembles.
 
 The corpus is the repository's open issues, listed once per run (or handed over by the caller)
-and indexed as TF-IDF vectors in named shared memory. Each issue then costs one sparse
-matrix-vector product. Titles echoed in the comment are quoted so that no issue text can add
-markup, mentions, images or links to it.
+and indexed, in a worker thread, as TF-IDF vectors in named shared memory. Each issue then
+costs one sparse matrix-vector product. Titles echoed in the comment are quoted so that no
+issue text can add markup, mentions, images or links to it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,14 @@ from autoissue._exceptions import ConfigurationError
 from autoissue.model import Comment, Issue, Plan, Priority
 from autoissue.pool import SharedArrays
 from autoissue.processors._base import Isolation, ProcessContext
-from autoissue.processors._tfidf import Matches, TfidfIndex, build_index, issue_words
+from autoissue.processors._tfidf import (
+    Matches,
+    TfidfIndex,
+    TfidfMatrix,
+    issue_words,
+    share_matrix,
+    tfidf_matrix,
+)
 from autoissue.selection import priority_of
 
 DEFAULT_THRESHOLD = 0.6
@@ -79,7 +86,9 @@ class Duplicates:
     issues opened before it, so that of two duplicates only the newer one hears of the older.
     ``corpus`` replaces the repository's open issues (listed from GitHub on first use);
     ``max_features`` caps the vocabulary; ``shared`` is where the matrix lives (a pool's
-    :class:`~autoissue.pool.SharedArrays`, or the processor's own). :meth:`close` frees it.
+    :class:`~autoissue.pool.SharedArrays`, or the processor's own). The index is built in a
+    worker thread, so the event loop keeps running meanwhile. :meth:`close` frees it; the
+    processor's own shared memory is freed anyway once the processor is gone, or at exit.
     """
 
     name = "duplicates"
@@ -143,17 +152,13 @@ class Duplicates:
                 issues = self._corpus
                 if issues is None:
                     issues = await _list_open_issues(context)
-                self._index = self._build(issues)
+                # Indexing thousands of issues is seconds of CPU: a thread, so the event loop
+                # keeps serving the run meanwhile. Only the quick copy into shared memory
+                # happens here, so a cancelled call leaves no segment behind.
+                matrix = await asyncio.to_thread(_matrix, issues, self.max_features)
+                self._titles = {issue.number: issue.title for issue in issues}
+                self._index = share_matrix(matrix, self._shared)
             return self._index
-
-    def _build(self, issues: list[Issue]) -> TfidfIndex:
-        self._titles = {issue.number: issue.title for issue in issues}
-        return build_index(
-            [issue.number for issue in issues],
-            [issue_words(issue.title, issue.body) for issue in issues],
-            self._shared,
-            max_features=self.max_features,
-        )
 
     def close(self) -> None:
         """Free the shared memory of the index; the next issue builds it again. Idempotent."""
@@ -161,6 +166,14 @@ class Duplicates:
         if index is not None:
             for handle in index.handles:
                 self._shared.release(handle)
+
+
+def _matrix(issues: list[Issue], max_features: int) -> TfidfMatrix:
+    return tfidf_matrix(
+        [issue.number for issue in issues],
+        [issue_words(issue.title, issue.body) for issue in issues],
+        max_features=max_features,
+    )
 
 
 def _with(plan: Plan, actions: tuple[Comment, ...], reason: str) -> Plan:

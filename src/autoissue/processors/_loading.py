@@ -97,13 +97,18 @@ def _checked(made: object, spec: str) -> Processor:
     return made  # type: ignore[return-value]  # checked by _problems
 
 
+def is_processor_instance(target: object) -> bool:
+    """Whether ``target`` is a processor itself, rather than a class or a factory making one."""
+    return not inspect.isclass(target) and not _problems(target)
+
+
 def instantiate(target: object, spec: str, options: dict[str, Any]) -> Processor:
     """A processor from ``target``: a processor itself, a processor class or a factory.
 
     Classes and factories are called with ``options`` as keyword arguments; an instance takes
     no options.
     """
-    if not inspect.isclass(target) and not _problems(target):
+    if is_processor_instance(target):
         if options:
             raise ConfigurationError(f"processor {spec!r} is an instance: it takes no options")
         return target  # type: ignore[return-value]  # checked by _problems

@@ -53,6 +53,25 @@ def available_processors() -> list[str]:
     return sorted({*BUILTIN_PROCESSORS, *entry_point_names()})
 
 
+def processor_target(name: str) -> object:
+    """What processor ``name`` refers to: a factory, a processor class or a processor itself.
+
+    ``name`` is looked up as :func:`get_processor` does; an unknown one raises
+    :class:`~autoissue.ConfigurationError` listing the known names.
+    """
+    if name in BUILTIN_PROCESSORS:
+        return BUILTIN_PROCESSORS[name]
+    if ":" in name:
+        return import_object(name)
+    point = entry_point(name)
+    if point is None:
+        known = ", ".join(available_processors())
+        raise ConfigurationError(
+            f"unknown processor {name!r} (known: {known}; or give package.module:callable)"
+        )
+    return load_entry_point(point)
+
+
 def get_processor(name: str, /, **options: Any) -> Processor:
     """A new processor called ``name``, built with keyword ``options``.
 
@@ -60,15 +79,7 @@ def get_processor(name: str, /, **options: Any) -> Processor:
     an entry point in group ``autoissue.processors``, or ``package.module:callable`` where
     the callable is a processor class, a factory returning a processor, or a processor
     itself. Every failure raises :class:`~autoissue.ConfigurationError` saying what went wrong.
+    Options read from a settings file or the command line go through
+    :func:`~autoissue.processors.coerce_options` first.
     """
-    if name in BUILTIN_PROCESSORS:
-        return instantiate(BUILTIN_PROCESSORS[name], name, options)
-    if ":" in name:
-        return instantiate(import_object(name), name, options)
-    point = entry_point(name)
-    if point is None:
-        known = ", ".join(available_processors())
-        raise ConfigurationError(
-            f"unknown processor {name!r} (known: {known}; or give package.module:callable)"
-        )
-    return instantiate(load_entry_point(point), name, options)
+    return instantiate(processor_target(name), name, options)

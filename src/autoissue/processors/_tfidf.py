@@ -6,6 +6,10 @@ compressed sparse columns (``indptr``, ``rows``, ``weights``) in
 receiving a copy. Cosine similarity of a query with every row is one sparse matrix-vector product:
 the posting lists of the query's words, scaled by the query's weights and summed per row.
 
+Indexing has two steps: :func:`tfidf_matrix` does the slow part (tokens, weights, columns) in
+ordinary memory, fit for a worker thread; :func:`share_matrix` then copies the result into
+shared memory, which is quick.
+
 Rows are normalised over *all* of an issue's words, including those left out of the capped
 vocabulary, so that dropping rare words never inflates a similarity; a query's unknown words count
 in its norm with the largest idf for the same reason.
@@ -166,14 +170,31 @@ def _row_weights(flat: _Flat, total: int) -> tuple[npt.NDArray[Any], ...]:
     return df, idf, weights
 
 
-def build_index(
-    numbers: Sequence[int],
-    documents: Sequence[Sequence[str]],
-    shared: SharedArrays,
-    *,
-    max_features: int,
-) -> TfidfIndex:
-    """Index ``documents`` (the words of issues ``numbers``) into arrays created in ``shared``."""
+# The arrays of a matrix that live in shared memory, in TfidfIndex's field order.
+_SHARED_FIELDS = ("idf", "indptr", "rows", "weights", "numbers")
+
+
+@dataclass(frozen=True, slots=True)
+class TfidfMatrix:
+    """A TF-IDF matrix in ordinary memory: what :func:`share_matrix` copies into shared memory.
+
+    Computing it is the slow part of indexing and touches no shared memory, so it can run in
+    another thread, and a result nobody takes leaves nothing to unlink.
+    """
+
+    vocabulary: dict[str, int]
+    unknown_idf: float
+    idf: npt.NDArray[np.float64]
+    indptr: npt.NDArray[np.int64]
+    rows: npt.NDArray[np.int32]
+    weights: npt.NDArray[np.float32]
+    numbers: npt.NDArray[np.int64]
+
+
+def tfidf_matrix(
+    numbers: Sequence[int], documents: Sequence[Sequence[str]], *, max_features: int
+) -> TfidfMatrix:
+    """The TF-IDF matrix of ``documents`` (the words of issues ``numbers``), by columns."""
     flat = _Flat(documents)
     df, idf, weights = _row_weights(flat, len(documents))
     kept = _vocabulary(flat, df, max_features)
@@ -185,12 +206,28 @@ def build_index(
     indptr = np.zeros(len(kept) + 1, dtype=np.int64)
     indptr[1:] = np.cumsum(np.bincount(cols, minlength=len(kept)))
     names = {index: word for word, index in flat.terms.items()}
-    return TfidfIndex(
+    return TfidfMatrix(
         vocabulary={names[int(term)]: position for position, term in enumerate(kept)},
         unknown_idf=math.log(1.0 + len(documents)) + 1.0,
-        idf=shared.from_array(idf[kept]),
-        indptr=shared.from_array(indptr),
-        rows=shared.from_array(flat.rows[mask][order].astype(np.int32)),
-        weights=shared.from_array(weights[mask][order].astype(np.float32)),
-        numbers=shared.from_array(np.array(numbers, dtype=np.int64)),
+        idf=idf[kept],
+        indptr=indptr,
+        rows=flat.rows[mask][order].astype(np.int32),
+        weights=weights[mask][order].astype(np.float32),
+        numbers=np.array(numbers, dtype=np.int64),
     )
+
+
+def share_matrix(matrix: TfidfMatrix, shared: SharedArrays) -> TfidfIndex:
+    """``matrix`` copied into arrays created in ``shared``: an index pool workers can attach.
+
+    Should a copy fail (shared memory full), the arrays made before it are released again.
+    """
+    made: list[SharedArray] = []
+    try:
+        for field in _SHARED_FIELDS:
+            made.append(shared.from_array(getattr(matrix, field)))
+    except BaseException:
+        for handle in made:
+            shared.release(handle)
+        raise
+    return TfidfIndex(matrix.vocabulary, matrix.unknown_idf, *made)

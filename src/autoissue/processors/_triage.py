@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from autoissue.model import AddLabels, Issue, Plan, Priority
+from autoissue.model import AddLabels, Issue, Plan, Priority, priority_from_labels
 from autoissue.processors._base import Isolation, ProcessContext
 from autoissue.selection import priority_of
 
@@ -25,6 +25,18 @@ _KEYWORDS = {
     "docs": {"docs", "documentation", "readme", "typo", "docstring", "guide", "tutorial",
              "example", "examples", "wiki"},
 }  # fmt: skip
+# Spellings of the type labels that mean the same: "Bug", "type: bug", "kind/feature"...
+_TYPE_ALIASES = {
+    "bug": "bug",
+    "enhancement": "feature",
+    "feature": "feature",
+    "feature request": "feature",
+    "question": "question",
+    "documentation": "docs",
+    "docs": "docs",
+}
+_TYPE_PREFIX = re.compile(r"^(?:type|kind)\s*[:/\s-]\s*")
+_SEPARATORS = re.compile(r"[\s_-]+")
 _WORD = re.compile(r"[a-z]+")
 _TITLE_WEIGHT = 3
 _BODY_CHARS = 2_000  # enough to see what an issue is about, bounded for giant bodies
@@ -60,6 +72,12 @@ def classify(issue: Issue) -> tuple[str | None, float]:
     return kind, share
 
 
+def _type_of_label(name: str) -> str | None:
+    # Case, spaces, separators and a "type:" or "kind/" prefix do not change what a label says.
+    text = _TYPE_PREFIX.sub("", name.strip().lower(), count=1)
+    return _TYPE_ALIASES.get(_SEPARATORS.sub(" ", text).strip())
+
+
 def _priority(issue: Issue) -> Priority:
     # Label aliases first, then a few unmistakable title words, else low.
     return priority_of(issue).priority
@@ -68,9 +86,10 @@ def _priority(issue: Issue) -> Priority:
 class Triage:
     """Labels an issue's type (bug / feature / question / docs) and priority.
 
-    Existing labels are respected: no type label is added to an issue that has one, and
-    the priority label follows the issue's own priority labels, else its title's words
-    (see :func:`~autoissue.selection.priority_of`), else low.
+    Existing labels are respected, in whatever spelling: no type label is added to an issue
+    that has one (``bug``, ``Type: Bug``, ``kind/feature``...), and no priority label to an
+    issue whose labels name a priority (``priority: high``, ``P1``...). Otherwise the priority
+    comes from the title's words (see :func:`~autoissue.selection.priority_of`), else low.
     """
 
     name = "triage"
@@ -84,18 +103,24 @@ class Triage:
         return _priority(issue)
 
     async def process(self, issue: Issue, context: ProcessContext) -> Plan:
-        """Plan the missing type and priority labels."""
+        """Plan the missing type and priority labels.
+
+        A label counts as present in any spelling the processor reads: an issue labelled
+        ``Type: Bug`` gets no ``bug``, and one labelled ``priority: high`` or ``P1`` gets no
+        ``priority:high``.
+        """
         present = issue.label_names
         wanted, reasons = [], []
         kind, confidence = classify(issue)
-        if kind and not present & set(TYPE_LABELS.values()):
+        if kind and not any(_type_of_label(name) for name in present):
             wanted.append(TYPE_LABELS[kind])
             reasons.append(f"type {kind} (confidence {confidence:.2f})")
         priority = _priority(issue)
-        wanted.append(priority.label)
         reasons.append(f"priority {priority.name.lower()}")
-        new = tuple(label for label in wanted if label not in present)
-        actions = (AddLabels(new),) if new else ()
+        # A label naming a priority decided it (see priority_of): that label is the priority's.
+        if priority_from_labels(present) is None:
+            wanted.append(priority.label)
+        actions = (AddLabels(tuple(wanted)),) if wanted else ()
         return Plan(
             self.name, context.repo, issue.number, issue.updated_at, actions, tuple(reasons)
         )

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from autoissue.engine import Selector
+from autoissue.engine._caps import CAP_REACHED, Shortlist
 from autoissue.engine._work import issue_name
 from autoissue.engine._writeback import finished_at
 from autoissue.github import GitHubClient, Mode
@@ -59,12 +60,15 @@ class ScanOptions:
     per_page: int = 100
     concurrency: int = 16
     repository: bool = True
+    max_issues: int | None = None  # as ``run --max-issues``: the most urgent this many
 
     def __post_init__(self) -> None:
         if self.state not in {"open", "closed", "all"}:
             raise ValueError("state must be open, closed or all")
         if self.concurrency < 1 or not 1 <= self.per_page <= 100:
             raise ValueError("concurrency must be at least 1 and per_page 1-100")
+        if self.max_issues is not None and self.max_issues < 1:
+            raise ValueError("max_issues must be at least 1")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -187,6 +191,11 @@ class Scanner:
         self._state = state
         self._github = CountingGitHub(client)
         self._gate = asyncio.Semaphore(self.options.concurrency)
+        # Under a cap the run starts only the most urgent of the whole listing: keep those
+        # (and their issues, to plan them once the listing ends); the rest reach the cap.
+        self._shortlist: Shortlist[tuple[ScanEntry, Issue]] | None = None
+        if self.options.max_issues is not None:
+            self._shortlist = Shortlist(self.options.max_issues, _entry_priority)
 
     def __repr__(self) -> str:
         return f"<Scanner {self._repo} {self._processor.name} reads={self._github.reads}>"
@@ -201,6 +210,7 @@ class Scanner:
         async for page in pages:
             progress.entries += await self._page(page, len(progress.entries), progress.writes)
         progress.listing_s = time.perf_counter() - started
+        await self._plan_shortlist(progress)
         listing = self._client.statistics().requests - before - self._github.reads
         return self._report(progress, listing)
 
@@ -209,6 +219,9 @@ class Scanner:
     ) -> list[ScanEntry]:
         entries = [self._entry(issue, offset + i) for i, issue in enumerate(page)]
         await self._skip_done(page, entries)
+        if self._shortlist is not None:
+            self._shortlist.offer((e, i) for e, i in zip(entries, page, strict=True) if e.admitted)
+            return entries
         planned = await asyncio.gather(
             *(self._plan(issue, entry, writes) for issue, entry in zip(page, entries, strict=True))
         )
@@ -235,6 +248,22 @@ class Scanner:
         for i, (issue, entry) in enumerate(zip(page, entries, strict=True)):
             if entry.admitted and finished_at(ledger.get(names[i]), issue.updated_at):
                 entries[i] = replace(entry, skip_reason=ALREADY_PROCESSED)
+
+    async def _plan_shortlist(self, progress: _Progress) -> None:
+        """Plan the issues a capped run would start; the other admitted ones reach the cap."""
+        if self._shortlist is None:
+            return
+        kept = self._shortlist.take()
+        planned = await asyncio.gather(
+            *(self._plan(issue, entry, progress.writes) for entry, issue in kept)
+        )
+        started = {entry.position for entry in planned}
+        entries = progress.entries
+        for i, entry in enumerate(entries):
+            if entry.admitted and entry.position not in started:
+                entries[i] = replace(entry, skip_reason=CAP_REACHED)
+        for entry in planned:
+            entries[entry.position] = entry
 
     async def _plan(self, issue: Issue, entry: ScanEntry, writes: Counter[str]) -> ScanEntry:
         if not entry.admitted:
@@ -293,6 +322,11 @@ class Scanner:
             if name.startswith("GET ") and name.endswith("/issues")
         )
         return max(lists, default=(0, 0.0))[1] / 1000
+
+
+def _entry_priority(kept: tuple[ScanEntry, Issue]) -> int:
+    priority = kept[0].priority
+    return len(Priority) if priority is None else int(priority)
 
 
 def queue_order(entries: Iterable[ScanEntry]) -> list[ScanEntry]:
