@@ -37,8 +37,8 @@ async def test_stats_count_routes_and_statuses(emulator: Emulator, api: Api) -> 
     assert stats["requests_total"] == 3
     assert stats["requests"]["GET /repos/{owner}/{repo}/issues/{n}"] == {"200": 1, "404": 1}
     assert stats["requests"]["GET /repos/{owner}/{repo}/issues"] == {"200": 1}
-    for key in ("rate_limit_violations", "duplicate_writes", "faults_injected", "in_flight_max"):
-        assert key in stats
+    counters = ("rate_limit_violations", "duplicate_writes", "redundant_writes", "faults_injected")
+    assert all(key in stats for key in (*counters, "in_flight_max"))
     assert stats["in_flight_max"] == 1
 
 
@@ -89,3 +89,48 @@ async def test_reset_restores_the_seeded_state(emulator: Emulator, api: Api) -> 
     assert (status, body) == (200, {"reset": True, "issues": 120})
     assert emulator.state() == before
     assert emulator.stats()["requests_total"] == 0
+
+
+async def _redundant(emulator: Emulator, api: Api) -> int:
+    _, _, stats = await api("GET", f"{emulator.base_url}/_emulator/stats")
+    count: int = stats["redundant_writes"]
+    return count
+
+
+async def test_labels_added_again_are_redundant_writes_until_reset(
+    emulator: Emulator, api: Api
+) -> None:
+    url = f"{emulator.base_url}{REPO}/issues/4/labels"
+    status, _, _ = await api("POST", url, json=["triaged", "p9"])
+    assert status == 200
+    assert await _redundant(emulator, api) == 0  # a first add changes the issue
+    await api("POST", url, json={"labels": ["p9", "TRIAGED"]})  # again, in any case and order
+    assert await _redundant(emulator, api) == 1
+    await api("POST", url, json=["triaged", "new"])  # one label of them is new: a change
+    assert await _redundant(emulator, api) == 1
+    await api("POST", f"{emulator.base_url}/_emulator/reset")
+    assert await _redundant(emulator, api) == 0
+
+
+async def test_writes_that_set_what_is_already_there_are_redundant(
+    emulator: Emulator, api: Api
+) -> None:
+    issue = f"{emulator.base_url}{REPO}/issues/7"
+    _, _, before = await api("GET", issue)
+    await api("PUT", f"{issue}/labels", json=["a", "b"])
+    await api("PUT", f"{issue}/labels", json=["b", "a"])  # the same set
+    await api("PATCH", issue, json={"title": before["title"], "labels": ["a", "b"]})
+    await api("PATCH", issue, json={"state": "closed"})
+    await api("PATCH", issue, json={"state": "closed"})
+    await api("DELETE", f"{issue}/labels")
+    await api("DELETE", f"{issue}/labels")  # nothing left to remove
+    assert await _redundant(emulator, api) == 4
+    _, _, comment = await api("POST", f"{issue}/comments", json={"body": "Seen"})
+    edit = f"{emulator.base_url}{REPO}/issues/comments/{comment['id']}"
+    await api("PATCH", edit, json={"body": "Seen, and fixed"})
+    await api("PATCH", edit, json={"body": "Seen, and fixed"})
+    assert await _redundant(emulator, api) == 5
+    # A person's edit through the admin API is nobody's redundant write.
+    await api("POST", f"{emulator.base_url}/_emulator/issues/acme/widgets/7", json={})
+    stats = emulator.stats()
+    assert (stats["redundant_writes"], stats["duplicate_writes"]) == (5, 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from autoissue.emulator import Emulator, FakeClock
+from autoissue.emulator import GITHUB_LIMITS, Emulator, FakeClock, least_seconds
 from autoissue.emulator._ratelimit import RateLimiter
 
 from .conftest import Api, Start
@@ -139,3 +139,30 @@ async def test_points_per_minute_per_endpoint(start: Start, api: Api) -> None:
     assert 1 <= int(headers["Retry-After"]) <= 60
     status, _, _ = await api("GET", f"{emulator.base_url}{REPO}/issues/6")  # another endpoint
     assert status == 200
+
+
+def test_least_seconds_follow_the_limiters_accounting() -> None:
+    labels, comments = "POST /repos/{owner}/{repo}/issues/{n}/labels", COMMENT
+    # 5,001 charged requests need a second primary window; refused, faulted and free ones and
+    # 304s spend nothing of it (a 304 still spends points).
+    requests = {
+        ISSUE: {"200": 4_000, "304": 7_000, "403": 50, "503": 9, "401": 1, "reset": 3},
+        labels: {"201": 1_000, "502": 1},
+        "GET /rate_limit": {"200": 500},
+    }
+    bounds = least_seconds(requests, time_scale=60)
+    assert bounds["primary"] == 60.0  # one whole compressed hour, the second window's wait
+    assert bounds["points"] == 12 * 1.0  # 11,000 reads of 1 point: 13 windows of 900
+    assert bounds["mutation_spacing"] == 1000 / 60  # 1,001 writes: 1,000 gaps of 1/60 s
+    assert bounds["content_minute"] == bounds["content_hour"] == 0.0  # labels create nothing
+    bounds = least_seconds({comments: {"201": 501}}, time_scale=1)
+    assert (bounds["content_minute"], bounds["content_hour"]) == (6 * 60.0, 3600.0)
+    assert least_seconds({labels: {"201": 181}})["points"] == 60.0  # 180 writes fill 900 points
+    # Requests to unknown paths, whatever their method, count as cheaply as can be.
+    unknown = least_seconds({"unmatched": {"404": 901}})
+    assert (unknown["points"], unknown["mutation_spacing"]) == (60.0, 0.0)
+    assert least_seconds({}) == dict.fromkeys(
+        ("primary", "points", "content_minute", "content_hour", "mutation_spacing"), 0.0
+    )
+    assert GITHUB_LIMITS.points("DELETE /x") == 5
+    assert GITHUB_LIMITS.points("HEAD") == 1

@@ -30,7 +30,8 @@ from autoissue.bench._work import BENCH_LABEL, bench_labels, calibrate
 
 _TRIAGE_COLUMNS = [
     "contender", "issues", "seconds", "issues_per_s", "api_calls_per_issue", "failed", "lost",
-    "duplicate_writes", "rss_peak_mb", "rss_growth_kb_per_issue", "cpu_percent",
+    "duplicate_writes", "redundant_writes", "rss_peak_mb", "rss_growth_kb_per_issue",
+    "cpu_percent", "concurrency",
 ]  # fmt: skip
 
 #: The columns the Markdown report shows for each workload.
@@ -38,7 +39,7 @@ COLUMNS = {
     "queue": ["contender", "backend", "mode", "batch", "items", "seconds", "claims_acks_per_s"],
     "triage": _TRIAGE_COLUMNS,
     "memory": _TRIAGE_COLUMNS,
-    "ratelimited": [*_TRIAGE_COLUMNS, "rate_limit_violations", "budget_share"],
+    "ratelimited": [*_TRIAGE_COLUMNS, "rate_limit_violations", "budget_share", "binding_limit"],
     "scaling": ["contender", "issues", "seconds", "failed", "lost"],
     "agent": [
         "contender",

@@ -15,19 +15,24 @@ from pathlib import Path
 import psutil
 
 from autoissue import _runtime
-from autoissue.bench._contenders import Runner, Target, run_autoissue, run_wire
+from autoissue.bench._contenders import Outcome, Runner, Target, run_autoissue, run_wire
 from autoissue.bench._libraries import pygithub, run_githubkit
 
 CONTENDERS: dict[str, Runner] = {
     "autoissue": run_autoissue,
     "wire-ceiling": run_wire,
     "githubkit-async-10": run_githubkit,
+    "githubkit-async-best": run_githubkit,  # the bench sweeps --concurrency
     "pygithub-threads-10": pygithub(10),
+    "pygithub-threads-best": pygithub(0),  # the bench sweeps --concurrency (threads)
     "pygithub-sequential": pygithub(1),
 }
 # Against github.com's limits every contender keeps its defaults: PyGithub throttles itself.
-THROTTLED = {"pygithub-threads-10": pygithub(10, throttled=True),
-             "pygithub-sequential": pygithub(1, throttled=True)}  # fmt: skip
+THROTTLED = {
+    "pygithub-threads-10": pygithub(10, throttled=True),
+    "pygithub-threads-best": pygithub(0, throttled=True),
+    "pygithub-sequential": pygithub(1, throttled=True),
+}
 
 
 def peak_rss() -> int:
@@ -44,13 +49,20 @@ def peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # pragma: no cover
 
 
+def _outcome(runner: Runner, target: Target) -> Outcome:
+    result = runner(target)
+    if isinstance(result, Outcome):
+        return result
+    return _runtime.run(result)
+
+
 def measure(name: str, target: Target, *, limited: bool) -> dict[str, float | int]:
     """Run contender ``name`` against ``target`` and measure it."""
     runner = (THROTTLED if limited else {}).get(name, CONTENDERS[name])
     process = psutil.Process()
     rss_start = process.memory_info().rss
     wall, cpu = time.perf_counter(), time.process_time()
-    outcome = _runtime.run(runner(target))
+    outcome = _outcome(runner, target)
     seconds, cpu_s = time.perf_counter() - wall, time.process_time() - cpu
     rss_end = process.memory_info().rss
     peak = peak_rss()

@@ -8,20 +8,23 @@ bench counts API calls, duplicates and lost issues at the emulator, not here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import os
+import tempfile
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+import yarl
 
 from autoissue.bench._work import bench_labels
-from autoissue.engine import Engine, EngineOptions, Selector, fresh_backend
-from autoissue.github import GitHubClient, GovernorSettings
 from autoissue.model import AddLabels, Issue, Plan, Priority
 from autoissue.processors import Isolation, ProcessContext
-from autoissue.stream import gc_tuned
 
 TOKEN = "bench-token"  # noqa: S105 - the emulator's stand-in, not a secret
 
@@ -78,29 +81,48 @@ class BenchTriage:
         return Plan(self.name, context.repo, issue.number, issue.updated_at, actions)
 
 
-async def run_autoissue(target: Target) -> Outcome:
-    """The engine with its defaults (only the workload's selection: every open issue)."""
-    processor = BenchTriage(target.rounds)
-    selector = Selector(processor, skip_labels=frozenset(), skip_locked=False)
-    options = EngineOptions(concurrency=target.concurrency) if target.concurrency else None
-    # The governor must know the emulator's clock runs fast: its windows shrink with it.
-    pacing = GovernorSettings(time_scale=target.time_scale)
-    async with (
-        GitHubClient(base_url=target.base_url, token=TOKEN, governor=pacing) as client,
-        fresh_backend() as stores,  # the embedded default: SQLite, as `autoissue run` uses
-    ):
-        await client.warm_up()
-        engine = Engine(client, target.repo, processor, options=options, selector=selector,
-                        queue=stores.queue, state=stores.state)  # fmt: skip
-        with gc_tuned():  # as `autoissue run` does
-            summary = await engine.run()
+#: ``autoissue run`` names the workload's processor by its import path.
+BENCH_PROCESSOR = f"{__name__}:BenchTriage"
+
+
+def autoissue_argv(target: Target, state_dir: Path) -> list[str]:
+    """``autoissue run`` for the workload: its defaults, the workload's processor and scope.
+
+    The workload is every open issue, so nothing is skipped for its labels or for being
+    locked; a fresh state directory holds the default SQLite backend, and ``--config`` an
+    empty file keeps a settings file in the working directory out of the measurement.
+    """
+    argv = [
+        *("--config", os.devnull, "run", "--repo", target.repo, "--base-url", target.base_url),
+        *("--processor", BENCH_PROCESSOR, "--option", f"{BENCH_PROCESSOR}.rounds={target.rounds}"),
+        *("--no-skip-labels", "--include-locked", "--quiet", "--state-dir", str(state_dir)),
+        *("--emulator-time-scale", str(target.time_scale)),
+    ]
+    if target.concurrency:
+        argv += ["--concurrency", str(target.concurrency)]
+    return argv
+
+
+def run_autoissue(target: Target) -> Outcome:
+    """``autoissue run`` itself, in this process as a user starts it, read from its summary."""
+    from autoissue.cli import main  # noqa: PLC0415 - the command line imports the whole tool
+
+    os.environ["GITHUB_TOKEN"] = TOKEN
+    with tempfile.TemporaryDirectory(prefix="autoissue-bench-") as folder:
+        state_dir = Path(folder)
+        with contextlib.suppress(SystemExit):  # exit status 1 when issues failed: counted below
+            main(autoissue_argv(target, state_dir), standalone_mode=False)
+        (saved,) = (state_dir / "runs").glob("*.json")
+        summary = json.loads(saved.read_text(encoding="utf-8"))
     outcome = Outcome()
-    outcome.handled, outcome.failed = summary.processed + summary.failed, summary.failed
+    outcome.handled = summary["processed"] + summary["failed"]
+    outcome.failed = summary["failed"]
     return outcome
 
 
-# The wire ceiling: raw aiohttp, no engine, the same requests at a high concurrency.
+# The wire ceiling: raw aiohttp, no engine, the same requests; the bench sweeps its concurrency.
 WIRE_CONCURRENCY = 256
+WIRE_PAGES_IN_FLIGHT = 8
 _WIRE_ATTEMPTS = 5
 
 
@@ -108,12 +130,21 @@ async def _wire_call(
     session: aiohttp.ClientSession, method: str, url: str, body: Any = None
 ) -> Any:
     """One request, retried on a 5xx or a dropped connection: the minimum to survive faults."""
+    answer, _ = await _wire_answer(session, method, url, body)
+    return answer
+
+
+async def _wire_answer(
+    session: aiohttp.ClientSession, method: str, url: str, body: Any = None
+) -> tuple[Any, str | None]:
+    """The decoded answer and its ``rel="last"`` link, retried like :func:`_wire_call`."""
     for attempt in range(_WIRE_ATTEMPTS):
         try:
             async with session.request(method, url, json=body) as answer:
                 if answer.status < 500:
                     answer.raise_for_status()
-                    return await answer.json()
+                    last = answer.links.get("last")
+                    return await answer.json(), str(last["url"]) if last else None
         except (TimeoutError, aiohttp.ClientConnectionError):
             if attempt == _WIRE_ATTEMPTS - 1:
                 raise
@@ -121,15 +152,24 @@ async def _wire_call(
 
 
 async def _wire_pages(session: aiohttp.ClientSession, first: str) -> AsyncIterator[Any]:
-    url: str | None = first
-    while url:
-        async with session.get(url) as answer:
-            if answer.status >= 500:
-                continue  # a fault: ask for the same page again
-            answer.raise_for_status()
-            yield await answer.json()
-            following = answer.links.get("next")
-            url = str(following["url"]) if following else None
+    """Every page: the first, then the rest ``WIRE_PAGES_IN_FLIGHT`` at once, from its last link.
+
+    As a competent aiohttp user lists a GitHub collection whose size the first page tells.
+    """
+    page, last = await _wire_answer(session, "GET", first)
+    yield page
+    if last is None:
+        return
+    final = yarl.URL(last)
+    count = int(final.query.get("page", "1"))
+    gate = asyncio.Semaphore(WIRE_PAGES_IN_FLIGHT)
+
+    async def fetch(number: int) -> Any:
+        async with gate:
+            return await _wire_call(session, "GET", str(final.update_query(page=number)))
+
+    for ready in asyncio.as_completed([fetch(n) for n in range(2, count + 1)]):
+        yield await ready
 
 
 async def _wire_issue(session: aiohttp.ClientSession, target: Target, issue: Any) -> None:
@@ -150,14 +190,19 @@ async def guarded(work: Coroutine[Any, Any, None], outcome: Outcome) -> None:
         outcome.count(failed=False)
 
 
+def _wire_session(concurrency: int) -> aiohttp.ClientSession:
+    headers = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/vnd.github+json"}
+    # Room for the pages in flight beside the issues' requests: listing never waits on them.
+    connector = aiohttp.TCPConnector(limit=concurrency + WIRE_PAGES_IN_FLIGHT)
+    return aiohttp.ClientSession(headers=headers, connector=connector)
+
+
 async def run_wire(target: Target) -> Outcome:
-    """Raw aiohttp: page through, then GET comments and POST labels for every issue."""
+    """Raw aiohttp: list the pages concurrently; GET comments and POST labels for every issue."""
     outcome = Outcome()
     concurrency = target.concurrency or WIRE_CONCURRENCY
     limit = asyncio.Semaphore(concurrency)
-    headers = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/vnd.github+json"}
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(headers=headers, connector=connector) as session:
+    async with _wire_session(concurrency) as session:
 
         async def one(issue: Any) -> None:
             async with limit:
@@ -196,4 +241,6 @@ def run_in_threads(
             future.result()
 
 
-Runner = Callable[[Target], Coroutine[Any, Any, Outcome]]
+#: A contender: a coroutine function, or (for a command line that runs its own event loop) a
+#: plain function returning the outcome.
+Runner = Callable[[Target], Coroutine[Any, Any, Outcome] | Outcome]

@@ -33,16 +33,23 @@ def _pygithub_issue(issue: Any, rounds: int) -> None:
     issue.add_to_labels(*bench_labels(issue.title, issue.body, bodies, rounds))
 
 
+def _is_pull_request(issue: Any) -> bool:
+    # ``issue.pull_request`` is lazy: absent from an issue's list payload, reading it makes
+    # PyGithub fetch the whole issue again. The payload it already holds says it for free.
+    return "pull_request" in issue._rawData
+
+
 def pygithub(threads: int, *, throttled: bool = False) -> Any:
-    """A PyGithub loop over the open issues, on ``threads`` threads."""
+    """A PyGithub loop over the open issues, on ``threads`` threads (0: the bench's choice)."""
 
     async def run(target: Target) -> Outcome:
         outcome = Outcome()
+        workers = threads or target.concurrency or 10
 
         def work() -> None:
             repo = _pygithub_repo(target, throttled)
-            issues = (i for i in repo.get_issues(state="open") if i.pull_request is None)
-            run_in_threads(issues, lambda i: _pygithub_issue(i, target.rounds), threads, outcome)
+            issues = (i for i in repo.get_issues(state="open") if not _is_pull_request(i))
+            run_in_threads(issues, lambda i: _pygithub_issue(i, target.rounds), workers, outcome)
 
         await asyncio.to_thread(work)
         return outcome
@@ -59,7 +66,7 @@ async def _githubkit_issue(gh: Any, target: Target, issue: Any) -> None:
 
 
 async def run_githubkit(target: Target) -> Outcome:
-    """Githubkit's async client with a semaphore of 10, as its users write it."""
+    """Githubkit's async client under an asyncio semaphore (10 unless the bench sweeps it)."""
     from githubkit import GitHub  # noqa: PLC0415 - the bench extra provides it
 
     outcome = Outcome()

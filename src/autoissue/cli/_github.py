@@ -20,6 +20,7 @@ from autoissue.github import (
     AppAuth,
     ETagCache,
     GitHubClient,
+    GovernorSettings,
     SharedGovernor,
     open_budget_store,
 )
@@ -110,12 +111,21 @@ def identity(auth: Auth) -> str:
 
 @contextlib.asynccontextmanager
 async def connected(
-    base_url: str, auth: Auth, backend: str, *, cache: ETagCache | None = None
+    base_url: str,
+    auth: Auth,
+    backend: str,
+    *,
+    cache: ETagCache | None = None,
+    time_scale: float = 1.0,
 ) -> AsyncIterator[GitHubClient]:
-    """A warmed-up client whose budget is shared through ``backend``; closed on exit."""
+    """A warmed-up client whose budget is shared through ``backend``; closed on exit.
+
+    ``time_scale`` is for an emulator whose rate-limit clock runs that much faster.
+    """
     token, app = auth
     store = open_budget_store(backend, base_url=base_url, token=identity(auth))
-    governor = SharedGovernor(store)  # every process on this token shares one budget
+    # Every process on this token shares one budget.
+    governor = SharedGovernor(store, GovernorSettings(time_scale=time_scale))
     try:
         client = GitHubClient(
             base_url=base_url, token=token, app=app, governor=governor, cache=cache

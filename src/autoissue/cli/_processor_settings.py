@@ -39,7 +39,8 @@ def parse_flags(flags: Iterable[str]) -> dict[str, dict[str, str]]:
     parsed: dict[str, dict[str, str]] = {}
     for flag in flags:
         target, equals, value = flag.partition("=")
-        name, dot, key = target.strip().partition(".")
+        # Keys have no dots; names may (package.module:callable), so the last dot splits.
+        name, dot, key = target.strip().rpartition(".")
         if not equals or not dot or not name or not key:
             raise ConfigurationError(f"--option {flag!r} must look like NAME.KEY=VALUE")
         parsed.setdefault(name, {})[key.strip()] = value.strip()

@@ -18,10 +18,11 @@ from autoissue.cli._interrupt import graceful_interrupt
 from autoissue.cli._observe_options import ObserveOptions, observability_options, observed_run
 from autoissue.cli._persist import etag_cache_path, load_etags, save_etags
 from autoissue.cli._processor_settings import config_tables, option_flag, settings_for
-from autoissue.cli._selection import chosen_priorities, selection_options
+from autoissue.cli._selection import selection_options, selection_settings
 from autoissue.cli._summary import end_with_status, print_summary, saved_or_explained
 from autoissue.concurrency import STRATEGIES, JsonFileHistoryStore, Strategy
 from autoissue.engine import (
+    DEFAULT_SKIP_LABELS,
     Backend,
     Engine,
     EngineOptions,
@@ -56,9 +57,22 @@ class RunSettings:
     backend: str
     priorities: frozenset[Priority] | None = None
     max_complexity: float | None = None
+    skip_labels: frozenset[str] = DEFAULT_SKIP_LABELS
+    skip_locked: bool = True
+    time_scale: float = 1.0  # an emulator's compressed clock (its windows shrink with it)
     processor_options: Mapping[str, Any] = field(default_factory=dict)
     progress: bool = True  # False: quiet, whatever ``observe`` says
     observe: ObserveOptions = field(default_factory=ObserveOptions)
+
+    def selector(self, processor: Processor) -> Selector:
+        """Which issues of the listing ``processor`` gets, as the options say."""
+        return Selector(
+            processor,
+            priorities=self.priorities,
+            max_complexity=self.max_complexity,
+            skip_labels=self.skip_labels,
+            skip_locked=self.skip_locked,
+        )
 
     @property
     def identity(self) -> str:
@@ -73,7 +87,9 @@ async def execute(settings: RunSettings, processor: Processor) -> RunSummary:
     cache = load_etags(cache_path)  # unchanged pages cost a free 304 on a rerun
     auth = (settings.token, settings.app)
     try:
-        async with connected(settings.base_url, auth, settings.backend, cache=cache) as client:
+        async with connected(
+            settings.base_url, auth, settings.backend, cache=cache, time_scale=settings.time_scale
+        ) as client:
             with gc_tuned():  # start-up is done: a long run's collector settings
                 return await _process(client, settings, processor, writer)
     finally:
@@ -112,9 +128,7 @@ def _engine(
         settings.repo,
         processor,
         options=settings.options,
-        selector=Selector(
-            processor, priorities=settings.priorities, max_complexity=settings.max_complexity
-        ),
+        selector=settings.selector(processor),
         plan_writer=writer,
         history=JsonFileHistoryStore(history_path(settings)),
         # A dry run rehearses in a queue of its own: the durable one may hold real work
@@ -184,6 +198,12 @@ def _plan_path(state_dir: Path, plan_out: Path | None, dry_run: bool) -> Path | 
     help="Where state shared between processes lives, such as the token's GitHub budget: "
     "sqlite:///PATH (default: STATE_DIR/state.db) or redis://HOST:PORT/DB.",
 )
+@click.option(
+    "--emulator-time-scale",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    hidden=True,  # for benchmarks: an emulator whose rate-limit clock runs this much faster
+)
 @github_options
 @agent_options
 @observability_options
@@ -237,8 +257,8 @@ def _settings(options: dict[str, Any]) -> RunSettings:
         app=app,
         processor=options["processor"],
         options=_engine_options(options),
-        priorities=chosen_priorities(options),
-        max_complexity=options["max_complexity"],
+        **selection_settings(options),
+        time_scale=options["emulator_time_scale"],
         processor_options=_processor_options(options, token),
         state_dir=options["state_dir"],
         plan_out=_plan_path(options["state_dir"], options["plan_out"], dry_run),

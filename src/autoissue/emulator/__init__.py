@@ -2,6 +2,8 @@
 
 Real clients (PyGithub, githubkit, aiohttp) cannot tell it from api.github.com for the
 endpoints the project uses. ``/_emulator/`` adds its own admin API (shared/EMULATOR.md).
+:data:`GITHUB_LIMITS` holds the numbers of github.com's limits that the ``github`` profile
+enforces, and :func:`least_seconds` the least time they let a run of requests take.
 
 ::
 
@@ -16,14 +18,18 @@ from __future__ import annotations
 
 from autoissue._clock import Clock, FakeClock, SystemClock
 from autoissue.emulator._config import EmulatorConfig
+from autoissue.emulator._limits import GITHUB_LIMITS, GithubLimits, least_seconds
 from autoissue.emulator._server import Emulator, run_in_thread, serve
 
 __all__ = [
+    "GITHUB_LIMITS",
     "Clock",
     "Emulator",
     "EmulatorConfig",
     "FakeClock",
+    "GithubLimits",
     "SystemClock",
+    "least_seconds",
     "run_in_thread",
     "serve",
 ]

@@ -53,7 +53,7 @@ class AdminRoutes:
         return json_body({"repos": [self.ctx.store.snapshot()]})
 
     async def stats(self, request: web.Request) -> web.Response:
-        """``GET /_emulator/stats``: request counts, violations, duplicates, faults."""
+        """``GET /_emulator/stats``: requests, violations, duplicate and redundant writes."""
         return json_body(self.ctx.stats.snapshot())
 
     async def configure(self, request: web.Request) -> web.Response:

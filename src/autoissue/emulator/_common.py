@@ -71,8 +71,9 @@ def label_names(body: Any, *, allow_empty: bool) -> list[str]:
     return cleaned
 
 
-def apply_edit(store: RepoStore, rec: IssueRecord, edit: Edit) -> None:
-    """Apply a parsed edit to ``rec`` and touch it once."""
+def apply_edit(store: RepoStore, rec: IssueRecord, edit: Edit) -> bool:
+    """Apply a parsed edit to ``rec`` and touch it once; return whether anything changed."""
+    fields = _edited_fields(rec)
     if "title" in edit:
         rec.title = edit["title"]
     if "body" in edit:
@@ -83,3 +84,9 @@ def apply_edit(store: RepoStore, rec: IssueRecord, edit: Edit) -> None:
     if "labels" in edit:
         store.set_labels(rec, edit["labels"], replace=True)
     store.touch(rec, state=rec.state != before)
+    return _edited_fields(rec) != fields
+
+
+def _edited_fields(rec: IssueRecord) -> tuple[object, ...]:
+    """What an issue update can change; labels as a set, since their order means nothing."""
+    return rec.title, rec.body, rec.state, rec.state_reason, frozenset(rec.labels)

@@ -23,18 +23,12 @@ from autoissue.emulator._apps import APP_TOKEN_ROUTE
 from autoissue.emulator._context import Context
 from autoissue.emulator._http import IDENTITY, Reject, error, http_date
 from autoissue.emulator._latency import Fault
+from autoissue.emulator._limits import CONTENT_ROUTES, FREE_ROUTES
 from autoissue.emulator._ratelimit import RateLimiter, Refusal
 
 __all__ = ["ADMIN_PREFIX", "CONTENT_ROUTES", "Pipeline"]
 
 ADMIN_PREFIX = "/_emulator/"
-#: Endpoints that trigger notifications: GitHub's content-creation limit applies to them.
-CONTENT_ROUTES = frozenset({
-    "POST /repos/{owner}/{repo}/issues/{n}/comments",
-    "POST /repos/{owner}/{repo}/pulls",
-    "POST /repos/{owner}/{repo}/issues",
-})  # fmt: skip
-_FREE_ROUTES = frozenset({"GET /rate_limit"})
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -127,7 +121,7 @@ class Pipeline:
                 response: web.StreamResponse = _refused(refusal, limiter, identity)
             else:
                 response = await _handle(request, handler)
-                if response.status != 304 and route not in _FREE_ROUTES:
+                if response.status != 304 and route not in FREE_ROUTES:
                     limiter.charge(identity)
                 response.headers.update(limiter.headers(identity))
             return response
@@ -137,7 +131,7 @@ class Pipeline:
 
 def _admission(limiter: RateLimiter, identity: str, route: str, method: str) -> Refusal | None:
     # GET /rate_limit answers even when limited: it is how a client learns the reset.
-    if route in _FREE_ROUTES:
+    if route in FREE_ROUTES:
         return None
     return limiter.admit(identity, route, method, creates_content=route in CONTENT_ROUTES)
 

@@ -15,17 +15,17 @@ import math
 from dataclasses import dataclass
 
 from autoissue._clock import Clock
+from autoissue.emulator._limits import GITHUB_LIMITS
 from autoissue.emulator._payloads import token_login, user_id
 
 __all__ = ["RateLimiter", "Refusal"]
 
-PRIMARY_LIMIT = 5000
-ANONYMOUS_LIMIT = 60
-MAX_CONCURRENT = 100
-POINTS_PER_MINUTE = 900
-CONTENT_PER_MINUTE = 80
-CONTENT_PER_HOUR = 500
-_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+PRIMARY_LIMIT = GITHUB_LIMITS.primary
+ANONYMOUS_LIMIT = GITHUB_LIMITS.anonymous
+MAX_CONCURRENT = GITHUB_LIMITS.max_concurrent
+POINTS_PER_MINUTE = GITHUB_LIMITS.points_per_minute
+CONTENT_PER_MINUTE = GITHUB_LIMITS.content_per_minute
+CONTENT_PER_HOUR = GITHUB_LIMITS.content_per_hour
 _SECONDARY = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
 )
@@ -83,7 +83,7 @@ class RateLimiter:
 
     def __init__(self, *, clock: Clock, time_scale: float = 1.0) -> None:
         self.clock = clock
-        self.hour = 3600.0 / time_scale
+        self.hour = GITHUB_LIMITS.hour_s / time_scale
         self._identities: dict[str, _Identity] = {}
 
     def __repr__(self) -> str:
@@ -115,7 +115,7 @@ class RateLimiter:
         if who.primary.current(now).count >= who.limit:
             return Refusal("primary", _primary_message(identity))
         points = who.points.setdefault(endpoint, _Window(self.hour / 60)).current(now)
-        cost = 1 if method in _READS else 5
+        cost = GITHUB_LIMITS.points(method)
         if points.count + cost > POINTS_PER_MINUTE:
             return Refusal("points", _SECONDARY, points.remaining_seconds(now))
         if creates_content:

@@ -94,7 +94,8 @@ class IssueRoutes:
     async def update_issue(self, request: web.Request) -> web.Response:
         """``PATCH /repos/{owner}/{repo}/issues/{n}``: title, body, state, reason, labels."""
         rec = find_issue(self.ctx, request)
-        apply_edit(self.ctx.store, rec, parse_edit(await read_json(request)))
+        changed = apply_edit(self.ctx.store, rec, parse_edit(await read_json(request)))
+        self.ctx.stats.redundant_writes += not changed
         return respond(request, self.ctx.store.issue(rec), identity(request))
 
     async def list_comments(self, request: web.Request) -> web.Response:
@@ -150,7 +151,7 @@ class IssueRoutes:
         if not isinstance(text, str) or not text:
             raise validation_failed("IssueComment", "body", "missing_field")
         rec, comment = found
-        self.ctx.store.edit_comment(rec, comment, text)
+        self.ctx.stats.redundant_writes += not self.ctx.store.edit_comment(rec, comment, text)
         return json_body(self.ctx.store.comment(rec, comment))
 
     async def list_labels(self, request: web.Request) -> web.Response:
@@ -170,13 +171,15 @@ class IssueRoutes:
     async def _label_write(self, request: web.Request, *, replace: bool) -> web.Response:
         rec = find_issue(self.ctx, request)
         names = label_names(await read_json(request), allow_empty=replace)
-        self.ctx.store.set_labels(rec, names, replace=replace)
+        changed = self.ctx.store.set_labels(rec, names, replace=replace)
+        self.ctx.stats.redundant_writes += not changed
         return web.Response(body=self.ctx.store.labels_body(rec), headers=_JSON)
 
     async def clear_labels(self, request: web.Request) -> web.Response:
         """``DELETE .../issues/{n}/labels``: remove them all; 204."""
         rec = find_issue(self.ctx, request)
-        self.ctx.store.set_labels(rec, [], replace=True)
+        changed = self.ctx.store.set_labels(rec, [], replace=True)
+        self.ctx.stats.redundant_writes += not changed
         return web.Response(status=204)
 
     async def remove_label(self, request: web.Request) -> web.Response:

@@ -1,4 +1,12 @@
-"""What the emulator counts: requests by route and status, limit violations, duplicates, faults."""
+"""What the emulator counts: requests by route and status, limit violations, duplicates, faults.
+
+Two counters referee the writes clients make. ``duplicate_writes``: a comment body posted twice
+on one issue, or a second pull request for a head that already has an open one.
+``redundant_writes``: a write that changed nothing because its effect was already there, such as
+labels added that the issue already carries, or labels, title, body or state set to what they
+already are. Retrying a write after an unknown outcome (a 502 or a reset after the write
+landed) without looking first is the usual way to make either.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +23,7 @@ class Stats:
         self.requests: dict[str, dict[str, int]] = {}
         self.violations: dict[str, int] = {}
         self.duplicate_writes = 0
+        self.redundant_writes = 0
         self.faults: dict[str, int] = {}
         self.in_flight = 0
         self.in_flight_max = 0
@@ -53,6 +62,7 @@ class Stats:
             "rate_limit_violations": sum(self.violations.values()),
             "rate_limit_violations_by_kind": dict(self.violations),
             "duplicate_writes": self.duplicate_writes,
+            "redundant_writes": self.redundant_writes,
             "faults_injected": sum(self.faults.values()),
             "faults_by_kind": dict(self.faults),
             "in_flight": self.in_flight,

@@ -140,8 +140,12 @@ class RepoStore:
         self.state_version += state
         self.label_version += labels
 
-    def set_labels(self, rec: IssueRecord, names: list[str], *, replace: bool) -> None:
-        """Add ``names`` to ``rec``'s labels, or replace them; names match in any case."""
+    def set_labels(self, rec: IssueRecord, names: list[str], *, replace: bool) -> bool:
+        """Add ``names`` to ``rec``'s labels, or replace them; names match in any case.
+
+        Return whether the set of labels changed (order aside, as on GitHub).
+        """
+        before = set(rec.labels)
         current = [] if replace else list(rec.labels)
         seen = {name.lower() for name in current}
         for name in names:
@@ -150,6 +154,7 @@ class RepoStore:
                 current.append(self._label(name).name)
         rec.labels = tuple(current)
         self.touch(rec, labels=True)
+        return set(current) != before
 
     def remove_label(self, rec: IssueRecord, name: str) -> bool:
         """Remove ``name`` from ``rec``; ``False`` when it did not carry it."""
@@ -191,11 +196,13 @@ class RepoStore:
                     return rec, comment
         return None
 
-    def edit_comment(self, rec: IssueRecord, comment: Comment, body: str) -> None:
-        """Replace ``comment``'s body, as its author editing it does."""
+    def edit_comment(self, rec: IssueRecord, comment: Comment, body: str) -> bool:
+        """Replace ``comment``'s body, as its author editing it does; ``False`` if it was that."""
+        changed = comment.body != body
         comment.body = body
         self.touch(rec)
         comment.updated_at = rec.updated_at
+        return changed
 
     def create_pull(
         self, *, user: str, title: str, body: str | None, info: PullInfo
