@@ -10,8 +10,17 @@ import pytest
 from click.testing import CliRunner
 
 from autoissue import ConfigurationError
-from autoissue.bench import AdaptiveBenchConfig, BenchReport, plot_report, reconverge_time
-from autoissue.bench._adaptive import compare, phase_figures, settled, smoothed, throughput_series
+from autoissue.bench import AdaptiveBenchConfig, BenchReport, plot_report, settle_time
+from autoissue.bench._adaptive import (
+    compare,
+    moved,
+    phase_figures,
+    reach_time,
+    reconverge,
+    settled,
+    smoothed,
+    throughput_series,
+)
 from autoissue.bench._timeline import _change_arg, looped
 from autoissue.cli import main
 from autoissue.model import Issue
@@ -39,24 +48,67 @@ def test_the_phases_follow_the_changes() -> None:
     assert AdaptiveBenchConfig.quick().duration == 3.0
 
 
-def test_reconvergence_is_when_the_smoothed_limit_stays_near_its_settled_value() -> None:
+def test_the_limit_settles_when_its_smoothed_value_stays_near_the_settled_one() -> None:
     samples = trace((20.0, 23.0, 200), (23.0, 40.0, 80))
     assert settled(samples, 20.0, 40.0) == 80
-    took = reconverge_time(samples, 20.0, 40.0, tolerance=0.25, window=1.0)
+    took = settle_time(samples, 20.0, 40.0, tolerance=0.25, window=1.0)
     # The 1 s trailing median is back within 25% of 80 one second after the step at 23 s.
     assert 3.0 <= took <= 4.25
 
 
 def test_a_limit_that_keeps_moving_converges_only_at_its_last_step() -> None:
     samples = trace(*[(20.0 + i, 21.0 + i, 50 if i % 2 else 200) for i in range(20)])
-    took = reconverge_time(samples, 20.0, 40.0, tolerance=0.1, window=0.25)
+    took = settle_time(samples, 20.0, 40.0, tolerance=0.1, window=0.25)
     assert took == pytest.approx(19.25)  # within the band only in the last second
 
 
 def test_probing_samples_are_left_out_of_the_check() -> None:
     samples = trace((40.0, 60.0, 250), probing=(54.0, 58.0))
-    assert reconverge_time(samples, 40.0, 60.0, tolerance=0.25, window=2.0) == 0.0
+    assert settle_time(samples, 40.0, 60.0, tolerance=0.25, window=2.0) == 0.0
     assert smoothed(samples, 1.0)[0] == (40.0, 250.0)
+
+
+def test_a_limit_that_stays_put_has_not_moved() -> None:
+    stayed = trace((0.0, 40.0, 200))
+    assert not moved(stayed, 0.0, 20.0, 40.0, tolerance=0.25)
+    fell = trace((0.0, 21.0, 200), (21.0, 40.0, 60))
+    assert moved(fell, 0.0, 20.0, 40.0, tolerance=0.25)
+
+
+def test_throughput_reaches_the_goal_when_it_stays_at_nine_tenths_of_it() -> None:
+    # Per second: a dip after the change at 2 s, back at 9 of 10 from 4 s, a relapse at 6 s.
+    series = [10.0, 10.0, 3.0, 5.0, 9.0, 10.0, 4.0, 10.0, 10.0, 10.0]
+    assert reach_time(series, 2.0, 6.0, 10.0, window=1.0) == 3.0  # at the end of second 4
+    assert reach_time(series, 2.0, 10.0, 10.0, window=1.0) == 6.0  # after the relapse
+    # A trailing mean over two seconds takes one second longer to forgive the dip.
+    assert reach_time(series, 2.0, 6.0, 10.0, window=2.0) == 4.0
+    # Never there: the whole phase.
+    assert reach_time(series, 2.0, 6.0, 50.0, window=1.0) == 4.0
+
+
+def controller(per_second: list[float], moved_each: list[bool]) -> dict[str, Any]:
+    return {"throughput_series": per_second, "moved_each": moved_each}
+
+
+def fixed(*phase_rates: float) -> dict[str, Any]:
+    return {"phases": [{"issues_per_s": rate} for rate in phase_rates]}
+
+
+def test_reconvergence_is_against_the_best_fixed_setting_of_each_new_regime() -> None:
+    config = AdaptiveBenchConfig(duration=6.0, changes=((2.0, 50), (4.0, 200)), smooth_s=1.0)
+    ours = controller([10, 10, 2, 5, 10, 10], [True, True])
+    reconverge(ours, [fixed(10, 5, 10), fixed(10, 4, 8)], config)
+    # After the first change the best fixed does 5: ours at 2, then 5 through the phase's
+    # second second. After the second, 10 (goal 10) from its first second on.
+    assert ours["reconverge_each_s"] == [2.0, 1.0]
+    assert ours["reconverge_s"] == 2.0
+
+
+def test_a_controller_that_does_not_move_scores_the_whole_phase() -> None:
+    config = AdaptiveBenchConfig(duration=6.0, changes=((2.0, 50), (4.0, 200)), smooth_s=1.0)
+    ours = controller([10, 10, 5, 5, 10, 10], [False, True])
+    reconverge(ours, [fixed(10, 5, 10)], config)
+    assert ours["reconverge_each_s"] == [2.0, 1.0]
 
 
 def run(concurrency: int | None, per_second: list[int], latency: float = 0.1) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ from click.testing import CliRunner
 
 from autoissue.agent.fake import should_fail
 from autoissue.bench import AgentBenchConfig
-from autoissue.bench._agent import Quota, check, open_issue_numbers
+from autoissue.bench._agent import Quota, check, open_issue_numbers, run_spawn_loop
 from autoissue.cli import main
 from autoissue.model import Issue, PullRequestRef
 from autoissue.processors import CommandProcessor
@@ -68,3 +70,18 @@ def test_the_quota_admits_open_issues_then_declines(tmp_path: Path) -> None:
                         {"number": 4, "state": "open", "is_pull_request": False}]}  # fmt: skip
     assert open_issue_numbers(state, 5) == [3, 4]
     assert open_issue_numbers(state, 1) == [3]
+
+
+class ExitsByNumber(AgentBenchConfig):
+    """An agent whose exit code the seed does not predict: every third issue fails."""
+
+    def agent_argv(self) -> tuple[str, ...]:
+        code = "import os, sys; sys.exit(int(os.environ['AUTOISSUE_ISSUE_NUMBER']) % 3 == 0)"
+        return (sys.executable, "-c", code)
+
+
+def test_the_spawn_ceiling_counts_failures_from_exit_codes(tmp_path: Path) -> None:
+    numbers = list(range(1, 10))
+    spawned = asyncio.run(run_spawn_loop(numbers, ExitsByNumber(concurrency=3), tmp_path))
+    assert (spawned["failed"], spawned["finished"]) == (3, 9)
+    assert spawned["seconds"] > 0

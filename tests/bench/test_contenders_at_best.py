@@ -13,7 +13,7 @@ import pytest
 from autoissue import _runtime
 from autoissue.bench import TriageBenchConfig, run_triage_bench
 from autoissue.bench._contenders import TOKEN, WIRE_PAGES_IN_FLIGHT, Target, _wire_pages
-from autoissue.bench._libraries import pygithub, run_githubkit
+from autoissue.bench._libraries import _githubkit_retry, pygithub, run_githubkit
 from autoissue.bench._triage import SWEEPS, comparable
 from autoissue.emulator import Emulator, EmulatorConfig, run_in_thread
 
@@ -97,3 +97,22 @@ def test_under_githubs_limits_only_contenders_told_the_clock_scale_are_compared(
     kept, left_out = comparable(results, "github")
     assert [r["contender"] for r in kept] == ["autoissue"]
     assert left_out == ["pygithub-threads-10"]
+
+
+def test_githubkit_retries_a_dropped_connection_as_it_retries_a_server_error() -> None:
+    import httpx  # noqa: PLC0415 - githubkit's transport
+    from githubkit.exception import RequestError, RequestFailed  # noqa: PLC0415
+    from githubkit.response import Response  # noqa: PLC0415
+
+    decide = _githubkit_retry()
+    request = httpx.Request("GET", "http://emulator/repos/acme/widgets/issues?page=3")
+    dropped = RequestError(httpx.RemoteProtocolError("Server disconnected", request=request))
+    assert decide(dropped, 0).do_retry
+    assert decide(dropped, 2).retry_after.total_seconds() == 9.0  # the library's own schedule
+    assert not decide(dropped, 3).do_retry
+
+    def failed(status: int) -> RequestFailed:
+        return RequestFailed(Response(httpx.Response(status, request=request), Any))
+
+    assert not decide(failed(404), 0).do_retry
+    assert decide(failed(502), 0).do_retry

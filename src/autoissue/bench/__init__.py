@@ -10,7 +10,7 @@ every workload in turn gathered in one document.
 
 from __future__ import annotations
 
-from autoissue.bench._adaptive import AdaptiveBenchConfig, reconverge_time, run_adaptive_bench
+from autoissue.bench._adaptive import AdaptiveBenchConfig, run_adaptive_bench, settle_time
 from autoissue.bench._agent import AgentBenchConfig, run_agent_bench
 from autoissue.bench._faults import FaultsBenchConfig, run_faults_bench
 from autoissue.bench._plot import plot_report
@@ -97,7 +97,6 @@ __all__ = [
     "machine_info",
     "median",
     "plot_report",
-    "reconverge_time",
     "run_adaptive_bench",
     "run_agent_bench",
     "run_faults_bench",
@@ -105,5 +104,6 @@ __all__ = [
     "run_scaling_bench",
     "run_suite",
     "run_triage_bench",
+    "settle_time",
     "theoretical_rate",
 ]

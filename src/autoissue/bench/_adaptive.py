@@ -7,15 +7,19 @@ engine with its defaults (the adaptive controller), then the engine forced to ea
 concurrency of the ``sweep``. Figures:
 
 - ``vs_best_fixed``: issues completed within the 60 s, divided by the best fixed setting's.
-- ``reconverge_s``, per capacity change: the limit is sampled every 0.25 s and smoothed by a
-  trailing median over ``smooth_s`` (2 s). Samples taken while the controller probes the
-  no-load latency (a scheduled measurement that holds the limit at its minimum for a few
-  seconds, every minute or so) are left out of the check, not out of the throughput: their
-  cost is in ``vs_best_fixed``, and ``probing_s`` says how long they lasted. The phase's
-  settled value is the median limit over the phase's last quarter. The controller has
-  re-converged at the first time after which the smoothed limit stays within ``tolerance``
-  (±25%) of the settled value until the phase ends; ``reconverge_s`` is that time minus the
-  change's, and the result quotes the larger of the two changes.
+- ``reconverge_s``, per capacity change (the result quotes the larger of the two): seconds
+  until the controller's throughput, a trailing mean over ``smooth_s`` (2 s) of completions
+  per second, reaches 90% of the new regime's best fixed setting's throughput and stays there
+  until the phase ends; the whole phase if it never does. A controller whose limit did not
+  move (the phase's settled limit within ``tolerance``, ±25%, of the previous phase's) also
+  scores the whole phase: had it stayed put, nothing re-converged.
+- ``settle_s``, per change: how long the limit took to settle. The limit is sampled every
+  0.25 s and smoothed by a trailing median over ``smooth_s``. Samples taken while the
+  controller probes the no-load latency (a scheduled measurement that holds the limit at its
+  minimum for a few seconds, every minute or so) are left out of the check, not out of the
+  throughput: their cost is in ``vs_best_fixed``, and ``probing_s`` says how long they lasted.
+  The phase's settled value is the median limit over the phase's last quarter; the limit has
+  settled at the first time after which the smoothed limit stays within ``tolerance`` of it.
 - The setting "tuned for the first phase" is the smallest swept concurrency whose first-phase
   throughput is within 5% of the best first-phase throughput of the sweep.
 
@@ -34,8 +38,10 @@ gives up some throughput for it while capacity is low.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import math
 import statistics
 import subprocess
 import sys
@@ -118,7 +124,7 @@ def settled(samples: Samples, start: float, end: float) -> float:
     return float(statistics.median(tail)) if tail else 0.0
 
 
-def reconverge_time(
+def settle_time(
     samples: Samples, change: float, end: float, *, tolerance: float, window: float
 ) -> float:
     """Seconds after ``change`` until the smoothed limit stays within ``tolerance`` of settled."""
@@ -134,6 +140,48 @@ def reconverge_time(
         if not ok:
             converged = t + (inside[1][0] - inside[0][0] if len(inside) > 1 else 0.0)
     return min(converged, end) - change
+
+
+def moved(samples: Samples, before: float, change: float, end: float, tolerance: float) -> bool:
+    """Whether the limit settled after ``change`` more than ``tolerance`` away from before it."""
+    kept = [sample for sample in samples if not sample[3]]
+    old, new = settled(kept, before, change), settled(kept, change, end)
+    return abs(new - old) > tolerance * max(old, 1e-9)
+
+
+def reach_time(
+    series: list[float], change: float, end: float, goal: float, *, window: float
+) -> float:
+    """Seconds after ``change`` until the throughput stays at 90% of ``goal`` or more.
+
+    ``series`` is completions per second in 1 s buckets; each bucket counts by the trailing
+    mean over ``window`` seconds within the phase. The whole phase when it never gets there.
+    """
+    span = max(1, round(window))
+    first, last = math.ceil(change), min(math.ceil(end), len(series))
+    reached: float | None = None
+    for second in range(first, last):
+        recent = series[max(first, second - span + 1) : second + 1]
+        if sum(recent) / len(recent) < 0.9 * goal:
+            reached = None
+        elif reached is None:
+            reached = float(second + 1)
+    return min(end if reached is None else reached, end) - change
+
+
+def reconverge(
+    ours: dict[str, Any], fixed: list[dict[str, Any]], config: AdaptiveBenchConfig
+) -> None:
+    """Add ``reconverge_s`` and ``reconverge_each_s`` to the controller's result (see above)."""
+    phases = config.phases()
+    times = []
+    for index, ((start, end, _), did_move) in enumerate(
+        zip(phases[1:], ours["moved_each"], strict=True), 1
+    ):
+        goal = max(result["phases"][index]["issues_per_s"] for result in fixed)
+        took = reach_time(ours["throughput_series"], start, end, goal, window=config.smooth_s)
+        times.append(took if did_move else end - start)
+    ours |= {"reconverge_s": max(times), "reconverge_each_s": times}
 
 
 def phase_figures(run: dict[str, Any], start: float, end: float) -> dict[str, float]:
@@ -168,15 +216,25 @@ def describe(name: str, run: dict[str, Any], config: AdaptiveBenchConfig) -> dic
         "limit_series": [list(sample) for sample in run["samples"]],
     }  # fmt: skip
     if run["concurrency"] is None:
-        times = [
-            reconverge_time(run["samples"], start, end,
-                            tolerance=config.tolerance, window=config.smooth_s)
-            for start, end, _ in config.phases()[1:]
-        ]  # fmt: skip
-        probes = sum(1 for sample in run["samples"] if sample[3]) * config.sample_s
-        result |= {"reconverge_s": max(times), "reconverge_each_s": times,
-                   "probing_s": probes, "controller": run["summary"]}  # fmt: skip
+        result |= _limit_figures(run["samples"], config)
+        result["controller"] = run["summary"]
     return result
+
+
+def _limit_figures(samples: Samples, config: AdaptiveBenchConfig) -> dict[str, Any]:
+    """How the controller's limit settled after each change, whether it moved, how it probed."""
+    phases = config.phases()
+    pairs = list(itertools.pairwise(phases))
+    settle = [
+        settle_time(samples, start, end, tolerance=config.tolerance, window=config.smooth_s)
+        for _, (start, end, _) in pairs
+    ]
+    did_move = [
+        moved(samples, before, start, end, config.tolerance)
+        for (before, _, _), (start, end, _) in pairs
+    ]
+    probes = sum(1 for sample in samples if sample[3]) * config.sample_s
+    return {"settle_each_s": settle, "moved_each": did_move, "probing_s": probes}
 
 
 def _turn(
@@ -233,6 +291,18 @@ def compare(results: list[dict[str, Any]]) -> tuple[dict[str, float], dict[str, 
     return ratios, chosen
 
 
+def _scored(
+    results: list[dict[str, Any]], config: AdaptiveBenchConfig
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """:func:`compare`, and the controller's re-convergence against the fixed settings."""
+    ratios, chosen = compare(results)
+    fixed = [r for r in results if "error" not in r and r["concurrency"] is not None]
+    ours = results[0]
+    if fixed and "error" not in ours:
+        reconverge(ours, fixed, config)
+    return ratios, chosen
+
+
 def run_adaptive_bench(config: AdaptiveBenchConfig) -> BenchReport:
     """The controller, then each swept setting, taking turns over ``repeats`` rounds."""
     contenders: list[tuple[str, int | None]] = [(ADAPTIVE, None)]
@@ -246,7 +316,7 @@ def run_adaptive_bench(config: AdaptiveBenchConfig) -> BenchReport:
                 runs[name].append({"contender": name, **found})
                 logger.info("adaptive: %s %s", name, found.get("issues_per_s"))
     results = [_median_run(found) for found in runs.values()]
-    ratios, chosen = compare(results)
+    ratios, chosen = _scored(results, config)
     params = {**config.emulator_options(), "duration": config.duration,
               "changes": [list(change) for change in config.changes],
               "sweep": list(config.sweep), "repeats": config.repeats,

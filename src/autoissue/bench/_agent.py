@@ -144,24 +144,39 @@ async def run_engine(base_url: str, config: AgentBenchConfig, state_dir: Path) -
     }
 
 
-async def run_spawn_loop(numbers: list[int], config: AgentBenchConfig, folder: Path) -> float:
-    """The ceiling: spawn the agent once per issue, ``concurrency`` at a time; seconds taken."""
+async def run_spawn_loop(
+    numbers: list[int], config: AgentBenchConfig, folder: Path
+) -> dict[str, Any]:
+    """The ceiling: spawn the agent once per issue, ``concurrency`` at a time.
+
+    Returns the seconds taken and, from the agents' exit codes, how many failed and how many
+    finished at all.
+    """
     argv = config.agent_argv()
     base = scrubbed_env(os.environ)
     gate = asyncio.Semaphore(config.concurrency)
 
-    async def one(number: int) -> None:
+    async def one(number: int) -> int:
         async with gate:
-            process = await asyncio.create_subprocess_exec(
-                *argv, cwd=folder, env=base | {"AUTOISSUE_ISSUE_NUMBER": str(number)},
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-            )  # fmt: skip
-            await process.communicate(b'{"issue": {}}')
+            return await _exit_code(argv, folder, base | {"AUTOISSUE_ISSUE_NUMBER": str(number)})
 
     started = time.perf_counter()
-    await asyncio.gather(*(one(number) for number in numbers))
-    return time.perf_counter() - started
+    codes = await asyncio.gather(*(one(number) for number in numbers))
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "failed": sum(code != 0 for code in codes), "finished": len(codes)}
+
+
+async def _exit_code(argv: tuple[str, ...], folder: Path, env: dict[str, str]) -> int:
+    process = await asyncio.create_subprocess_exec(
+        *argv,
+        cwd=folder,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    await process.communicate(b'{"issue": {}}')
+    return process.returncode if process.returncode is not None else -1
 
 
 def open_issue_numbers(state: dict[str, Any], count: int) -> list[int]:
@@ -210,8 +225,8 @@ def _engine_round(
 
 def _ceiling_round(numbers: list[int], config: AgentBenchConfig, folder: Path) -> dict[str, Any]:
     folder.mkdir(parents=True, exist_ok=True)
-    seconds = _runtime.run(run_spawn_loop(numbers, config, folder), spawning=True)
-    return {"numbers": numbers, "seconds": seconds}
+    spawned = _runtime.run(run_spawn_loop(numbers, config, folder), spawning=True)
+    return {"numbers": numbers, **spawned}
 
 
 def pool_start_times() -> dict[str, float]:
@@ -226,22 +241,22 @@ _CHECKED = ("failed", "duplicate_writes", "git_pushes", "prs_opened", "prs_expec
             "prs_missing", "prs_unexpected", "prs_repeated")  # fmt: skip
 
 
-def _summarise(name: str, runs: list[dict[str, Any]], config: AgentBenchConfig) -> dict[str, Any]:
+def _summarise(name: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
     numbers = runs[0]["numbers"]
     seconds = median([run["seconds"] for run in runs])
-    failing = sum(should_fail(n, seed=config.seed, rate=config.fail_rate) for n in numbers)
+    last = runs[-1]
     result: dict[str, Any] = {
         "contender": name,
         "issues": len(numbers),
         "seconds": round(seconds, 3),
         "issues_per_s": round(len(numbers) / seconds, 2) if seconds else 0.0,
-        "failed": failing,
-        "lost": 0,
     }
     if name == "autoissue":
-        last = runs[-1]
         result |= {key: last[key] for key in _CHECKED}
         result["lost"] = len(numbers) - last["processed"] - last["failed"] - last["skipped"]
+    else:
+        # Read from the agents' exit codes: what the loop saw, not what the seed predicts.
+        result |= {"failed": last["failed"], "lost": len(numbers) - last["finished"]}
     return result
 
 
@@ -266,7 +281,7 @@ def run_agent_bench(config: AgentBenchConfig) -> BenchReport:
     """Measure the bare spawn loop and the engine, taking turns, and report."""
     started_cpu = time.process_time()
     runs = _measure(config)
-    ceiling, engine = (_summarise(name, found, config) for name, found in runs.items())
+    ceiling, engine = (_summarise(name, found) for name, found in runs.items())
     rate = ceiling["issues_per_s"]
     engine["spawn_ceiling_share"] = round(engine["issues_per_s"] / rate, 3) if rate else 0.0
     engine["rss_peak_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

@@ -7,6 +7,7 @@ against a server without limits (BENCH.md); against github.com limits it keeps i
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 from autoissue.bench._contenders import TOKEN, Outcome, Target, guarded, run_in_threads
@@ -65,6 +66,24 @@ async def _githubkit_issue(gh: Any, target: Target, issue: Any) -> None:
     await gh.rest.issues.async_add_labels(owner, name, issue.number, data=labels)
 
 
+def _githubkit_retry() -> Any:
+    """The retry policy of githubkit, extended to a dropped connection.
+
+    Its default retries rate limits and 5xx answers but not a connection reset, which ends a
+    listing outright; a user at their best adds that case through the library's own hook, on
+    the library's own schedule (1, 4, 9 s).
+    """
+    from githubkit.exception import RequestError, RequestFailed  # noqa: PLC0415
+    from githubkit.retry import RETRY_DEFAULT, RetryChainDecision, RetryOption  # noqa: PLC0415
+
+    def dropped(exc: Exception, retry_count: int) -> RetryOption:
+        retry = retry_count < 3 and isinstance(exc, RequestError)
+        retry = retry and not isinstance(exc, RequestFailed)
+        return RetryOption(retry, timedelta(seconds=(retry_count + 1) ** 2) if retry else None)
+
+    return RetryChainDecision(RETRY_DEFAULT, dropped)
+
+
 async def run_githubkit(target: Target) -> Outcome:
     """Githubkit's async client under an asyncio semaphore (10 unless the bench sweeps it)."""
     from githubkit import GitHub  # noqa: PLC0415 - the bench extra provides it
@@ -72,7 +91,7 @@ async def run_githubkit(target: Target) -> Outcome:
     outcome = Outcome()
     owner, name = target.repo.split("/")
     limit = asyncio.Semaphore(target.concurrency or 10)
-    async with GitHub(TOKEN, base_url=target.base_url) as gh:
+    async with GitHub(TOKEN, base_url=target.base_url, auto_retry=_githubkit_retry()) as gh:
 
         async def one(issue: Any) -> None:
             async with limit:
