@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 
 from autoissue.bench import FaultsBenchConfig
+from autoissue.bench._dead import dead_lettered
 from autoissue.bench._emulated import EmulatorProcess
 from autoissue.bench._faults import (
     KillLoop,
     Recovery,
     check,
-    dead_lettered,
     eligible,
     kill_points,
     mttr,

@@ -57,6 +57,8 @@ def test_every_contender_does_the_whole_workload_and_is_checked() -> None:
         assert result["issues_per_s"] > 0, name
         assert result["api_calls_per_issue"] >= 2.0, name
         assert result["rss_peak_mb"] > 10, name
+        latency = result["latency_ms"]
+        assert 0 < latency["p50"] <= latency["p95"] <= latency["p99"], name
     assert results["autoissue"]["failed"] == 0
     assert set(report.ratios) == {f"autoissue/{n}" for n in ALL_CONTENDERS if n != "autoissue"}
     assert report.params["classification_rounds"] >= 1
@@ -109,13 +111,17 @@ def test_expected_labels_cover_open_issues_only() -> None:
 def test_check_tells_missing_wrong_and_lost_apart() -> None:
     expected = {1: {BENCH_LABEL, "bug"}, 2: {BENCH_LABEL, "bug"}, 3: {BENCH_LABEL, "bug"}}
     final = state(issue(1, [BENCH_LABEL, "bug"]), issue(2, [BENCH_LABEL]), issue(3, []))
-    assert check(final, expected, failed=0) == {
+    assert check(final, expected, dead=set()) == {
         "issues": 3,
         "missing": 1,
         "wrong_labels": 1,
+        "failed": 0,
         "lost": 1,
     }
-    assert check(final, expected, failed=1)["lost"] == 0
+    assert check(final, expected, dead={3})["lost"] == 0
+    # Giving up on an issue that was labelled after all excuses no other issue.
+    excused = check(final, expected, dead={1})
+    assert (excused["failed"], excused["lost"]) == (0, 1)
 
 
 LIST = "GET /repos/{owner}/{repo}/issues"
@@ -240,6 +246,14 @@ def test_summaries_keep_the_worst_writes_and_the_usual_binding_limit() -> None:
     assert summarise("x", [{"error": "boom"}]) == {"contender": "x", "error": "boom"}
 
 
+def test_summaries_quote_the_median_of_each_latency_percentile() -> None:
+    runs = [
+        {"issues": 10, "api_calls": 20, "latency_ms": {"p50": p50, "p95": p50 * 3, "p99": 90.0}}
+        for p50 in (10.0, 30.0, 20.0)
+    ]
+    assert summarise("x", runs)["latency_ms"] == {"p50": 20.0, "p95": 60.0, "p99": 90.0}
+
+
 def careless(base_url: str, expected: dict[int, set[str]]) -> dict[str, Any]:
     """Labels every issue right, but writes without looking or waiting: one issue's labels
     twice, and one comment body over and over, past 80."""
@@ -249,12 +263,12 @@ def careless(base_url: str, expected: dict[int, set[str]]) -> dict[str, Any]:
     send(base_url, "POST", f"/repos/{REPO}/issues/{first}/labels", [BENCH_LABEL])
     for _ in range(81):
         send(base_url, "POST", f"/repos/{REPO}/issues/{first}/comments", {"body": "Triaged"})
-    return {"failed": 0, "seconds": 1.0}
+    return {"failed": 0, "gave_up": [], "seconds": 1.0}
 
 
 def careful(base_url: str) -> dict[str, Any]:
     send(base_url, "POST", f"/repos/{REPO}/issues/1/labels", ["bug"])
-    return {"failed": 0, "seconds": 1.0}
+    return {"failed": 0, "gave_up": [], "seconds": 1.0}
 
 
 def send(base_url: str, method: str, path: str, body: Any) -> int:
@@ -294,6 +308,7 @@ def test_the_referee_counts_what_a_careless_contender_does(
     assert sloppy["duplicate_writes"] == 79  # 80 comments admitted, one body
     assert sloppy["rate_limit_violations"] == 1  # the 81st comment in a minute
     assert (sloppy["lost"], sloppy["missing"]) == (0, 0)
+    assert sloppy["latency_ms"]["p99"] > 0  # every issue timed by the referee's clock
     assert tidy["lost"] == len(expected) > 0  # nothing triaged: no rate to credit
     assert tidy["issues_per_s"] == 0
     # Over a hundred writes in a second where their spacing needs as many seconds: breaking

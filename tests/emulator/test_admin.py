@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from autoissue.emulator import Emulator, FakeClock
+from autoissue.emulator._stats import Stats
 
 from .conftest import Api, Start
 
 REPO = "/repos/acme/widgets"
+ISSUE = "/repos/{owner}/{repo}/issues/{n}"
 
 
 async def test_state_has_the_documented_shape(emulator: Emulator, api: Api) -> None:
@@ -134,3 +136,33 @@ async def test_writes_that_set_what_is_already_there_are_redundant(
     await api("POST", f"{emulator.base_url}/_emulator/issues/acme/widgets/7", json={})
     stats = emulator.stats()
     assert (stats["redundant_writes"], stats["duplicate_writes"]) == (5, 0)
+
+
+def test_an_issues_latency_runs_from_the_first_request_naming_it_to_its_labels() -> None:
+    ticks = iter([0.0, 0.1, 0.5, 1.0, 1.2, 9.0, 2.0, 2.4])
+    stats = Stats(now=lambda: next(ticks))
+    labels, comments = f"POST {ISSUE}/labels", f"GET {ISSUE}/comments"
+    stats.started("acme/widgets#1")  # 0.0: its comments read
+    stats.started("acme/widgets#2")  # 0.1
+    stats.finished(comments, "200", "acme/widgets#1")
+    stats.started("acme/widgets#1")  # 0.5: labels sent
+    stats.finished(labels, "200", "acme/widgets#1")  # 1.0: landed, 1 s after first named
+    stats.started("acme/widgets#1")  # 1.2: labels again: not its first landing
+    stats.finished(labels, "200", "acme/widgets#1")  # 9.0
+    stats.started("acme/widgets#2")  # 2.0
+    stats.finished(labels, "502", "acme/widgets#2")  # a failed write is no landing
+    stats.finished(f"PUT {ISSUE}/labels", "200", "acme/widgets#2")  # 2.4
+    snapshot = stats.snapshot()
+    assert snapshot["issues_labelled"] == 2
+    assert snapshot["issue_latency_ms"] == {"p50": 1000.0, "p95": 2300.0, "p99": 2300.0}
+
+
+async def test_the_stats_time_every_issue_labelled_through_the_api(
+    emulator: Emulator, api: Api
+) -> None:
+    await api("GET", f"{emulator.base_url}{REPO}/issues/3/comments")
+    await api("POST", f"{emulator.base_url}{REPO}/issues/3/labels", json={"labels": ["bug"]})
+    await api("POST", f"{emulator.base_url}{REPO}/issues/99999/labels", json={"labels": ["x"]})
+    _, _, stats = await api("GET", f"{emulator.base_url}/_emulator/stats")
+    assert stats["issues_labelled"] == 1
+    assert stats["issue_latency_ms"]["p50"] > 0

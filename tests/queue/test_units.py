@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from autoissue import BackendUnavailableError, ConfigurationError, QueueFullError
+from autoissue._percentiles import percentile
 from autoissue.model import Priority
 from autoissue.queue import (
     DEFAULT_SQLITE_PATH,
@@ -20,7 +21,7 @@ from autoissue.queue import (
     idempotency_key,
     parse_priority,
 )
-from autoissue.queue._meter import Meter, percentile
+from autoissue.queue._meter import Meter
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import resource
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -56,7 +57,7 @@ def _outcome(runner: Runner, target: Target) -> Outcome:
     return _runtime.run(result)
 
 
-def measure(name: str, target: Target, *, limited: bool) -> dict[str, float | int]:
+def measure(name: str, target: Target, *, limited: bool) -> dict[str, Any]:
     """Run contender ``name`` against ``target`` and measure it."""
     runner = (THROTTLED if limited else {}).get(name, CONTENDERS[name])
     process = psutil.Process()
@@ -69,6 +70,7 @@ def measure(name: str, target: Target, *, limited: bool) -> dict[str, float | in
     return {
         "handled": outcome.handled,
         "failed": outcome.failed,
+        "gave_up": sorted(outcome.gave_up),
         "seconds": seconds,
         "cpu_percent": 100 * cpu_s / seconds if seconds else 0.0,
         "rss_peak_mb": peak / 2**20,

@@ -22,6 +22,8 @@ from typing import Any
 import aiohttp
 import yarl
 
+from autoissue import _runtime
+from autoissue.bench._dead import dead_letter_numbers
 from autoissue.bench._work import bench_labels
 from autoissue.model import AddLabels, Issue, Plan, Priority
 from autoissue.processors import Isolation, ProcessContext
@@ -46,13 +48,17 @@ class Outcome:
 
     handled: int = 0
     failed: int = 0
+    #: The issues given up on, by number: the referee checks each against the final state.
+    gave_up: set[int] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def count(self, *, failed: bool) -> None:
+    def count(self, number: int, *, failed: bool) -> None:
         """One more issue handled, failed for good or not."""
         with self._lock:
             self.handled += 1
             self.failed += failed
+            if failed:
+                self.gave_up.add(number)
 
 
 class BenchTriage:
@@ -114,7 +120,8 @@ def run_autoissue(target: Target) -> Outcome:
             main(autoissue_argv(target, state_dir), standalone_mode=False)
         (saved,) = (state_dir / "runs").glob("*.json")
         summary = json.loads(saved.read_text(encoding="utf-8"))
-    outcome = Outcome()
+        dead = _runtime.run(dead_letter_numbers(f"sqlite:///{state_dir / 'state.db'}", 10**9))
+    outcome = Outcome(gave_up=dead)
     outcome.handled = summary["processed"] + summary["failed"]
     outcome.failed = summary["failed"]
     return outcome
@@ -180,14 +187,14 @@ async def _wire_issue(session: aiohttp.ClientSession, target: Target, issue: Any
     await _wire_call(session, "POST", f"{base}/labels", {"labels": labels})
 
 
-async def guarded(work: Coroutine[Any, Any, None], outcome: Outcome) -> None:
-    """Await one issue's work and count it, as failed if it raised."""
+async def guarded(work: Coroutine[Any, Any, None], outcome: Outcome, number: int) -> None:
+    """Await issue ``number``'s work and count it, as failed if it raised."""
     try:
         await work
     except Exception:  # noqa: BLE001 - a contender's failure is counted, not raised
-        outcome.count(failed=True)
+        outcome.count(number, failed=True)
     else:
-        outcome.count(failed=False)
+        outcome.count(number, failed=False)
 
 
 def _wire_session(concurrency: int) -> aiohttp.ClientSession:
@@ -206,7 +213,7 @@ async def run_wire(target: Target) -> Outcome:
 
         async def one(issue: Any) -> None:
             async with limit:
-                await guarded(_wire_issue(session, target, issue), outcome)
+                await guarded(_wire_issue(session, target, issue), outcome, issue["number"])
 
         pages = _wire_pages(session, f"{target.base_url}/repos/{target.repo}/issues?per_page=100")
         tasks = [
@@ -222,15 +229,15 @@ async def run_wire(target: Target) -> Outcome:
 def run_in_threads(
     items: Any, handle: Callable[[Any], None], threads: int, outcome: Outcome
 ) -> None:
-    """Hand every item to ``handle`` on a pool of ``threads`` (1: in this thread)."""
+    """Hand every issue (anything with a ``number``) to ``handle`` on ``threads`` threads."""
 
     def guarded(item: Any) -> None:
         try:
             handle(item)
         except Exception:  # noqa: BLE001 - a contender's failure is counted, not raised
-            outcome.count(failed=True)
+            outcome.count(item.number, failed=True)
         else:
-            outcome.count(failed=False)
+            outcome.count(item.number, failed=False)
 
     if threads == 1:
         for item in items:

@@ -32,24 +32,23 @@ from __future__ import annotations
 import logging
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
 from autoissue import _runtime
 from autoissue.bench._contenders import TOKEN
+from autoissue.bench._dead import dead_letter_numbers
 from autoissue.bench._emulated import EmulatorProcess, admin_call
 from autoissue.bench._report import BenchReport, median
 from autoissue.engine import DEFAULT_SKIP_LABELS
 from autoissue.model import Priority, priority_from_labels
-from autoissue.queue import open_queue
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +56,6 @@ REPO = "acme/widgets"
 CONTENDER = "autoissue"
 _RUN_TIMEOUT_S = 1800
 _SETTLE_ROUNDS = 40  # at most this many quiet checks after a kill before giving up waiting
-_DEAD_KEY = re.compile(r"#(\d+)@")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,12 +122,6 @@ def check(state: dict[str, Any], numbers: set[int], dead: set[int]) -> dict[str,
     missing = untriaged(state, numbers)
     return {"issues": len(numbers), "missing": len(missing), "failed": len(missing & dead),
             "lost": len(missing - dead)}  # fmt: skip
-
-
-def dead_lettered(keys: Iterable[str | None]) -> set[int]:
-    """Issue numbers named by dead letters' keys (``processor:OWNER/REPO#N@updated_at``)."""
-    found = (_DEAD_KEY.search(key) for key in keys if key)
-    return {int(match.group(1)) for match in found if match}
 
 
 def write_count(stats: dict[str, Any]) -> int:
@@ -278,14 +270,6 @@ class KillLoop:
         return lines[-1] if lines else ""
 
 
-async def _dead_letter_keys(dsn: str, limit: int) -> list[str | None]:
-    queue = await open_queue(dsn)
-    try:
-        return [letter.key for letter in await queue.dead_letters(limit)]
-    finally:
-        await queue.close()
-
-
 def run_round(emulator: EmulatorProcess, config: FaultsBenchConfig, folder: Path) -> dict[str, Any]:
     """One round on a freshly reset emulator: the kills, the restarts, the final check."""
     emulator.admin("reset", "POST", {})
@@ -302,8 +286,9 @@ def run_round(emulator: EmulatorProcess, config: FaultsBenchConfig, folder: Path
     seconds = time.perf_counter() - started
     if not loop.completed(code):
         return {"error": f"autoissue run exited {code}: {loop.last_log_line()}"}
-    keys = _runtime.run(_dead_letter_keys(f"sqlite:///{folder / 'state.db'}", len(numbers) + 1))
-    return _figures(emulator, loop, check(emulator.admin("state"), numbers, dead_lettered(keys)),
+    dsn = f"sqlite:///{folder / 'state.db'}"
+    dead = _runtime.run(dead_letter_numbers(dsn, len(numbers) + 1))
+    return _figures(emulator, loop, check(emulator.admin("state"), numbers, dead),
                     needed=needed, seconds=seconds)  # fmt: skip
 
 

@@ -95,7 +95,7 @@ async def run_githubkit(target: Target) -> Outcome:
 
         async def one(issue: Any) -> None:
             async with limit:
-                await guarded(_githubkit_issue(gh, target, issue), outcome)
+                await guarded(_githubkit_issue(gh, target, issue), outcome, issue.number)
 
         pages = gh.rest.paginate(
             gh.rest.issues.async_list_for_repo, owner=owner, repo=name, state="open", per_page=100

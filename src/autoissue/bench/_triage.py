@@ -130,16 +130,20 @@ def expected_labels(state: dict[str, Any]) -> dict[int, set[str]]:
     }
 
 
-def check(state: dict[str, Any], expected: dict[int, set[str]], failed: int) -> dict[str, int]:
-    """Compare the final state with what was expected: missing, wrong and lost issues."""
+def check(state: dict[str, Any], expected: dict[int, set[str]], dead: set[int]) -> dict[str, int]:
+    """Compare the final state with what was expected: missing, wrong, failed and lost issues.
+
+    ``dead`` are the issues the contender gave up on (its dead letters): a missing issue among
+    them failed; any other missing issue is lost.
+    """
     labels = {issue["number"]: set(issue["labels"]) for issue in state["repos"][0]["issues"]}
-    missing = sum(BENCH_LABEL not in labels.get(number, set()) for number in expected)
+    missing = {number for number in expected if BENCH_LABEL not in labels.get(number, set())}
     wrong = sum(
         BENCH_LABEL in labels.get(number, set()) and not wanted <= labels[number]
         for number, wanted in expected.items()
     )
-    return {"issues": len(expected), "missing": missing, "wrong_labels": wrong,
-            "lost": max(0, missing - failed)}  # fmt: skip
+    return {"issues": len(expected), "missing": len(missing), "wrong_labels": wrong,
+            "failed": len(missing & dead), "lost": len(missing - dead)}  # fmt: skip
 
 
 def theoretical_rate(
@@ -209,7 +213,9 @@ def _turn(emulator: EmulatorProcess, name: str, config: TriageBenchConfig, round
               "duplicate_writes": stats["duplicate_writes"],
               "redundant_writes": stats["redundant_writes"],
               "faults_injected": stats["faults_injected"],
-              "rate_limit_violations": stats["rate_limit_violations"]}  # fmt: skip
+              "rate_limit_violations": stats["rate_limit_violations"],
+              # The referee's clock: first request naming an issue to its labels landing.
+              "latency_ms": stats["issue_latency_ms"]}  # fmt: skip
     if "error" not in measured:
         result.update(_refereed(emulator, stats, config, expected, measured))
     logger.info("%s: %s", name, result)
@@ -224,7 +230,7 @@ def _refereed(
     measured: dict[str, Any],
 ) -> dict[str, Any]:
     """What the emulator's final state says of a finished turn: checks, rate, budget share."""
-    result: dict[str, Any] = check(emulator.admin("state"), expected, measured["failed"])
+    result: dict[str, Any] = check(emulator.admin("state"), expected, set(measured["gave_up"]))
     # Of what was labelled, not of what should have been: a contender that drops issues
     # must not be credited with them.
     result["issues_per_s"] = (result["issues"] - result["missing"]) / measured["seconds"]
@@ -263,6 +269,11 @@ def summarise(name: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
         if texts:
             summary[key] = Counter(texts).most_common(1)[0][0]
     summary["api_calls_per_issue"] = summary["api_calls"] / max(summary["issues"], 1)
+    latencies = [run["latency_ms"] for run in good if "latency_ms" in run]
+    if latencies:
+        summary["latency_ms"] = {
+            key: median([lat[key] for lat in latencies]) for key in latencies[0]
+        }
     return summary
 
 

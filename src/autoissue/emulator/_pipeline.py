@@ -38,6 +38,13 @@ def _route_key(request: web.Request) -> str:
     return f"{request.method} {resource.canonical}" if resource is not None else "unmatched"
 
 
+def _issue_named(request: web.Request) -> str | None:
+    """``OWNER/REPO#N`` of the issue a request's path names, or ``None``."""
+    found = request.match_info
+    number = found.get("n")
+    return f"{found.get('owner')}/{found.get('repo')}#{number}" if number else None
+
+
 class Pipeline:
     """The aiohttp middleware that makes the routes behave like api.github.com."""
 
@@ -55,8 +62,8 @@ class Pipeline:
         if request.path.startswith(ADMIN_PREFIX):
             return await _handle(request, handler)
         stats = self.ctx.stats  # the one this request started on, even across a reset
-        route = _route_key(request)
-        in_flight = stats.started()
+        route, issue = _route_key(request), _issue_named(request)
+        in_flight = stats.started(issue)
         status = "reset"
         try:
             response = await self._serve(request, handler, route, in_flight)
@@ -66,7 +73,7 @@ class Pipeline:
                 status = str(response.status)
             return response
         finally:
-            stats.finished(route, status)
+            stats.finished(route, status, issue)
 
     async def _serve(
         self, request: web.Request, handler: Handler, route: str, in_flight: int

@@ -5,18 +5,12 @@ from __future__ import annotations
 import collections
 from dataclasses import dataclass, field
 
+from autoissue._percentiles import percentiles_ms
+
 #: How many recent wait times the percentiles are computed from.
 _SAMPLES = 2048
 #: The window the ack rate is measured over, in seconds.
 _WINDOW_S = 60.0
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    """The ``q``-th percentile (0-100) of already sorted values, nearest-rank; 0 when empty."""
-    if not sorted_values:
-        return 0.0
-    rank = min(len(sorted_values) - 1, max(0, round(q / 100 * len(sorted_values)) - 1))
-    return sorted_values[rank]
 
 
 @dataclass(slots=True)
@@ -54,8 +48,7 @@ class Meter:
 
     def wait_ms(self) -> dict[str, float]:
         """Percentiles of recent wait times, in milliseconds."""
-        values = sorted(self.waits)
-        return {f"p{q}": percentile(values, q) * 1000.0 for q in (50, 95, 99)}
+        return percentiles_ms(self.waits)
 
     def acks_per_s(self, now: float) -> float:
         """Acks per second over the last minute (or since the first ack, if sooner)."""
