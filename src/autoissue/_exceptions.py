@@ -23,10 +23,11 @@
     │   ├── WorkerCrashedError                its worker died mid-task (exit code or signal, pid)
     │   ├── TaskTimeoutError (TimeoutError)   it outran its timeout: the worker was killed
     │   └── PoolClosedError                   submitted after shutdown, or cut off by a forced one
-    └── AgentError                            a command processor's agent or its git work failed
-        ├── AgentTimeoutError (TimeoutError)  the agent outran its timeout: its group was killed
-        ├── TrustViolationError               the agent's output broke a trust rule
-        └── GitCommandError                   git failed: fetch, worktree, commit or push
+    ├── AgentError                            a command processor's agent or its git work failed
+    │   ├── AgentTimeoutError (TimeoutError)  the agent outran its timeout: its group was killed
+    │   ├── TrustViolationError               the agent's output broke a trust rule
+    │   └── GitCommandError                   git failed: fetch, worktree, commit or push
+    └── LearningError (ValueError)            labelled issues that cannot be read or learned from
 """
 
 from __future__ import annotations
@@ -210,3 +211,7 @@ class TrustViolationError(AgentError):
 
 class GitCommandError(AgentError):
     """A git command failed while preparing, committing or pushing a worktree."""
+
+
+class LearningError(AutoIssueError, ValueError):
+    """Labelled issues that cannot be read (a file, a column) or learned from (one type only)."""

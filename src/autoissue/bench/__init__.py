@@ -4,8 +4,9 @@ Workloads so far: ``queue``; the triage family (``triage``, ``memory``, ``rateli
 every contender of BENCH.md; ``scaling`` (latency-bound work at a forced concurrency) and
 ``adaptive`` (the controller against a sweep of fixed settings while capacity changes);
 ``agent`` (one fake-agent process per issue through the command processor, against the bare
-spawn loop); ``faults`` (``autoissue run`` SIGKILLed and restarted mid-run); and ``all``,
-every workload in turn gathered in one document.
+spawn loop); ``faults`` (``autoissue run`` SIGKILLed and restarted mid-run); ``quality`` (how
+often each type classifier is right on a labelled dataset); and ``all``, every workload in
+turn gathered in one document.
 """
 
 from __future__ import annotations
@@ -14,6 +15,13 @@ from autoissue.bench._adaptive import AdaptiveBenchConfig, run_adaptive_bench, s
 from autoissue.bench._agent import AgentBenchConfig, run_agent_bench
 from autoissue.bench._faults import FaultsBenchConfig, run_faults_bench
 from autoissue.bench._plot import plot_report
+from autoissue.bench._quality import (
+    QUALITY_CONTENDERS,
+    KeywordClassifier,
+    QualityBenchConfig,
+    f1_macro,
+    run_quality_bench,
+)
 from autoissue.bench._queue import QueueBenchConfig, run_queue_bench
 from autoissue.bench._report import BenchReport, machine_info, median
 from autoissue.bench._scaling import ScalingBenchConfig, run_scaling_bench
@@ -63,6 +71,19 @@ COLUMNS = {
         "reconverge_s",
         "failed",
     ],
+    "quality": [
+        "contender",
+        "repos",
+        "issues",
+        "f1_macro",
+        "f1_by_repo",
+        "coverage",
+        "precision",
+        "train_s",
+        "train_issues_per_s",
+        "predictions_per_s",
+        "model_kb",
+    ],
     "faults": [
         "contender",
         "issues",
@@ -81,11 +102,14 @@ __all__ = [
     "ALL_CONTENDERS",
     "BENCH_LABEL",
     "COLUMNS",
+    "QUALITY_CONTENDERS",
     "WORKLOADS",
     "AdaptiveBenchConfig",
     "AgentBenchConfig",
     "BenchReport",
     "FaultsBenchConfig",
+    "KeywordClassifier",
+    "QualityBenchConfig",
     "QueueBenchConfig",
     "ScalingBenchConfig",
     "SuiteReport",
@@ -94,12 +118,14 @@ __all__ = [
     "calibrate",
     "check",
     "expected_labels",
+    "f1_macro",
     "machine_info",
     "median",
     "plot_report",
     "run_adaptive_bench",
     "run_agent_bench",
     "run_faults_bench",
+    "run_quality_bench",
     "run_queue_bench",
     "run_scaling_bench",
     "run_suite",

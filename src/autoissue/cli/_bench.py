@@ -15,11 +15,13 @@ import click
 from autoissue.bench import (
     ALL_CONTENDERS,
     COLUMNS,
+    QUALITY_CONTENDERS,
     WORKLOADS,
     AdaptiveBenchConfig,
     AgentBenchConfig,
     BenchReport,
     FaultsBenchConfig,
+    QualityBenchConfig,
     QueueBenchConfig,
     ScalingBenchConfig,
     TriageBenchConfig,
@@ -27,6 +29,7 @@ from autoissue.bench import (
     run_adaptive_bench,
     run_agent_bench,
     run_faults_bench,
+    run_quality_bench,
     run_queue_bench,
     run_scaling_bench,
     run_suite,
@@ -47,10 +50,21 @@ def _queue(quick: bool, options: dict[str, Any]) -> BenchReport:
     return asyncio.run(run_queue_bench(config))
 
 
+def _chosen(workload: str, options: dict[str, Any], known: tuple[str, ...]) -> dict[str, Any]:
+    chosen = options["contenders"]
+    if not chosen:
+        return {}
+    unknown = [name for name in chosen if name not in known]
+    if unknown:
+        raise click.UsageError(
+            f"--contender {unknown[0]} is not a {workload} contender (one of {', '.join(known)})"
+        )
+    return {"contenders": tuple(chosen)}
+
+
 def _triage(workload: str, quick: bool, options: dict[str, Any]) -> BenchReport:
     overrides = {k: v for k, v in options.items() if k in {"issues", "repeats"}}
-    if options["contenders"]:
-        overrides["contenders"] = options["contenders"]
+    overrides |= _chosen(workload, options, ALL_CONTENDERS)
     return run_triage_bench(TriageBenchConfig.for_workload(workload, quick=quick, **overrides))
 
 
@@ -80,8 +94,24 @@ def _faults(quick: bool, options: dict[str, Any]) -> BenchReport:
     return run_faults_bench(config)
 
 
-_RUNNERS = {"queue": _queue, "scaling": _scaling, "adaptive": _adaptive, "agent": _agent,
-            "faults": _faults}  # fmt: skip
+def _quality(quick: bool, options: dict[str, Any]) -> BenchReport:
+    if "dataset" not in options:
+        raise click.UsageError("the quality workload needs --dataset CSV (labelled issues)")
+    keys = {"dataset", "test", "folds", "min_confidence"}
+    overrides = {k: v for k, v in options.items() if k in keys}
+    overrides |= _chosen("quality", options, QUALITY_CONTENDERS)
+    make = QualityBenchConfig.quick if quick else QualityBenchConfig
+    return run_quality_bench(make(**overrides))
+
+
+_RUNNERS = {
+    "queue": _queue,
+    "scaling": _scaling,
+    "adaptive": _adaptive,
+    "agent": _agent,
+    "faults": _faults,
+    "quality": _quality,
+}
 
 
 def _run(workload: str, quick: bool, options: dict[str, Any]) -> BenchReport:
@@ -104,8 +134,16 @@ def _faults_line(result: dict[str, Any]) -> str:
             f"duplicate writes {result['duplicate_writes']:.0f}")  # fmt: skip
 
 
+def _quality_line(result: dict[str, Any]) -> str:
+    return (
+        f"macro F1 {result['f1_macro']:.3f} over {result['repos']} repositories, coverage "
+        f"{result['coverage']:.2f}, {result['predictions_per_s']:,.0f} predictions/s"
+    )
+
+
 _LINES = {
     "queue": lambda result: f"{result['claims_acks_per_s']:>12,.1f} claims+acks/s",
+    "quality": _quality_line,
     "adaptive": _adaptive_line,
     "faults": _faults_line,
 }
@@ -155,7 +193,9 @@ def _bench_all(
         _echo(workload, report)
         return report
 
-    suite = run_suite(WORKLOADS, one, quick=quick)
+    # The quality workload scores a dataset the user has: without one it is not part of "all".
+    workloads = (*WORKLOADS, "quality") if "dataset" in options else WORKLOADS
+    suite = run_suite(workloads, one, quick=quick)
     suite.write_json(json_path)
     if markdown is not None:
         markdown.write_text(suite.to_markdown(COLUMNS), encoding="utf-8")
@@ -163,7 +203,7 @@ def _bench_all(
         plot_report(suite.reports["adaptive"], plot)
     for workload, error in suite.errors.items():
         click.echo(f"{workload:>20}: failed ({error})")
-    click.echo(f"bench all: {len(suite.reports)} of {len(WORKLOADS)} workloads in "
+    click.echo(f"bench all: {len(suite.reports)} of {len(workloads)} workloads in "
                f"{sum(suite.seconds.values()):,.1f} s")  # fmt: skip
     if suite.errors:
         raise SystemExit(1)
@@ -193,8 +233,26 @@ def _bench_all(
     "--contender",
     "contenders",
     multiple=True,
-    type=click.Choice(ALL_CONTENDERS),
+    type=click.Choice([*ALL_CONTENDERS, *QUALITY_CONTENDERS]),
     help="Run only these contenders (repeatable; default all).",
+)
+@click.option(
+    "--dataset",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Labelled issues, CSV with repo,label,title,body (quality workload; all runs it too).",
+)
+@click.option(
+    "--test",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Score on this CSV instead of cross-validating the dataset (quality workload).",
+)
+@click.option(
+    "--folds", type=click.IntRange(min=2), help="Cross-validation folds (quality; default 5)."
+)
+@click.option(
+    "--min-confidence",
+    type=click.FloatRange(0.0, 1.0),
+    help="Abstain below this confidence (quality workload; default 0: always answer).",
 )
 @click.option("--items", type=click.IntRange(min=1), help="Items per drain (queue workload).")
 @click.option("--batch", type=click.IntRange(min=1), help="Claim/ack batch size (queue workload).")
@@ -217,7 +275,8 @@ def bench_command(
 ) -> None:
     """Run the WORKLOAD benchmark (BENCH.md) and write its report.
 
-    WORKLOAD "all" runs every workload in turn, each with every contender, and writes ONE
+    WORKLOAD "all" runs every workload in turn (quality too when --dataset is given), each
+    with every contender, and writes ONE
     JSON document, {"workload": "all", "reports": {WORKLOAD: its report}, "seconds":
     {WORKLOAD: s}, "errors": {WORKLOAD: message}}; --markdown gets a table of what ran and
     then every workload's table, --plot the adaptive workload's plot. Options that size a

@@ -13,6 +13,7 @@ from autoissue._exceptions import (
     BackendUnavailableError,
     ConfigurationError,
     GitHubUnreachableError,
+    LearningError,
     NotFoundError,
 )
 
@@ -25,7 +26,7 @@ def describe(error: AutoIssueError, *, repo: str = "", base_url: str = "") -> st
         return f"repository {repo} not found at {base_url} (or the token cannot see it)"
     if isinstance(error, BackendUnavailableError):
         return f"the backend is unavailable: {error}"
-    if isinstance(error, GitHubUnreachableError | ConfigurationError):
+    if isinstance(error, GitHubUnreachableError | ConfigurationError | LearningError):
         return str(error)
     return f"{type(error).__name__}: {error}"
 

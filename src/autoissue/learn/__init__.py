@@ -1,0 +1,30 @@
+"""Learning an issue's type from a repository's own labelled issues.
+
+Classifiers (:class:`NgramClassifier`, the default) behind one small contract
+(:class:`TypeClassifier`), and the labelled datasets they are measured on
+(:func:`read_labelled_csv`).
+"""
+
+from __future__ import annotations
+
+from autoissue.learn._classifier import (
+    BODY_CHARS,
+    NgramClassifier,
+    Prediction,
+    TypeClassifier,
+    check_trainable,
+    issue_text,
+)
+from autoissue.learn._dataset import CSV_COLUMNS, LabelledIssue, read_labelled_csv
+
+__all__ = [
+    "BODY_CHARS",
+    "CSV_COLUMNS",
+    "LabelledIssue",
+    "NgramClassifier",
+    "Prediction",
+    "TypeClassifier",
+    "check_trainable",
+    "issue_text",
+    "read_labelled_csv",
+]
