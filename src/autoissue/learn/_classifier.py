@@ -21,8 +21,9 @@ from typing import Any, Protocol
 
 from autoissue._exceptions import LearningError
 
-#: How much of a body is read: enough to tell what an issue is about, bounded for giant bodies.
-BODY_CHARS = 2_000
+#: How much of a body is read: its start says what an issue is about (500 scored best of
+#: 500, 1,000 and 2,000 in cross-validation, and is the fastest), bounded for giant bodies.
+BODY_CHARS = 500
 _FEATURES = 2**18
 _WORD = r"(?u)\b\w+\b"  # one-letter words too: "a" or "C" can tell types apart
 
