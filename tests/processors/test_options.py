@@ -135,7 +135,15 @@ def test_names_split_on_commas() -> None:
 
 
 def test_each_builtin_lists_its_options() -> None:
-    assert option_names("triage") == []
+    assert option_names("triage") == [
+        "abstain_label",
+        "fallback",
+        "labels",
+        "learn",
+        "min_confidence",
+        "min_labelled",
+        "retrain_after",
+    ]
     assert option_names("duplicates") == ["max_features", "max_matches", "older_only", "threshold"]
     stale = option_names("stale")
     assert stale == sorted(stale)
@@ -161,10 +169,19 @@ def test_duplicates_options_are_coerced_and_checked() -> None:
         coerce_options("duplicates", {"corpus": []})
 
 
-def test_triage_takes_no_options() -> None:
-    with pytest.raises(
-        ConfigurationError, match=r"^processor triage has no option 'colour' \(it takes none\)$"
-    ):
+def test_triage_options_are_coerced_and_an_unknown_one_named() -> None:
+    options = coerce_options(
+        "triage",
+        {"learn": "yes", "labels": "bug,feature,question", "min_confidence": "0.6"},
+    )
+    assert options == {
+        "learn": True,
+        "labels": ("bug", "feature", "question"),
+        "min_confidence": 0.6,
+    }
+    with pytest.raises(ConfigurationError, match=r"^processor triage option fallback: expected"):
+        coerce_options("triage", {"fallback": "guess"})
+    with pytest.raises(ConfigurationError, match=r"^processor triage has no option 'colour'"):
         coerce_options("triage", {"colour": "blue"})
     assert coerce_options("triage", {}) == {}
 

@@ -95,7 +95,7 @@ async def test_a_priority_label_in_any_spelling_gets_no_priority_label_added(
 ) -> None:
     plan = await Triage().process(issue("Lorem ipsum", labels=(label,)), context)
     assert plan.actions == ()
-    assert plan.reasons == ("priority high",)
+    assert plan.reasons == ("type unsure (confidence 0.00)", "priority high")
 
 
 async def test_the_most_urgent_of_several_priority_aliases_counts_as_present(
@@ -165,7 +165,7 @@ def test_triage_selects_every_issue_with_its_priority() -> None:
     assert triage.select(issue("x")) is Priority.LOW
     assert triage.isolation is Isolation.INLINE
     assert isinstance(triage, Processor)
-    assert repr(triage) == "<Triage>"
+    assert repr(triage) == "<Triage keyword min_confidence=0.0>"
 
 
 def test_registry_builds_processors_and_names_the_known_ones() -> None:

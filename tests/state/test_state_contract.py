@@ -173,3 +173,18 @@ async def test_batched_locks_follow_the_single_lock_rules(
     assert await store.owner("o/r#2") is None  # expired meanwhile, and never ours
     with pytest.raises(ConfigurationError):
         await store.acquire_many(["o/r#1"], "me", 0)
+
+
+async def test_an_artifact_is_saved_replaced_and_read_back(store: StateStore) -> None:
+    assert await store.load_artifact("triage:acme/widgets") is None
+    await store.save_artifact("triage:acme/widgets", b"\x00model\xff")
+    assert await store.load_artifact("triage:acme/widgets") == b"\x00model\xff"
+    await store.save_artifact("triage:acme/widgets", b"retrained")
+    assert await store.load_artifact("triage:acme/widgets") == b"retrained"
+    assert await store.load_artifact("triage:acme/other") is None
+
+
+async def test_artifacts_are_not_ledger_entries(store: StateStore) -> None:
+    await store.save_artifact("triage:acme/widgets", bytes(range(256)) * 4)
+    assert (await store.statistics()).entries == 0
+    assert await store.load_artifact("triage:acme/widgets") == bytes(range(256)) * 4

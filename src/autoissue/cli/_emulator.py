@@ -41,8 +41,14 @@ class _OneLineErrors(click.Command):
 @click.option("--time-scale", type=float, default=1.0, show_default=True, help="Limit clock speed.")
 @click.option("--token", "tokens", multiple=True, help="Accept only these tokens (repeatable).")
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Where the bare git repo lives.")
+@click.option(
+    "--issues-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Serve the real issues of this file (JSON Lines of issue objects, or a labelled CSV's"
+    " rows of --repo) instead of --issues generated ones.",
+)
 def emulator_command(tokens: tuple[str, ...], **options: Any) -> None:
-    """Serve a GitHub REST emulator with seeded issues until SIGINT or SIGTERM."""
+    """Serve a GitHub REST emulator with seeded or real issues until SIGINT or SIGTERM."""
     try:
         config = EmulatorConfig(tokens=frozenset(tokens) if tokens else None, **options)
         serve(config)

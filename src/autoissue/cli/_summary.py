@@ -26,6 +26,7 @@ def summary_table(summary: RunSummary) -> Table:
     table.add_column(justify="right")
     rows = [
         *_count_rows(summary),
+        *_outcome_rows(summary),
         ("writes" if not summary.dry_run else "writes (dry run)", summary.writes),
         ("API calls", summary.api_calls),
         ("  retried", summary.retries),
@@ -59,6 +60,13 @@ def _count_rows(summary: RunSummary) -> list[tuple[str, object]]:
     return rows
 
 
+def _outcome_rows(summary: RunSummary) -> list[tuple[str, object]]:
+    # What the processor decided (triage: learned, from keywords, abstained...).
+    if not summary.outcomes:
+        return []
+    return [("decided", ""), *((f"  {name}", n) for name, n in sorted(summary.outcomes.items()))]
+
+
 def _concurrency_rows(summary: RunSummary) -> list[tuple[str, object]]:
     figures = summary.concurrency
     if not figures:
@@ -75,6 +83,8 @@ def print_summary(summary: RunSummary, console: Console | None = None) -> None:
     """Print the summary, and the first failures if there were any."""
     console = console or Console()
     console.print(summary_table(summary))
+    for note in summary.notes:
+        console.print(inert(note), markup=False, soft_wrap=True)
     if summary.interrupted:
         console.print(
             f"interrupted: {summary.still_queued:,} still queued — rerun to resume", markup=False

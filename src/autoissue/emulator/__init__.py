@@ -1,4 +1,4 @@
-"""A GitHub REST emulator: seeded issues, pagination, ETags, rate limits, latency and faults.
+"""A GitHub REST emulator: seeded or real issues, pagination, ETags, limits, latency, faults.
 
 Real clients (PyGithub, githubkit, aiohttp) cannot tell it from api.github.com for the
 endpoints the project uses. ``/_emulator/`` adds its own admin API (shared/EMULATOR.md).
@@ -18,11 +18,13 @@ from __future__ import annotations
 
 from autoissue._clock import Clock, FakeClock, SystemClock
 from autoissue.emulator._config import EmulatorConfig
+from autoissue.emulator._imported import ISSUE_FILE_SUFFIXES, read_issues_file
 from autoissue.emulator._limits import GITHUB_LIMITS, GithubLimits, least_seconds
 from autoissue.emulator._server import Emulator, run_in_thread, serve
 
 __all__ = [
     "GITHUB_LIMITS",
+    "ISSUE_FILE_SUFFIXES",
     "Clock",
     "Emulator",
     "EmulatorConfig",
@@ -30,6 +32,7 @@ __all__ = [
     "GithubLimits",
     "SystemClock",
     "least_seconds",
+    "read_issues_file",
     "run_in_thread",
     "serve",
 ]

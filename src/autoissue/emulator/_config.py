@@ -27,7 +27,9 @@ class EmulatorConfig:
     ``faults`` the share of requests answered 502/503, reset or slowed; ``limits`` is ``"none"``
     or ``"github"``; ``time_scale`` K makes an hour of rate-limit windows pass in 1/K real hours;
     ``tokens`` restricts the valid tokens (``None``: any non-empty token); ``data_dir`` keeps the
-    bare git repository (``None``: a temporary directory removed on close).
+    bare git repository (``None``: a temporary directory removed on close); ``issues_file``
+    serves the real issues a file holds instead of ``issues`` generated ones (see
+    :func:`~autoissue.emulator.read_issues_file`).
     """
 
     host: str = "127.0.0.1"
@@ -42,6 +44,7 @@ class EmulatorConfig:
     time_scale: float = 1.0
     tokens: frozenset[str] | None = None
     data_dir: Path | None = None
+    issues_file: Path | None = None
 
     def __post_init__(self) -> None:
         problem = _first_problem(self)

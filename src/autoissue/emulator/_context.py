@@ -7,8 +7,11 @@ from pathlib import Path
 from autoissue._clock import Clock
 from autoissue.emulator._apps import Installations
 from autoissue.emulator._config import EmulatorConfig
+from autoissue.emulator._data import generate
+from autoissue.emulator._imported import read_issues_file
 from autoissue.emulator._latency import LatencyModel
 from autoissue.emulator._listing import Listing
+from autoissue.emulator._models import IssueRecord
 from autoissue.emulator._payloads import Payloads
 from autoissue.emulator._ratelimit import RateLimiter
 from autoissue.emulator._stats import Stats
@@ -46,8 +49,7 @@ class Context:
         """Restore the seeded repository and clear every counter and limit window."""
         self.store = RepoStore(
             payloads=self.payloads,
-            seed=self.config.seed,
-            issues=self.config.issues,
+            records=_records(self.config),
             clock=self.clock,
             clone_url=str(self.bare),
         )
@@ -55,3 +57,10 @@ class Context:
         self.limiter = RateLimiter(clock=self.clock, time_scale=self.config.time_scale)
         self.stats = Stats()
         self.installations.clear()
+
+
+def _records(config: EmulatorConfig) -> list[IssueRecord]:
+    # A file's issues are read again on every reset, so a reset restores them as they were.
+    if config.issues_file is not None:
+        return read_issues_file(config.issues_file, config.repo)
+    return generate(config.seed, config.issues)

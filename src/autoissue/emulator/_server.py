@@ -89,7 +89,11 @@ class Emulator:
         sock = _bind(self.config.host, self.config.port)
         host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
         base = f"http://{host}:{sock.getsockname()[1]}"
-        ctx = Context(config=self.config, clock=self.clock, base_url=base, bare=bare)
+        try:
+            ctx = Context(config=self.config, clock=self.clock, base_url=base, bare=bare)
+        except BaseException:
+            sock.close()  # an issues file that cannot be served leaves no socket behind
+            raise
         app = web.Application(middlewares=[Pipeline(ctx)], client_max_size=8 * 2**20)
         for routes in (IssueRoutes(ctx), PullRoutes(ctx), AdminRoutes(ctx, self._reset)):
             routes.register(app.router)

@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from autoissue._clock import Clock
-from autoissue.emulator._data import DEFAULT_LABELS, EPOCH_END, generate
+from autoissue.emulator._data import DEFAULT_LABELS, EPOCH_END
 from autoissue.emulator._models import Comment, IssueRecord, PullInfo
 from autoissue.emulator._payloads import Payloads, iso
 
@@ -52,11 +52,11 @@ class RepoStore:
     """One repository's issues, pull requests, labels and comments, and their encoded JSON."""
 
     def __init__(
-        self, *, payloads: Payloads, seed: int, issues: int, clock: Clock, clone_url: str
+        self, *, payloads: Payloads, records: list[IssueRecord], clock: Clock, clone_url: str
     ) -> None:
         self.payloads = payloads
         self.clone_url = clone_url
-        self.records = generate(seed, issues)
+        self.records = records
         self.clock = clock
         self.content_version = self.state_version = self.label_version = 0
         ordered = sorted(self.records, key=lambda r: (r.updated_at, r.number))
@@ -68,7 +68,7 @@ class RepoStore:
         self._labels: dict[str, _Label] = {}
         self._encoded: dict[int, Encoded] = {}
         self._repo: tuple[int, Encoded] | None = None
-        self._comment_ids = 10 * (issues + 1)
+        self._comment_ids = 10 * (len(records) + 1)
         for name, info in DEFAULT_LABELS.items():
             self._label(name, info)
 

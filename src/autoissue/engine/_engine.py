@@ -26,6 +26,7 @@ import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from math import inf
+from typing import Any
 
 from autoissue.concurrency import (
     BALANCED,
@@ -45,7 +46,7 @@ from autoissue.engine._work import WorkItem, issue_name, message_for
 from autoissue.engine._writeback import PlanWriter, finished_at
 from autoissue.github import ClientStatistics, GitHubClient
 from autoissue.model import Issue, Plan, Priority
-from autoissue.processors import Processor
+from autoissue.processors import Noting, Processor
 from autoissue.queue import DEFAULT_LEASE_S, MemoryQueue, Message, Queue
 from autoissue.state import LedgerEntry, MemoryStateStore, StateStore
 from autoissue.stream import Budget, Pipeline, RssWatermark, Step, concurrent
@@ -396,26 +397,34 @@ class Engine:
     def _summary(
         self, seconds: float, before: ClientStatistics, after: ClientStatistics, still_queued: int
     ) -> RunSummary:
-        tally = self.tally
         return RunSummary(
-            **_queue_counts(tally, still_queued),
+            **_queue_counts(self.tally, still_queued),
+            **_outcome_counts(self.tally),
             interrupted=self._stopping,
             repo=self._repo,
             processor=self._processor.name,
             dry_run=self.options.dry_run,
-            listed=tally.listed,
-            processed=tally.processed,
-            skipped=dict(tally.skipped),
-            failed=tally.failed,
-            writes=tally.writes,
             api_calls=after.requests - before.requests,
             retries=after.retries - before.retries,
-            requeued=tally.requeued,
-            cost_usd=round(tally.cost_usd, 4),
             seconds=seconds,
-            failures=list(tally.failures),
             concurrency=concurrency_summary(self.statistics(), self.limit_peak),
+            notes=self._processor.notes() if isinstance(self._processor, Noting) else [],
         )
+
+
+def _outcome_counts(tally: RunTally) -> dict[str, Any]:
+    # What happened to the items, as the tally counted it while the run went.
+    return {
+        "listed": tally.listed,
+        "processed": tally.processed,
+        "skipped": dict(tally.skipped),
+        "failed": tally.failed,
+        "writes": tally.writes,
+        "requeued": tally.requeued,
+        "cost_usd": round(tally.cost_usd, 4),
+        "failures": list(tally.failures),
+        "outcomes": dict(tally.outcomes),
+    }
 
 
 #: Pages held between the pager and the queue, per stage: enough to overlap, no more.
@@ -428,7 +437,7 @@ def _watermark(options: EngineOptions) -> RssWatermark | None:
     return RssWatermark(high=options.rss_limit_mb * 2**20)
 
 
-def _queue_counts(tally: RunTally, still_queued: int) -> dict[str, int]:
+def _queue_counts(tally: RunTally, still_queued: int) -> dict[str, Any]:
     """The summary's queue side: what was there, what came, what needed nothing, what is left."""
     return {
         "enqueued": tally.enqueued,

@@ -27,7 +27,7 @@ from autoissue.engine._work import WorkItem, classify, decode_item
 from autoissue.engine._writeback import PlanWriter, WriteBack
 from autoissue.github import GitHubClient
 from autoissue.model import Plan
-from autoissue.processors import ProcessContext, Processor, ReadOnlyGitHub
+from autoissue.processors import Artifacts, ProcessContext, Processor, ReadOnlyGitHub
 from autoissue.queue import ErrorKind, Lease, Queue
 from autoissue.state import LedgerEntry, StateStore
 
@@ -75,6 +75,7 @@ class ItemHandler:
         self.setup = setup
         self._writeback = WriteBack(setup.client, setup.state)
         self._github = ReadOnlyGitHub(setup.client)
+        self._artifacts = {name: Artifacts(setup.state, name) for name in setup.processors}
         self._ready: dict[str, _Ready] = {}
         self._done = _Completions()
         #: Issues locked by this worker, by lease id: the heartbeat refreshes them.
@@ -150,8 +151,7 @@ class ItemHandler:
         """Handle one prepared lease; returns the error that failed it (None on success)."""
         ready = self._ready.pop(lease.id)
         try:
-            context = ProcessContext(repo=ready.item.repo, github=self._github)
-            plan = await ready.processor.process(ready.item.issue, context)
+            plan = await ready.processor.process(ready.item.issue, self._context(ready.item))
             writes, entry = await self._write(plan, ready.prior)
         except Exception as error:  # noqa: BLE001 - one bad issue must not stop the run
             await self._fail(lease, ready.item, error)
@@ -163,6 +163,10 @@ class ItemHandler:
         self._unlock(lease.id)
         self._count(plan, writes)
         return None
+
+    def _context(self, item: WorkItem) -> ProcessContext:
+        artifacts = self._artifacts[item.processor]
+        return ProcessContext(repo=item.repo, github=self._github, artifacts=artifacts)
 
     async def _write(self, plan: Plan, prior: LedgerEntry | None) -> tuple[int, LedgerEntry | None]:
         setup = self.setup
@@ -180,6 +184,7 @@ class ItemHandler:
     def _count(self, plan: Plan, writes: int) -> None:
         tally = self.setup.tally
         tally.cost_usd += plan.cost_usd
+        tally.outcomes.update(plan.outcomes)
         logger.debug("#%d: %s, %d writes", plan.issue, plan.skip_reason or _actions(plan), writes)
         if plan.skip_reason:
             tally.skip(plan.skip_reason)

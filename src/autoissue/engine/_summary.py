@@ -25,7 +25,9 @@ class RunSummary:
     ``processed / seconds``. ``api_calls`` counts every request sent, retries included;
     ``requeued`` counts failed attempts the queue retried later. ``interrupted`` names what
     stopped the run before its work ran out (``SIGINT``, ``SIGTERM``), if anything did.
-    ``concurrency`` is what the controller did (see :func:`concurrency_summary`).
+    ``concurrency`` is what the controller did (see :func:`concurrency_summary`);
+    ``outcomes`` counts what the processor decided, by the names its plans gave; ``notes``
+    are what it had to tell (see :class:`~autoissue.processors.Noting`).
     """
 
     repo: str
@@ -48,6 +50,8 @@ class RunSummary:
     seconds: float
     failures: list[dict[str, Any]] = field(default_factory=list)
     concurrency: dict[str, Any] = field(default_factory=dict)
+    outcomes: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def issues_per_s(self) -> float:
@@ -113,6 +117,8 @@ class RunTally:
     cost_usd: float = 0.0
     skipped: Counter[str] = field(default_factory=Counter)
     failures: list[dict[str, Any]] = field(default_factory=list)
+    #: What the processor decided, by the names its plans gave (``type abstained``...).
+    outcomes: Counter[str] = field(default_factory=Counter)
 
     def skip(self, reason: str) -> None:
         """Count one skipped item."""

@@ -8,12 +8,15 @@
 it keeps no vocabulary and trains in one pass), weighted by TF-IDF, under a logistic
 regression fitted by stochastic gradient descent (a fixed number of passes, seeded, so a
 retrain is reproducible and takes the same time); its class probability is the confidence
-that ``min_confidence`` compares.
+that ``min_confidence`` compares. A trained classifier saves as NumPy arrays
+(:meth:`NgramClassifier.to_bytes`), never as a pickle, so loading a stored model runs no code.
 Issue text is untrusted: it only ever becomes features, and its length is bounded first.
 """
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +29,7 @@ from autoissue._exceptions import LearningError
 BODY_CHARS = 500
 _FEATURES = 2**18
 _WORD = r"(?u)\b\w+\b"  # one-letter words too: "a" or "C" can tell types apart
+_FORMAT = "ngram-1"  # the saved layout; a model saved in another one is retrained
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,68 @@ class NgramClassifier:
             Prediction(str(classes[i]), float(p[i]))
             for i, p in zip(best, probabilities, strict=True)
         ]
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The types the classifier learned, sorted; empty until trained."""
+        return () if self._model is None else tuple(str(c) for c in self._model.classes_)
+
+    def to_bytes(self) -> bytes:
+        """The trained model as compressed NumPy arrays: what :meth:`from_bytes` reads."""
+        if self._model is None:
+            raise LearningError("the classifier has not been trained")
+        import numpy as np  # noqa: PLC0415 - numpy comes with scikit-learn, imported late
+
+        word, char, linear = _parts(self._model)
+        buffer = io.BytesIO()
+        np.savez_compressed(
+            buffer,
+            format=np.array(_FORMAT),
+            alpha=np.array(self._alpha),
+            idf_word=word.idf_,
+            idf_char=char.idf_,
+            coef=linear.coef_,
+            intercept=linear.intercept_,
+            classes=np.array(self.classes),
+        )
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> NgramClassifier:
+        """A trained classifier from :meth:`to_bytes`'s output; it predicts as the saved one.
+
+        Raises :class:`~autoissue.LearningError` for data in another layout or damaged.
+        """
+        arrays = _arrays(data)
+        classifier = cls(alpha=float(arrays["alpha"]))
+        model = _ngram_pipeline(classifier._alpha)
+        word, char, linear = _parts(model)
+        word.idf_, char.idf_ = arrays["idf_word"], arrays["idf_char"]
+        linear.coef_, linear.intercept_ = arrays["coef"], arrays["intercept"]
+        linear.classes_ = arrays["classes"].astype(object)
+        linear.n_features_in_ = 2 * _FEATURES
+        classifier._model = model
+        return classifier
+
+
+def _parts(model: Any) -> tuple[Any, Any, Any]:
+    # The two TF-IDF weightings (word, character) and the linear model of a pipeline.
+    union, linear = model.steps[0][1], model.steps[1][1]
+    word, char = (pipeline.steps[1][1] for _, pipeline in union.transformer_list)
+    return word, char, linear
+
+
+def _arrays(data: bytes) -> dict[str, Any]:
+    import numpy as np  # noqa: PLC0415 - numpy comes with scikit-learn, imported late
+
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as saved:
+            arrays = {name: saved[name] for name in saved.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise LearningError(f"a saved classifier cannot be read: {error}") from None
+    if str(arrays.get("format", "")) != _FORMAT:
+        raise LearningError(f"a saved classifier is not in layout {_FORMAT!r}")
+    return arrays
 
 
 def _ngram_pipeline(alpha: float) -> Any:

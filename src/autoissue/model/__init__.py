@@ -13,6 +13,7 @@ from autoissue.model._issue import (
     decode_issue_page,
 )
 from autoissue.model._plan import (
+    MAX_LABEL_CHARS,
     Action,
     AddLabels,
     Close,
@@ -20,12 +21,14 @@ from autoissue.model._plan import (
     OpenPullRequest,
     Plan,
     RemoveLabels,
+    check_label_name,
     decode_plan,
     encode_plan,
 )
 from autoissue.model._priority import Priority, priority_from_labels
 
 __all__ = [
+    "MAX_LABEL_CHARS",
     "Action",
     "AddLabels",
     "Close",
@@ -40,6 +43,7 @@ __all__ = [
     "Reactions",
     "RemoveLabels",
     "User",
+    "check_label_name",
     "decode_issue",
     "decode_issue_page",
     "decode_plan",

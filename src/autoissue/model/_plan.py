@@ -6,7 +6,27 @@ A processor never writes to GitHub. It returns a :class:`Plan`; write-back appli
 
 from __future__ import annotations
 
+import unicodedata
+
 import msgspec
+
+from autoissue._exceptions import ConfigurationError
+
+#: The longest label name GitHub accepts.
+MAX_LABEL_CHARS = 50
+
+
+def check_label_name(name: str) -> None:
+    """Raise :class:`~autoissue.ConfigurationError` unless GitHub would take ``name`` as a label.
+
+    A label is 1 to 50 characters, with no control or format characters and no comma (which
+    separates labels in options), and does not start or end with a space.
+    """
+    unprintable = any(unicodedata.category(char)[0] == "C" for char in name)
+    if not name or len(name) > MAX_LABEL_CHARS or name != name.strip():
+        raise ConfigurationError(f"{name!r} is not a label name: 1 to 50 characters, trimmed")
+    if unprintable or "," in name:
+        raise ConfigurationError(f"{name!r} is not a label name: no commas or control characters")
 
 
 class AddLabels(msgspec.Struct, frozen=True, tag="add_labels"):
@@ -64,6 +84,8 @@ class Plan(msgspec.Struct, frozen=True):
     counts the issue as skipped for this reason (what actions the plan has only settle what
     is already there, such as an existing pull request's labels). ``cost_usd`` is what
     making the plan cost, as an agent reported it (a run's cost cap adds these up).
+    ``outcomes`` name what the processor decided, for the run summary to count (triage's
+    ``type learned``, ``type abstained``...).
     """
 
     processor: str
@@ -74,6 +96,7 @@ class Plan(msgspec.Struct, frozen=True):
     reasons: tuple[str, ...] = ()
     skip_reason: str = ""
     cost_usd: float = 0.0
+    outcomes: tuple[str, ...] = ()
 
     @property
     def labels_to_add(self) -> frozenset[str]:

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from autoissue.agent import CommandConfig
-from autoissue.processors._base import Isolation, ProcessContext, Processor, ReadOnlyGitHub
+from autoissue.processors._base import (
+    Artifacts,
+    Isolation,
+    Noting,
+    ProcessContext,
+    Processor,
+    ReadOnlyGitHub,
+)
 from autoissue.processors._command import AgentResult, CommandProcessor
 from autoissue.processors._duplicates import Duplicates, quote_title
 from autoissue.processors._loading import ENTRY_POINT_GROUP
@@ -24,10 +31,12 @@ __all__ = [
     "STALE_SIGNATURE",
     "TYPE_LABELS",
     "AgentResult",
+    "Artifacts",
     "CommandConfig",
     "CommandProcessor",
     "Duplicates",
     "Isolation",
+    "Noting",
     "ProcessContext",
     "Processor",
     "ProcessorFactory",

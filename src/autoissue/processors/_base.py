@@ -9,6 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from autoissue.github import GitHubClient
 from autoissue.model import Issue, Plan, Priority
+from autoissue.state import StateStore
 
 
 class Isolation(enum.Enum):
@@ -41,12 +42,39 @@ class ReadOnlyGitHub:
             yield page
 
 
+class Artifacts:
+    """What a processor keeps between runs (a learned model): named blobs in the backend.
+
+    Keys live under the processor's ``namespace``, so two processors never share one.
+    """
+
+    def __init__(self, store: StateStore, namespace: str) -> None:
+        self._store = store
+        self._namespace = namespace
+
+    def __repr__(self) -> str:
+        return f"<Artifacts {self._namespace} in {self._store.describe()}>"
+
+    async def load(self, key: str) -> bytes | None:
+        """The data saved under ``key``, or ``None``."""
+        return await self._store.load_artifact(f"{self._namespace}:{key}")
+
+    async def save(self, key: str, data: bytes) -> None:
+        """Keep ``data`` under ``key``, replacing what was there."""
+        await self._store.save_artifact(f"{self._namespace}:{key}", data)
+
+
 @dataclass(frozen=True, kw_only=True)
 class ProcessContext:
-    """What a processor is given besides the issue."""
+    """What a processor is given besides the issue.
+
+    ``artifacts`` is where it may keep data between runs; ``None`` when nothing persists
+    (``scan``'s forecasts).
+    """
 
     repo: str
     github: ReadOnlyGitHub
+    artifacts: Artifacts | None = None
 
 
 @runtime_checkable
@@ -65,3 +93,14 @@ class Processor(Protocol):
 
     async def process(self, issue: Issue, context: ProcessContext) -> Plan:
         """The plan for one issue."""
+
+
+@runtime_checkable
+class Noting(Protocol):
+    """A processor with something to tell the user once per run (what it learned, and why not).
+
+    The run summary lists its notes after the counts.
+    """
+
+    def notes(self) -> list[str]:
+        """The processor's notes so far, in order."""

@@ -1,9 +1,11 @@
-"""The state store contract: a ledger of what was done, and per-issue locks.
+"""The state store contract: a ledger of what was done, per-issue locks, and artifacts.
 
 The **ledger** maps (issue, processor) to the ``updated_at`` it last processed, the outcome and
 the actions applied so far, so a rerun skips what is done and a crash mid-plan resumes without
 repeating an action. The **locks** make sure no issue is processed by two workers at once:
 each has an owner and a TTL (on the injected clock), and an expired lock is free to take.
+**Artifacts** are named blobs a processor keeps between runs (a learned model), so every
+worker on the backend reads the same one.
 
 Every method is one atomic step on its backend (a lock, a transaction or a Lua script).
 """
@@ -144,6 +146,16 @@ class StateStore(abc.ABC):
         """Who holds the issue's lock now, or ``None``."""
         return await self._owner(str(issue), self.clock.time())
 
+    # -- artifacts -------------------------------------------------------------------------
+
+    async def save_artifact(self, key: str, data: bytes) -> None:
+        """Keep ``data`` under ``key``, replacing what was there. Atomic."""
+        await self._save_artifact(key, bytes(data))
+
+    async def load_artifact(self, key: str) -> bytes | None:
+        """The data saved under ``key``, or ``None``."""
+        return await self._load_artifact(key)
+
     # -- observing and lifecycle -----------------------------------------------------------
 
     async def statistics(self) -> StateStatistics:
@@ -203,6 +215,12 @@ class StateStore(abc.ABC):
 
     @abc.abstractmethod
     async def _close(self) -> None: ...
+
+    @abc.abstractmethod
+    async def _save_artifact(self, key: str, data: bytes) -> None: ...
+
+    @abc.abstractmethod
+    async def _load_artifact(self, key: str) -> bytes | None: ...
 
     # -- batched hooks: one step each where the backend can; these defaults loop -----------
 

@@ -15,6 +15,7 @@ class MemoryStateStore(StateStore):
         super().__init__(clock=clock)
         self._ledger: dict[tuple[str, str], LedgerEntry] = {}
         self._locks: dict[str, tuple[str, float]] = {}
+        self._artifacts: dict[str, bytes] = {}
 
     def describe(self) -> str:
         """Always ``memory://``."""
@@ -65,6 +66,12 @@ class MemoryStateStore(StateStore):
     async def _counts(self, now: float) -> tuple[int, int]:
         live = sum(1 for _, until in self._locks.values() if until > now)
         return len(self._ledger), live
+
+    async def _save_artifact(self, key: str, data: bytes) -> None:
+        self._artifacts[key] = data
+
+    async def _load_artifact(self, key: str) -> bytes | None:
+        return self._artifacts.get(key)
 
     async def _close(self) -> None:
         return None

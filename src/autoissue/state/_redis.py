@@ -1,9 +1,10 @@
 """The state store in Redis, beside the queue under the same prefix.
 
 ``P:ledger`` is a hash from ``processor NUL issue`` to a JSON entry; ``P:locks`` a hash from
-issue to ``owner NUL expires_at``. Locks compare times from the injected clock inside Lua
-scripts, rather than using ``SET NX PX`` (whose expiry runs on the server's clock), so lock
-expiry obeys the same clock as leases and tests never sleep.
+issue to ``owner NUL expires_at``; ``P:artifacts`` a hash from key to data. Locks compare
+times from the injected clock inside Lua scripts, rather than using ``SET NX PX`` (whose
+expiry runs on the server's clock), so lock expiry obeys the same clock as leases and tests
+never sleep.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ class RedisStateStore(StateStore):
         self._owns_client = owns_client
         self._ledger = f"{prefix}:ledger"
         self._locks = f"{prefix}:locks"
+        self._artifacts = f"{prefix}:artifacts"
         self._applied_script = client.register_script(_APPLIED)
         self._lock_many_script = client.register_script(_LOCK_MANY)
 
@@ -159,6 +161,13 @@ class RedisStateStore(StateStore):
 
     async def _release_many(self, issues: list[str], owner: str) -> None:
         await self._lock_many("release", issues, owner, 0.0, 0.0)
+
+    async def _save_artifact(self, key: str, data: bytes) -> None:
+        await self._call(lambda: self.client.hset(self._artifacts, key, data))
+
+    async def _load_artifact(self, key: str) -> bytes | None:
+        raw = await self._call(lambda: self.client.hget(self._artifacts, key))
+        return None if raw is None else bytes(raw)
 
     async def _close(self) -> None:
         if self._owns_client:

@@ -1,4 +1,4 @@
-"""The state store in the SQLite file the queue uses (two more tables, same WAL file)."""
+"""The state store in the SQLite file the queue uses (three more tables, same WAL file)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,11 @@ CREATE TABLE IF NOT EXISTS locks (
     owner TEXT NOT NULL,
     expires_at REAL NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS artifacts (
+    key TEXT PRIMARY KEY,
+    data BLOB NOT NULL,
+    saved_at REAL NOT NULL
+);
 """
 
 _SELECT = (
@@ -102,6 +107,16 @@ class SqliteStateStore(StateStore):
 
     async def _close(self) -> None:
         await self.db.close()
+
+    async def _save_artifact(self, key: str, data: bytes) -> None:
+        sql = "INSERT OR REPLACE INTO artifacts VALUES (?, ?, ?)"
+        now = self.clock.time()
+        await self.db.run(lambda conn: conn.execute(sql, (key, data, now)))
+
+    async def _load_artifact(self, key: str) -> bytes | None:
+        sql = "SELECT data FROM artifacts WHERE key = ?"
+        row = await self.db.run(lambda conn: conn.execute(sql, (key,)).fetchone())
+        return None if row is None else bytes(row[0])
 
     # -- batched: one transaction each -------------------------------------------------------
 
