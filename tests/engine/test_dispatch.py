@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
-from autoissue import FakeClock, ServerError
+from autoissue import BackendUnavailableError, FakeClock, ServerError
 from autoissue.concurrency import (
     BALANCED,
     AdaptiveConcurrencyController,
@@ -17,10 +18,11 @@ from autoissue.concurrency import (
     Strategy,
 )
 from autoissue.engine import Engine, EngineOptions
+from autoissue.engine._dispatcher import Dispatcher
 from autoissue.github import GitHubClient
 from autoissue.model import Issue, Plan, Priority
 from autoissue.processors import Isolation, ProcessContext
-from autoissue.queue import MemoryQueue, RetryPolicy
+from autoissue.queue import Lease, MemoryQueue, Message, RetryPolicy
 
 CALM = ResourceReading(1.0, 1)
 
@@ -215,3 +217,58 @@ def test_autoissue_run_keeps_scaling_history_per_host_and_processor(tmp_path: Pa
 async def test_the_dispatcher_says_what_it_is_doing() -> None:
     engine = await run(Busy(), 3, options=EngineOptions(concurrency=2, dry_run=True))
     assert "started=3" in repr(engine._dispatcher)
+
+
+async def _dispatched(
+    count: int,
+    flush: Callable[[], Awaitable[None]],
+    handled: list[str],
+    everything: asyncio.Event,
+) -> tuple[Dispatcher, MemoryQueue]:
+    """A dispatcher over ``count`` queued items; ``everything`` is set once all were handled."""
+    queue = MemoryQueue()
+    await queue.put_many([Message(b"%d" % n) for n in range(count)])
+
+    async def handle(lease: Lease) -> BaseException | None:
+        handled.append(lease.id)
+        await queue.ack([lease.id])
+        if len(handled) == count:
+            everything.set()
+        return None
+
+    dispatcher = Dispatcher(controller(Strategy.fixed(2)), queue, handle, flush=flush, batch=2)
+    return dispatcher, queue
+
+
+async def test_claims_go_on_while_a_flush_is_under_way() -> None:
+    handled: list[str] = []
+    flushes: list[int] = []
+    everything = asyncio.Event()
+
+    async def slow_flush() -> None:
+        flushes.append(len(handled))
+        if len(flushes) == 1:
+            await everything.wait()  # the first flush lasts until every item was handled
+
+    dispatcher, queue = await _dispatched(10, slow_flush, handled, everything)
+
+    async def finished() -> bool:
+        return (await queue.statistics()).unfinished == 0
+
+    await asyncio.wait_for(dispatcher.run(finished), 5)
+    assert len(handled) == 10
+    assert flushes[0] == 0
+    assert len(flushes) >= 2  # what finished meanwhile was settled once the first let go
+
+
+async def test_a_failed_flush_ends_the_dispatch_with_its_error() -> None:
+    async def failing_flush() -> None:
+        raise BackendUnavailableError("the state store is gone")
+
+    dispatcher, _ = await _dispatched(4, failing_flush, [], asyncio.Event())
+
+    async def never() -> bool:
+        return False
+
+    with pytest.raises(BackendUnavailableError, match="state store is gone"):
+        await asyncio.wait_for(dispatcher.run(never), 5)

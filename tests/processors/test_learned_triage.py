@@ -222,7 +222,8 @@ async def test_an_issue_changed_since_the_listing_is_predicted_afresh(tmp_path: 
     async with served(corpus(labelled=10, unlabelled=1), tmp_path) as context:
         learned = await Learning().learn(context)
         listed = (await issues_of(context))[-1]
-    changed = msgspec.structs.replace(listed, title="plonk wibber snaz", updated_at="2030-01-01")
+    feature = {"title": "plonk wibber snaz", "body": "trelm oobit plonk"}
+    changed = msgspec.structs.replace(listed, **feature, updated_at="2030-01-01")
     assert learned.predict(listed) == learned.predict(listed)
     assert learned.predict(changed).label == "kind/feature"
 

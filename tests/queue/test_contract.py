@@ -290,9 +290,19 @@ async def test_put_raises_queue_full_after_waiting(make_queue: MakeQueue, clock:
     await queue.put_many([Message(b"1"), Message(b"2")], max_wait_s=1)
     with pytest.raises(QueueFullError, match="maximum depth"):
         await queue.put(b"3", max_wait_s=2)
-    assert clock.slept == [0.5] * 4
+    assert clock.slept == [0.5, 1.0, 0.5]  # counted less often while full, up to the deadline
     await queue.claim()
     assert await queue.put(b"3", max_wait_s=2) is not None
+
+
+async def test_a_queue_that_stays_full_is_counted_less_often(
+    make_queue: MakeQueue, clock: FakeClock
+) -> None:
+    queue = await make_queue(max_depth=1, poll_s=0.25)
+    await queue.put(b"1")
+    with pytest.raises(QueueFullError):
+        await queue.put(b"2", max_wait_s=6)
+    assert clock.slept == [0.25, 0.5, 1.0, 2.0, 2.0, 0.25]  # doubling to 8 poll_s, then the rest
 
 
 async def test_put_waits_for_room_then_goes_in(make_queue: MakeQueue) -> None:

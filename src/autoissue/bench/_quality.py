@@ -160,7 +160,14 @@ def _score_split(name: str, split: _Split, tally: _Tally) -> None:
     tally.predictions += classifier.predict(_texts(split.test))
     tally.predict_s += time.perf_counter() - started
     tally.truth += [issue.label for issue in split.test]
-    tally.model_bytes.append(len(pickle.dumps(classifier)))
+    tally.model_bytes.append(_stored_size(classifier))
+
+
+def _stored_size(classifier: TypeClassifier) -> int:
+    # What the backend keeps of a trained model; a classifier without a saved form, pickled.
+    if isinstance(classifier, NgramClassifier):
+        return len(classifier.to_bytes())
+    return len(pickle.dumps(classifier))
 
 
 def _abstaining(predictions: list[Prediction], min_confidence: float) -> list[str | None]:
@@ -177,15 +184,11 @@ def f1_macro(truth: Sequence[str], predicted: Sequence[str | None]) -> float:
 
 
 def _result(name: str, tallies: dict[str, _Tally], min_confidence: float) -> dict[str, Any]:
+    answers = {repo: _abstaining(t.predictions, min_confidence) for repo, t in tallies.items()}
     truth = [label for tally in tallies.values() for label in tally.truth]
-    predicted = [
-        label
-        for tally in tallies.values()
-        for label in _abstaining(tally.predictions, min_confidence)
-    ]
+    predicted = [label for repo in tallies for label in answers[repo]]
     by_repo = {
-        repo: round(f1_macro(tally.truth, _abstaining(tally.predictions, min_confidence)), 4)
-        for repo, tally in tallies.items()
+        repo: round(f1_macro(tally.truth, answers[repo]), 4) for repo, tally in tallies.items()
     }
     return {
         "contender": name,

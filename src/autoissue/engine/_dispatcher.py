@@ -82,7 +82,8 @@ class Dispatcher:
         self.batch, self.poll_s, self._caps = batch, poll_s, caps
         self._tasks: dict[asyncio.Task[None], Lease] = {}
         self._wake = asyncio.Event()
-        self._failure: BackendUnavailableError | None = None
+        self._failure: Exception | None = None
+        self._flushing: asyncio.Task[None] | None = None
         self.started = 0
 
     @property
@@ -95,23 +96,58 @@ class Dispatcher:
         self._wake.set()
 
     async def run(self, finished: Finished) -> None:
-        """Dispatch until ``finished()`` says so with nothing in flight, then return."""
+        """Dispatch until ``finished()`` says so with nothing in flight, then return.
+
+        Finished items are settled (``flush``) in the background, one flush at a time, so
+        claims never wait for the acks and ledger writes of the items before them; before
+        asking ``finished()``, everything finished is settled.
+        """
         heartbeat = asyncio.create_task(self._heartbeats())
         try:
             while True:
-                if self._failure is not None:
-                    raise self._failure
-                if self._flush is not None:
-                    await self._flush()
+                self._raise_failure()
+                self._flush_behind()
                 if await self._dispatch_batch():
                     continue
-                if not self._tasks and await finished():
+                if not self._tasks and await self._settled() and await finished():
                     return
                 await self._idle()
         finally:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
+            await self._stop_flushing()
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+
+    def _flush_behind(self) -> None:
+        if self._flush is not None and (self._flushing is None or self._flushing.done()):
+            self._flushing = asyncio.create_task(self._flush_once(self._flush))
+
+    async def _flush_once(self, flush: Flush) -> None:
+        try:
+            await flush()
+        except Exception as failure:  # noqa: BLE001 - raised by the dispatch loop instead
+            self._failure = self._failure or failure
+            self._wake.set()
+
+    async def _settled(self) -> bool:
+        # The flush under way, then one more for whatever finished meanwhile.
+        if self._flushing is not None:
+            await self._flushing
+        if self._flush is not None:
+            await self._flush_once(self._flush)
+        self._raise_failure()
+        return True
+
+    async def _stop_flushing(self) -> None:
+        # On the way out (finished, failed or cancelled), the flush under way completes.
+        flushing, self._flushing = self._flushing, None
+        if flushing is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await flushing
 
     async def _dispatch_batch(self) -> bool:
         """Claim as many items as there are free slots and start them; False if none came."""

@@ -228,7 +228,9 @@ class ItemHandler:
         await setup.state.record_many(done.entries)
         if done.acks:
             await setup.queue.ack(done.acks)
-        await setup.state.release_many(done.unlock, setup.owner)
+        # An issue another item of this worker still works on keeps its lock until that ends.
+        held = set(self.locks.values())
+        await setup.state.release_many([n for n in done.unlock if n not in held], setup.owner)
 
     async def refresh(self, lease_ids: list[str]) -> None:
         """Extend the locks of the issues behind ``lease_ids`` (their leases were extended)."""

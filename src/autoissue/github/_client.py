@@ -76,6 +76,7 @@ DEFAULT_BASE_URL = "https://api.github.com"
 _ABSENT_ENDPOINT_STATUSES = frozenset({404, 405, 410, 501})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _MAX_LIMIT_RETRIES = 5
+_REFUSAL_STATUSES = frozenset({403, 429})  # the statuses a rate limit answers with
 _USER_AGENT = "autoissue"
 T = TypeVar("T")
 
@@ -352,6 +353,8 @@ class GitHubClient:
         self.breaker.record_success()
         if self._reauthenticate(call, response):
             return 0.0
+        if response.status not in _REFUSAL_STATUSES:
+            return None  # most answers: no body to decode for a refusal's message
         refusal = classify_refusal(response.status, response.headers, error_message(response.body))
         if refusal in (Refusal.PRIMARY, Refusal.SECONDARY):
             return self._after_refusal(call, response, refusal)

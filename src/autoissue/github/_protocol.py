@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from datetime import UTC
@@ -129,8 +130,14 @@ def endpoint_template(method: str, path: str) -> str:
 
 def server_time(headers: Mapping[str, str]) -> str:
     """The answer's ``Date`` header as ``updated_at`` writes it (``""`` when absent or bad)."""
+    return _utc_stamp(headers.get("date", ""))
+
+
+@functools.lru_cache(maxsize=8)
+def _utc_stamp(date: str) -> str:
+    # The Date header changes once a second, and every write reads it: parse each value once.
     try:
-        stamp = parsedate_to_datetime(headers.get("date", ""))
+        stamp = parsedate_to_datetime(date)
     except (TypeError, ValueError):
         return ""
     return stamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -41,12 +41,17 @@ logger = logging.getLogger(__name__)
 Decide = Callable[[int], Decision]
 
 
+# While the queue stays full, ``put`` waits up to this many ``poll_s`` between counts.
+_FULL_BACKOFF = 8
+
+
 class Queue(abc.ABC):
     """A durable priority queue with leases, retries, dead letters and backpressure.
 
     Priorities are served critical first, FIFO (by first put) inside each, except the share of
     claims :class:`PriorityPolicy` reserves for lower priorities. ``max_depth`` bounds the
-    waiting items: ``put`` then waits (polling every ``poll_s`` on ``clock``) and raises
+    waiting items: ``put`` then waits (polling every ``poll_s`` on ``clock``, then less often
+    while it stays full, up to 8 ``poll_s``) and raises
     :class:`QueueFullError` after ``max_wait_s``. Backend failures raise
     :class:`BackendUnavailableError`; every step is atomic, so a failed call changed nothing
     and can be retried. Ids are strings, unique within one queue.
@@ -115,18 +120,22 @@ class Queue(abc.ABC):
     ) -> list[str | None]:
         ids: list[str | None] = []
         deadline = None if max_wait_s is None else self.clock.time() + max_wait_s
+        wait = self.poll_s
         while pending:
             now = self.clock.time()
             free = max_depth - self._remember(await self._backlog(now)).waiting
             if free > 0:
                 ids += await self._put(pending[:free], now)
-                pending = pending[free:]
+                pending, wait = pending[free:], self.poll_s
             elif deadline is not None and now >= deadline:
                 raise QueueFullError(
                     f"the queue stayed at its maximum depth ({max_depth}) for {max_wait_s}s"
                 )
             else:
-                await self.clock.sleep(self.poll_s)
+                # A full queue is counted less often the longer it stays full: each count is
+                # a write transaction on a durable backend, and a full queue has work to spare.
+                await self.clock.sleep(wait if deadline is None else min(wait, deadline - now))
+                wait = min(wait * 2, self.poll_s * _FULL_BACKOFF)
         return ids
 
     # -- consuming -------------------------------------------------------------------------
