@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -107,3 +108,40 @@ def test_a_repository_without_labelled_history_says_so_and_uses_keywords(
         "triage cannot learn types: acme/widgets has no type labels (bug, enhancement,"
         " question...); labelling by keywords"
     ]
+
+
+def edit_labels(emulator: Emulator, number: int, labels: list[str]) -> None:
+    """Set an issue's labels as a maintainer would, through the emulator's admin API."""
+    request = urllib.request.Request(
+        f"{emulator.base_url}/_emulator/issues/acme/widgets/{number}",
+        data=json.dumps({"labels": labels}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request) as answer:
+        assert answer.status == 200
+
+
+def test_maintainers_corrections_are_reported_and_a_removed_label_stays_off(
+    emulator: Emulator, tmp_path: Path, items: list[dict[str, Any]]
+) -> None:
+    state = tmp_path / "state"
+    run(emulator, state, *LEARN)
+    first, second, third = range(len(items) - 14, len(items) - 11)  # three we labelled
+    # GitHub's times have whole seconds: a person's edit lands in a later second than the
+    # writes of a run that finished a moment ago (the ledger keeps that second).
+    time.sleep(1.1)
+    edit_labels(
+        emulator,
+        first,
+        ["kind/feature" if items[first - 1]["truth"] != "kind/feature" else "question"],
+    )
+    edit_labels(emulator, second, ["priority:low"])  # the type label taken off
+    summary = run(emulator, state, *LEARN)
+    assert (
+        "maintainers kept 13 of the 15 type labels triage added (0.87); 1 replaced, 1 removed"
+        in summary["output"]
+    )
+    assert summary["outcomes"]["type removed by a maintainer"] == 1
+    assert not labels(emulator)[second] & set(_WORDS)
+    assert labels(emulator)[third] & set(_WORDS) == {items[third - 1]["truth"]}

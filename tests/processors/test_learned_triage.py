@@ -21,7 +21,7 @@ from autoissue import ConfigurationError, LearningError
 from autoissue.emulator import Emulator, EmulatorConfig, FakeClock
 from autoissue.github import GitHubClient
 from autoissue.model import AddLabels, Issue, Plan
-from autoissue.processors import Artifacts, ProcessContext, ReadOnlyGitHub, Triage
+from autoissue.processors import Artifacts, OwnLedger, ProcessContext, ReadOnlyGitHub, Triage
 from autoissue.processors._learned_types import Learning
 from autoissue.state import MemoryStateStore
 
@@ -63,8 +63,13 @@ async def served(
     async with Emulator(config, clock=FakeClock()) as emulator:
         client = GitHubClient(base_url=emulator.base_url, token="t0k3n")
         async with client:
-            artifacts = Artifacts(store or MemoryStateStore(), "triage")
-            yield ProcessContext(repo=REPO, github=ReadOnlyGitHub(client), artifacts=artifacts)
+            store = store or MemoryStateStore()
+            yield ProcessContext(
+                repo=REPO,
+                github=ReadOnlyGitHub(client),
+                artifacts=Artifacts(store, "triage"),
+                ledger=OwnLedger(store, "triage"),
+            )
 
 
 async def issues_of(context: ProcessContext) -> list[Issue]:
@@ -260,3 +265,43 @@ async def test_keyword_triage_with_given_labels_adds_only_those(tmp_path: Path) 
     assert docs.outcomes == ("type abstained",)
     assert repr(triage) == "<Triage keyword min_confidence=0.0>"
     assert labelled.outcomes == ("type abstained",)
+
+
+async def _ledger_says_triage_added(store: MemoryStateStore, added: dict[int, str]) -> None:
+    for number, label in added.items():
+        actions = [f"label:{label}", "label:priority:low"]
+        await store.record(f"{REPO}#{number}", "triage", "2024-01-01T00:00:00Z", "done", actions)
+
+
+async def test_maintainers_corrections_are_counted_learned_from_and_never_fought(
+    tmp_path: Path,
+) -> None:
+    store = MemoryStateStore()
+    items = [
+        *corpus(labelled=10, unlabelled=0),
+        {"title": "plonk wibber snaz", "body": "trelm oobit", "labels": ["kind/feature"]},
+        {"title": "zorblat quix fremd", "body": "glorp vask", "labels": ["question"]},
+        {"title": "vorn kleb mipso", "body": "drazz yelt", "labels": []},
+    ]
+    await _ledger_says_triage_added(store, {31: "kind/feature", 32: "Type: Bug", 33: "question"})
+    async with served(items, tmp_path, store) as context:
+        learned = await Learning().learn(context)
+        triage = Triage(learn=True)
+        by_number = await plans(triage, context)
+    assert (learned.corrections.kept, learned.corrections.replaced) == (1, 1)
+    assert learned.corrections.removed == 1
+    assert learned.trained_on == 31  # the maintainers' labels: not the one triage added itself
+    assert by_number[33].outcomes == ("type removed by a maintainer",)
+    assert not added(by_number[33]) & set(_WORDS)  # a label taken off is not put back
+    assert any(
+        "maintainers kept 1 of the 3 type labels triage added (0.33); 1 replaced, 1 removed" in note
+        for note in triage.notes()
+    )
+
+
+async def test_without_a_ledger_every_typed_issue_is_a_maintainers_label(tmp_path: Path) -> None:
+    async with served(corpus(labelled=10, unlabelled=1), tmp_path) as context:
+        bare = ProcessContext(repo=REPO, github=context.github)
+        learned = await Learning().learn(bare)
+    assert learned.trained_on == 30
+    assert learned.corrections.judged == 0

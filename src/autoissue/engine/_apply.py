@@ -18,13 +18,13 @@ import msgspec
 
 from autoissue._exceptions import ConfigurationError
 from autoissue.engine._summary import MAX_FAILURES_KEPT
-from autoissue.engine._work import WorkItem, issue_name, message_for
+from autoissue.engine._work import WorkItem, message_for
 from autoissue.engine._writeback import WriteBack, finished_at
 from autoissue.github import GitHubClient
 from autoissue.model import Issue, Plan, decode_issue, decode_plan
 from autoissue.queue import Queue
 from autoissue.selection import priority_of
-from autoissue.state import StateStore
+from autoissue.state import StateStore, issue_name
 
 
 def read_plans(path: Path) -> list[Plan]:

@@ -42,13 +42,13 @@ from autoissue.engine._handler import HandlerSetup, ItemHandler
 from autoissue.engine._reopen import HANDOFF, HandOff, ReopenCounter
 from autoissue.engine._selector import Selector
 from autoissue.engine._summary import RunSummary, RunTally, concurrency_summary
-from autoissue.engine._work import WorkItem, issue_name, message_for
+from autoissue.engine._work import WorkItem, message_for
 from autoissue.engine._writeback import PlanWriter, finished_at
 from autoissue.github import ClientStatistics, GitHubClient
 from autoissue.model import Issue, Plan, Priority
 from autoissue.processors import Noting, Processor
 from autoissue.queue import DEFAULT_LEASE_S, MemoryQueue, Message, Queue
-from autoissue.state import LedgerEntry, MemoryStateStore, StateStore
+from autoissue.state import LedgerEntry, MemoryStateStore, StateStore, issue_name
 from autoissue.stream import Budget, Pipeline, RssWatermark, Step, concurrent
 
 logger = logging.getLogger(__name__)

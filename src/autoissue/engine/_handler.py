@@ -27,7 +27,13 @@ from autoissue.engine._work import WorkItem, classify, decode_item
 from autoissue.engine._writeback import PlanWriter, WriteBack
 from autoissue.github import GitHubClient
 from autoissue.model import Plan
-from autoissue.processors import Artifacts, ProcessContext, Processor, ReadOnlyGitHub
+from autoissue.processors import (
+    Artifacts,
+    OwnLedger,
+    ProcessContext,
+    Processor,
+    ReadOnlyGitHub,
+)
 from autoissue.queue import ErrorKind, Lease, Queue
 from autoissue.state import LedgerEntry, StateStore
 
@@ -76,6 +82,7 @@ class ItemHandler:
         self._writeback = WriteBack(setup.client, setup.state)
         self._github = ReadOnlyGitHub(setup.client)
         self._artifacts = {name: Artifacts(setup.state, name) for name in setup.processors}
+        self._ledgers = {name: OwnLedger(setup.state, name) for name in setup.processors}
         self._ready: dict[str, _Ready] = {}
         self._done = _Completions()
         #: Issues locked by this worker, by lease id: the heartbeat refreshes them.
@@ -165,8 +172,12 @@ class ItemHandler:
         return None
 
     def _context(self, item: WorkItem) -> ProcessContext:
-        artifacts = self._artifacts[item.processor]
-        return ProcessContext(repo=item.repo, github=self._github, artifacts=artifacts)
+        return ProcessContext(
+            repo=item.repo,
+            github=self._github,
+            artifacts=self._artifacts[item.processor],
+            ledger=self._ledgers[item.processor],
+        )
 
     async def _write(self, plan: Plan, prior: LedgerEntry | None) -> tuple[int, LedgerEntry | None]:
         setup = self.setup

@@ -16,6 +16,7 @@ from autoissue._exceptions import (
 )
 from autoissue.model import Issue, Priority
 from autoissue.queue import ErrorKind, Message, idempotency_key
+from autoissue.state import issue_name
 from autoissue.stream import PayloadCodec
 
 _LATER = frozenset({408, 409, 429})
@@ -46,11 +47,6 @@ class WorkItem(msgspec.Struct, frozen=True, array_like=True):
     def name(self) -> str:
         """``OWNER/REPO#N``: the issue's name in the ledger and in its lock."""
         return issue_name(self.repo, self.issue.number)
-
-
-def issue_name(repo: str, number: int) -> str:
-    """``OWNER/REPO#N``: how the ledger and the locks name an issue."""
-    return f"{repo}#{number}"
 
 
 # Compact msgpack behind a header byte, zlib-compressed when large (see autoissue.stream).

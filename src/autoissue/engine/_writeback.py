@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from autoissue._exceptions import ConfigurationError, GitHubError, ValidationFailedError
-from autoissue.engine._work import issue_name
 from autoissue.github import GitHubClient, IssueComment, PullRequest
 from autoissue.model import (
     Action,
@@ -33,10 +32,9 @@ from autoissue.model import (
     RemoveLabels,
     encode_plan,
 )
-from autoissue.state import PENDING, LedgerEntry, StateStore
+from autoissue.state import LABEL_ACTION, PENDING, LedgerEntry, StateStore, issue_name
 
-#: How a ledger entry lists a label its processor added (and so may remove).
-_LABEL = "label:"
+_LABEL = LABEL_ACTION
 DONE = "done"
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
@@ -213,7 +211,7 @@ class _Progress:
         """Where ``plan`` starts: the steps a crashed attempt applied, the labels owned so far."""
         if prior is None:
             return cls(set(), set())
-        owned = {a.removeprefix(_LABEL) for a in prior.actions if a.startswith(_LABEL)}
+        owned = set(prior.labels_added)
         resuming = not prior.finished and prior.updated_at == plan.updated_at
         steps = {a for a in prior.actions if not a.startswith(_LABEL)} if resuming else set()
         return cls(steps, owned)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from autoissue.github import GitHubClient
 from autoissue.model import Issue, Plan, Priority
-from autoissue.state import StateStore
+from autoissue.state import StateStore, issue_name
 
 
 class Isolation(enum.Enum):
@@ -64,17 +64,35 @@ class Artifacts:
         await self._store.save_artifact(f"{self._namespace}:{key}", data)
 
 
+class OwnLedger:
+    """What the ledger says a processor did to a repository's issues: read only."""
+
+    def __init__(self, store: StateStore, processor: str) -> None:
+        self._store = store
+        self._processor = processor
+
+    def __repr__(self) -> str:
+        return f"<OwnLedger {self._processor} in {self._store.describe()}>"
+
+    async def labels_added(self, repo: str, numbers: Sequence[int]) -> dict[int, frozenset[str]]:
+        """The labels the processor added to each of these issues, for those it touched."""
+        names = {issue_name(repo, number): number for number in numbers}
+        found = await self._store.lookup_many(list(names), self._processor)
+        return {names[name]: entry.labels_added for name, entry in found.items()}
+
+
 @dataclass(frozen=True, kw_only=True)
 class ProcessContext:
     """What a processor is given besides the issue.
 
-    ``artifacts`` is where it may keep data between runs; ``None`` when nothing persists
-    (``scan``'s forecasts).
+    ``artifacts`` is where it may keep data between runs, and ``ledger`` what it did in
+    earlier ones; ``None`` when nothing persists (``scan``'s forecasts).
     """
 
     repo: str
     github: ReadOnlyGitHub
     artifacts: Artifacts | None = None
+    ledger: OwnLedger | None = None
 
 
 @runtime_checkable

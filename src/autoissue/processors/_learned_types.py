@@ -6,6 +6,11 @@ read from the repository's own spellings of bug, feature, question and docs. The
 classifier is kept in the backend under the repository and its type labels, and reused until
 ``retrain_after`` more labelled issues have arrived; the open issues without a type are then
 predicted in one batch, in a worker thread, so the event loop keeps serving the run.
+
+The ledger says which type labels triage itself added. Those the maintainers left are not
+training data (the model would learn its own guesses); those they replaced or removed are
+corrections, counted (accuracy as the maintainers judged it), and a label they removed is
+never added again.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import msgspec
 from autoissue._exceptions import LearningError
 from autoissue.learn import BODY_CHARS, NgramClassifier, Prediction, check_trainable
 from autoissue.model import Issue
-from autoissue.processors._base import Artifacts, ProcessContext
+from autoissue.processors._base import Artifacts, OwnLedger, ProcessContext
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +99,37 @@ class _History:
 
 
 @dataclass(frozen=True)
+class Corrections:
+    """What the maintainers did with the type labels triage added in earlier runs.
+
+    ``kept``: still there alone; ``replaced``: another type label is there now; ``removed``:
+    no type label is left, on the issues ``removed_from``.
+    """
+
+    kept: int = 0
+    replaced: int = 0
+    removed_from: frozenset[int] = frozenset()
+
+    @property
+    def removed(self) -> int:
+        """Labels taken off without another type put on."""
+        return len(self.removed_from)
+
+    @property
+    def judged(self) -> int:
+        """Type labels triage added that the maintainers have had the chance to judge."""
+        return self.kept + self.replaced + self.removed
+
+    def describe(self) -> str:
+        """One line: how many were kept, the share, and the corrections."""
+        share = self.kept / self.judged if self.judged else 0.0
+        return (
+            f"maintainers kept {self.kept} of the {self.judged} type labels triage added"
+            f" ({share:.2f}); {self.replaced} replaced, {self.removed} removed"
+        )
+
+
+@dataclass(frozen=True)
 class LearnedTypes:
     """A repository's trained classifier, and its predictions for the open unlabelled issues."""
 
@@ -102,6 +138,7 @@ class LearnedTypes:
     trained_on: int
     retrained: bool
     predicted: dict[int, tuple[str, Prediction]]
+    corrections: Corrections = Corrections()
 
     def predict(self, issue: Issue) -> Prediction:
         """The type label ``issue`` most likely needs (the repository's spelling), and how sure."""
@@ -132,7 +169,11 @@ class Learning:
         vocabulary = (
             TypeVocabulary.given(self.labels) if self.labels else TypeVocabulary.inferred(issues)
         )
-        history = _history(issues, vocabulary)
+        ours = await _types_added(context.ledger, context.repo, issues, vocabulary)
+        corrections, unconfirmed = _judged(issues, ours, vocabulary)
+        history = _history(
+            [issue for issue in issues if issue.number not in unconfirmed], vocabulary
+        )
         self._check(history, context.repo, vocabulary)
         key = f"types:{context.repo}:{','.join(sorted(vocabulary.label_of.values()))}"
         stored = await _stored(context.artifacts, key)
@@ -143,7 +184,7 @@ class Learning:
             trained_on, retrained = len(history.types), True
             await _store(context.artifacts, key, classifier, trained_on)
         predicted = await asyncio.to_thread(_predicted, classifier, history.open_unlabelled)
-        return LearnedTypes(classifier, vocabulary, trained_on, retrained, predicted)
+        return LearnedTypes(classifier, vocabulary, trained_on, retrained, predicted, corrections)
 
     def _check(self, history: _History, repo: str, vocabulary: TypeVocabulary) -> None:
         if not vocabulary.label_of:
@@ -158,6 +199,39 @@ class Learning:
             check_trainable(history.types)
         except LearningError as error:
             raise LearningError(f"{repo}: {error}") from None
+
+
+async def _types_added(
+    ledger: OwnLedger | None, repo: str, issues: list[Issue], vocabulary: TypeVocabulary
+) -> dict[int, frozenset[str]]:
+    # The type labels triage added to each issue, case-folded, as the ledger lists them.
+    if ledger is None:
+        return {}
+    added = await ledger.labels_added(repo, [issue.number for issue in issues])
+    types = {
+        n: frozenset(x.casefold() for x in labels if vocabulary.names_type(x))
+        for n, labels in added.items()
+    }
+    return {number: kinds for number, kinds in types.items() if kinds}
+
+
+def _judged(
+    issues: list[Issue], ours: dict[int, frozenset[str]], vocabulary: TypeVocabulary
+) -> tuple[Corrections, set[int]]:
+    """The maintainers' corrections, and the issues whose only type label is still ours."""
+    kept, replaced, removed = set(), 0, set()
+    for issue in issues:
+        added = ours.get(issue.number)
+        if added is None:
+            continue
+        present = {name.casefold() for name in issue.label_names if vocabulary.names_type(name)}
+        if present - added:
+            replaced += 1
+        elif present:
+            kept.add(issue.number)
+        else:
+            removed.add(issue.number)
+    return Corrections(len(kept), replaced, frozenset(removed)), kept
 
 
 def _bounded(body: str | None) -> str:

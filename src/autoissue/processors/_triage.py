@@ -22,6 +22,9 @@ from autoissue.selection import priority_of
 
 logger = logging.getLogger(__name__)
 
+# The outcome of an issue whose type label a maintainer took off: triage does not put it back.
+_DECLINED = "type removed by a maintainer"
+
 # The label each type gets: GitHub's default label set.
 TYPE_LABELS = {
     "bug": "bug",
@@ -175,6 +178,8 @@ class Triage:
             return _TypeDecision(None, "", "type already labelled")
         learned = await self._learned_for(context) if self.learn else None
         if isinstance(learned, LearnedTypes):
+            if issue.number in learned.corrections.removed_from:
+                return _TypeDecision(None, "a maintainer removed its type label", _DECLINED)
             prediction = learned.predict(issue)
             return self._judged(prediction.label, prediction.confidence, "learned")
         if learned is not None and self.fallback == "none":
@@ -218,6 +223,8 @@ class Triage:
             f"triage on {context.repo}: classifier {how} {learned.trained_on} labelled issues"
             f" ({types}); {len(learned.predicted)} open unlabelled issues predicted"
         )
+        if learned.corrections.judged:
+            self._note(f"triage on {context.repo}: {learned.corrections.describe()}")
         return learned
 
     def _note(self, note: str) -> None:

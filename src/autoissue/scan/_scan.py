@@ -28,7 +28,6 @@ from typing import Any
 
 from autoissue.engine import Selector
 from autoissue.engine._caps import CAP_REACHED, Shortlist
-from autoissue.engine._work import issue_name
 from autoissue.engine._writeback import finished_at
 from autoissue.github import GitHubClient, Mode
 from autoissue.model import Issue, OpenPullRequest, Plan, Priority
@@ -42,7 +41,7 @@ from autoissue.scan._forecast import (
     writeback_calls,
 )
 from autoissue.selection import Complexity, complexity, priority_of
-from autoissue.state import StateStore
+from autoissue.state import StateStore, issue_name
 
 ALREADY_PROCESSED = "already processed"
 _TOP_FACTORS = 3

@@ -7,17 +7,26 @@ SQLite (two more tables in the queue's file) or Redis (beside the queue, under i
 
 from __future__ import annotations
 
-from autoissue.state._base import PENDING, LedgerEntry, StateStatistics, StateStore
+from autoissue.state._base import (
+    LABEL_ACTION,
+    PENDING,
+    LedgerEntry,
+    StateStatistics,
+    StateStore,
+    issue_name,
+)
 from autoissue.state._memory import MemoryStateStore
 from autoissue.state._open import open_state
 from autoissue.state._sqlite import SqliteStateStore
 
 __all__ = [
+    "LABEL_ACTION",
     "PENDING",
     "LedgerEntry",
     "MemoryStateStore",
     "SqliteStateStore",
     "StateStatistics",
     "StateStore",
+    "issue_name",
     "open_state",
 ]

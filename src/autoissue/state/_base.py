@@ -22,6 +22,13 @@ from autoissue._exceptions import ConfigurationError
 
 #: The outcome of an entry whose plan is being applied and is not finished yet.
 PENDING = "pending"
+#: How an entry lists a label its processor added (and so owns and may remove).
+LABEL_ACTION = "label:"
+
+
+def issue_name(repo: str, number: int) -> str:
+    """``OWNER/REPO#N``: how the ledger and the locks name an issue."""
+    return f"{repo}#{number}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +46,13 @@ class LedgerEntry:
     def finished(self) -> bool:
         """True once an outcome other than :data:`PENDING` was recorded."""
         return self.outcome != PENDING
+
+    @property
+    def labels_added(self) -> frozenset[str]:
+        """The labels the processor added to the issue (see :data:`LABEL_ACTION`)."""
+        return frozenset(
+            a.removeprefix(LABEL_ACTION) for a in self.actions if a.startswith(LABEL_ACTION)
+        )
 
 
 @dataclass(frozen=True, slots=True)
