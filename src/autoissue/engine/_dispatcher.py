@@ -109,8 +109,10 @@ class Dispatcher:
                 self._flush_behind()
                 if await self._dispatch_batch():
                     continue
-                if not self._tasks and await self._settled() and await finished():
-                    return
+                if not self._tasks:
+                    await self._settled()
+                    if await finished():
+                        return
                 await self._idle()
         finally:
             heartbeat.cancel()
@@ -133,14 +135,13 @@ class Dispatcher:
             self._failure = self._failure or failure
             self._wake.set()
 
-    async def _settled(self) -> bool:
+    async def _settled(self) -> None:
         # The flush under way, then one more for whatever finished meanwhile.
         if self._flushing is not None:
             await self._flushing
         if self._flush is not None:
             await self._flush_once(self._flush)
         self._raise_failure()
-        return True
 
     async def _stop_flushing(self) -> None:
         # On the way out (finished, failed or cancelled), the flush under way completes.

@@ -34,7 +34,6 @@ from autoissue.model import (
 )
 from autoissue.state import LABEL_ACTION, PENDING, LedgerEntry, StateStore, issue_name
 
-_LABEL = LABEL_ACTION
 DONE = "done"
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
@@ -213,12 +212,12 @@ class _Progress:
             return cls(set(), set())
         owned = set(prior.labels_added)
         resuming = not prior.finished and prior.updated_at == plan.updated_at
-        steps = {a for a in prior.actions if not a.startswith(_LABEL)} if resuming else set()
+        steps = {a for a in prior.actions if not a.startswith(LABEL_ACTION)} if resuming else set()
         return cls(steps, owned)
 
     def actions(self) -> list[str]:
         """What the ledger entry lists: steps applied, then owned labels."""
-        return sorted(self.done) + [_LABEL + label for label in sorted(self.owned)]
+        return sorted(self.done) + [LABEL_ACTION + label for label in sorted(self.owned)]
 
 
 def finished_at(entry: LedgerEntry | None, updated_at: str) -> bool:

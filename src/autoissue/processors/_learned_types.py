@@ -20,7 +20,7 @@ import json
 import logging
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import msgspec
@@ -146,7 +146,7 @@ class LearnedTypes:
         if known is not None and known[0] == issue.updated_at:
             prediction = known[1]
         else:
-            prediction = self.classifier.predict([(issue.title, _bounded(issue.body))])[0]
+            prediction = self.classifier.predict([_text(issue)])[0]
         label = self.vocabulary.label_of[prediction.label] if prediction.label else None
         return Prediction(label, prediction.confidence)
 
@@ -234,8 +234,9 @@ def _judged(
     return Corrections(len(kept), replaced, frozenset(removed)), kept
 
 
-def _bounded(body: str | None) -> str:
-    return (body or "")[:BODY_CHARS]
+def _text(issue: Issue) -> tuple[str, str]:
+    # What a classifier is given; it reads only the start of the body (see issue_text).
+    return issue.title, issue.body or ""
 
 
 async def _listed(context: ProcessContext) -> list[Issue]:
@@ -260,7 +261,7 @@ def _history(issues: list[Issue], vocabulary: TypeVocabulary) -> _History:
     for issue in issues:
         kind = vocabulary.type_of(issue)
         if kind is not None:
-            history.examples.append((issue.title, _bounded(issue.body)))
+            history.examples.append(_text(issue))
             history.types.append(kind)
         elif issue.state == "open" and not any(map(vocabulary.names_type, issue.label_names)):
             history.open_unlabelled.append(issue)
@@ -276,7 +277,7 @@ def _trained(history: _History) -> NgramClassifier:
 def _predicted(
     classifier: NgramClassifier, issues: list[Issue]
 ) -> dict[int, tuple[str, Prediction]]:
-    predictions = classifier.predict([(issue.title, _bounded(issue.body)) for issue in issues])
+    predictions = classifier.predict([_text(issue) for issue in issues])
     return {
         issue.number: (issue.updated_at, prediction)
         for issue, prediction in zip(issues, predictions, strict=True)
@@ -301,7 +302,6 @@ async def _store(
     artifacts: Artifacts | None, key: str, classifier: NgramClassifier, trained_on: int
 ) -> None:
     if artifacts is not None:
-        encode: Callable[[], bytes] = classifier.to_bytes
-        model = await asyncio.to_thread(encode)
+        model = await asyncio.to_thread(classifier.to_bytes)
         header = json.dumps({"trained_on": trained_on, "classes": list(classifier.classes)})
         await artifacts.save(key, header.encode() + b"\n" + model)

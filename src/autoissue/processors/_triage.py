@@ -199,7 +199,7 @@ class Triage:
 
     def _keyword_label(self, kind: str | None) -> str | None:
         if kind is None or self._given is None:
-            return TYPE_LABELS[kind] if kind else None
+            return None if kind is None else TYPE_LABELS[kind]
         # Given labels: a keyword's type becomes the given label that names it, if any.
         return next((name for name in self._given.label_of if type_of_label(name) == kind), None)
 
