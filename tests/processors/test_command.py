@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 
 from autoissue import ConfigurationError
-from autoissue.agent import AgentError, AgentTimeoutError, TrustPolicy, TrustViolationError
+from autoissue.agent import (
+    AgentError,
+    AgentTimeoutError,
+    Sandbox,
+    SandboxKind,
+    TrustPolicy,
+    TrustViolationError,
+)
 from autoissue.agent._worktree import PRUNE_EVERY
 from autoissue.emulator import Emulator
 from autoissue.github import GitHubClient
@@ -46,6 +53,9 @@ from tests.agent._emulated import (
 __all__ = ["client", "context", "emulator", "module_emulator"]
 
 PY = sys.executable
+#: For tests of what the processor does with an agent's work, where the agent reads or
+#: writes our files on purpose: the sandbox's own tests are in tests/agent/test_sandbox.py.
+UNSANDBOXED = Sandbox(kind=SandboxKind.NONE)
 
 
 def processor(
@@ -242,7 +252,7 @@ async def test_an_unreadable_result_file_fails_the_issue(
     (tmp_path / "content").write_bytes(content)
     code = ("import os, shutil, sys; "
             "shutil.copy(sys.argv[1], os.environ['AUTOISSUE_RESULT_FILE'])")  # fmt: skip
-    command = processor(tmp_path, str(tmp_path / "content"), argv=script(code))
+    command = processor(tmp_path, str(tmp_path / "content"), argv=script(code), sandbox=UNSANDBOXED)
     with pytest.raises(AgentError, match=message):
         await command.process(make_issue(15), context)
 
@@ -285,7 +295,9 @@ async def test_max_agents_bounds_the_agents_running_at_once(
             "log.open('a').write(f'start {trees} {time.monotonic()}\\n'); time.sleep(0.3); "
             "log.open('a').write(f'end {n} {time.monotonic()}\\n')")  # fmt: skip
     log = tmp_path / "agents.log"
-    command = processor(tmp_path, argv=script(code), max_agents=2, env={"LOG": str(log)})
+    command = processor(
+        tmp_path, argv=script(code), max_agents=2, env={"LOG": str(log)}, sandbox=UNSANDBOXED
+    )
     await asyncio.gather(*(command.process(make_issue(n), context) for n in range(30, 38)))
     lines = [line.split() for line in log.read_text().splitlines()]
     running = peak = 0
@@ -379,19 +391,24 @@ HOSTILE_TITLES = [
 async def test_git_steps_that_run_the_agents_filters_never_carry_the_token(
     tmp_path: Path, context: ProcessContext
 ) -> None:
-    # The agent names a clean filter in the repository's configuration; our `git add` runs it.
+    # Unsandboxed, the agent names a clean filter in the mirror's configuration and our
+    # `git add` runs it: the token is not in its environment, and the push is refused.
     leak = tmp_path / "leak.txt"
     code = ("import pathlib, subprocess, sys; "
             f"subprocess.run(['git', 'config', 'filter.leak.clean', 'env > {leak}; cat'], "
             "check=True); pathlib.Path('.gitattributes').write_text('* filter=leak\\n'); "
             "pathlib.Path('x.txt').write_text('x')")  # fmt: skip
-    command = processor(tmp_path, argv=script(code), git_token="s3cr3t-t0k3n")
-    plan = await command.process(make_issue(40), context)
-    assert the_pull(plan).head == "autoissue/command/issue-40"  # pushed all the same
+    command = processor(tmp_path, argv=script(code), git_token="s3cr3t-t0k3n", sandbox=UNSANDBOXED)
+    with pytest.raises(
+        TrustViolationError, match=r"configuration was changed \(\[filter \"leak\"\]"
+    ):
+        await command.process(make_issue(40), context)
     seen = leak.read_text()  # the filter ran: the attack is real
     assert "GIT_CONFIG_VALUE" not in seen
     assert "s3cr3t" not in seen
     assert base64.b64encode(b"x-access-token:s3cr3t-t0k3n").decode() not in seen
+    mirror = tmp_path / "repos" / "acme__widgets.git"
+    assert "leak" not in (mirror / "config").read_text()  # put back for the next issue
 
 
 @pytest.mark.parametrize("title", HOSTILE_TITLES)

@@ -12,6 +12,7 @@ from typing import Any
 
 from autoissue._exceptions import ConfigurationError
 from autoissue.agent._presets import preset_argv
+from autoissue.agent._sandbox import Sandbox
 from autoissue.agent._trust import TrustPolicy
 
 __all__ = ["CommandConfig", "branch_name"]
@@ -45,7 +46,9 @@ class CommandConfig:
     ``env`` adds fixed values. ``git_token`` reaches git only, never the agent. ``clone_url``
     and ``base`` default to the repository's own. ``pr_labels`` and ``draft`` shape the pull
     request; ``comment_when_unchanged`` turns an agent's analysis into a comment when it
-    changed nothing. ``state_dir`` holds the mirrors and the worktrees. ``max_agents`` bounds
+    changed nothing. ``sandbox`` is where the agent runs (bubblewrap by default: see
+    :mod:`autoissue.agent`). ``state_dir`` holds the mirrors and the worktrees.
+    ``max_agents`` bounds
     the agents running at once: an agent is the dear part (memory, API spend), while the git
     work before and after it is cheap and runs beside the agents of other issues (twice
     ``max_agents`` worktrees at most).
@@ -66,6 +69,7 @@ class CommandConfig:
     draft: bool = False
     comment_when_unchanged: bool = True
     trust: TrustPolicy = field(default_factory=TrustPolicy)
+    sandbox: Sandbox = field(default_factory=Sandbox)
     state_dir: Path = Path(".autoissue")
     author: tuple[str, str] = ("autoissue", "autoissue@users.noreply.github.com")
 

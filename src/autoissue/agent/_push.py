@@ -55,13 +55,22 @@ class _Request:
 
 
 class BatchedPush:
-    """Force-pushes commits to branches of ``url``, batching the requests that queue up."""
+    """Force-pushes commits to branches of ``url``, batching the requests that queue up.
+
+    ``guard`` runs before every push: what it raises fails the batch, and nothing is pushed.
+    """
 
     def __init__(
-        self, git: GitRunner, url: str, *, max_batch: int = MAX_BATCH, linger_s: float = LINGER_S
+        self,
+        git: GitRunner,
+        url: str,
+        *,
+        max_batch: int = MAX_BATCH,
+        linger_s: float = LINGER_S,
+        guard: Callable[[], None] = lambda: None,
     ) -> None:
         self._git, self._url, self._max_batch = git, url, max_batch
-        self._linger_s = linger_s
+        self._linger_s, self._guard = linger_s, guard
         self._full = asyncio.Event()
         self._waiting: list[_Request] = []
         self._pusher: asyncio.Task[None] | None = None
@@ -113,6 +122,7 @@ class BatchedPush:
         return batch
 
     async def _push_batch(self, batch: list[_Request]) -> None:
+        self._guard()
         done = await self._run(batch)
         failed = _failures(done, batch)
         if failed and len(batch) > 1 and len(failed) == len(batch):

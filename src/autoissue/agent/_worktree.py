@@ -23,7 +23,15 @@ write-tree, commit-tree, a share of a push).
 
 Our git commands run with hooks and automatic maintenance off: a hook the agent planted in
 the worktree must never run as us, and a background ``gc`` in one worktree must not take
-locks from under the many others that run at the same time.
+locks from under the many others that run at the same time. In a worktree they name its
+git folder themselves (``--git-dir``): the worktree's ``.git`` file is the agent's to
+rewrite, and one pointing at a folder of its making would have our ``git add`` run the
+filters its configuration names, as us and outside any sandbox.
+
+The mirror's configuration is ours alone: it is written anew at each fetch and must be
+exactly that before every push (:meth:`RepoMirror.verify_untampered`). An agent that
+adds a ``url.*.insteadOf`` there (to redirect our authenticated push), a credential helper,
+a filter or a hook fails as a trust violation, and the configuration is put back.
 """
 
 from __future__ import annotations
@@ -38,11 +46,12 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from autoissue._exceptions import GitCommandError
+from autoissue._exceptions import GitCommandError, TrustViolationError
 from autoissue.agent._env import without_credentials
 from autoissue.agent._leftovers import claimed_folder, sweep
 from autoissue.agent._push import BatchedPush
 from autoissue.agent._runner import Completed, run_command
+from autoissue.agent._sandbox import Mount
 
 __all__ = ["ChangeSet", "RepoMirror", "Worktree"]
 
@@ -54,6 +63,10 @@ _RACED = "failed to read worktrees/"
 _PATHS_ROOM = 1 << 20
 
 logger = logging.getLogger(__name__)
+
+#: The mirror's whole configuration: a URL is given on each command line, never stored.
+CANONICAL_CONFIG = "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n"
+_TAMPER_SHOWN = 3
 
 _SAFE = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "-c", "gc.auto=0",
          "-c", "maintenance.auto=false", "-c", "commit.gpgsign=false")  # fmt: skip
@@ -84,7 +97,8 @@ class RepoMirror:
         self._env = dict(env)
         self._local_env = without_credentials(env)
         self._timeout_s = timeout_s
-        self.pusher = BatchedPush(functools.partial(self.run_git, network=True), url)
+        runner = functools.partial(self.run_git, network=True)
+        self.pusher = BatchedPush(runner, url, guard=self.verify_untampered)
         self._deleted = 0
 
     def __repr__(self) -> str:
@@ -112,7 +126,8 @@ class RepoMirror:
         """Run ``git ARGS`` (in the mirror unless ``cwd``); raise GitCommandError on failure."""
         done = await self.run_git(*args, cwd=cwd, limit=limit, network=network)
         if done.returncode:
-            raise GitCommandError(f"git {args[0]} failed ({done.returncode}): {done.tail()}")
+            command = next((arg for arg in args if not arg.startswith("-")), args[0])
+            raise GitCommandError(f"git {command} failed ({done.returncode}): {done.tail()}")
         return done
 
     @property
@@ -132,12 +147,34 @@ class RepoMirror:
         async with _locked(self.path.with_name(self.path.name + ".lock")):
             if not (self.path / "HEAD").exists():
                 self.path.mkdir(exist_ok=True)
-                await self.git("init", "-q", "--bare")
+                await self.git("init", "-q", "--bare", "--template=")
+            await asyncio.to_thread(self._restore)
             await asyncio.to_thread(sweep, self.work)
             await self.git("worktree", "prune")
             # The URL is given on the command line, never stored in the mirror's config.
             refspec = f"+refs/heads/{self.base}:{self.base_ref}"
             await self.git("fetch", "-q", "--no-tags", self.url, refspec, network=True)
+
+    def verify_untampered(self) -> None:
+        """Raise TrustViolationError, and put ours back, if the configuration or hooks changed."""
+        config = self.path / "config"
+        now = config.read_text(errors="replace") if config.exists() else ""
+        hooks = self.path / "hooks"
+        planted = sorted(p.name for p in hooks.iterdir()) if hooks.is_dir() else []
+        if now == CANONICAL_CONFIG and not planted:
+            return
+        self._restore()
+        theirs = [line.strip() for line in now.splitlines() if line not in CANONICAL_CONFIG]
+        changes = [*theirs, *(f"hook {name}" for name in planted)][:_TAMPER_SHOWN]
+        raise TrustViolationError(
+            f"the mirror's git configuration was changed ({'; '.join(changes)[:200]}): "
+            "nothing was pushed"
+        )
+
+    def _restore(self) -> None:
+        """Write our configuration and remove any hooks: the mirror as we made it."""
+        (self.path / "config").write_text(CANONICAL_CONFIG)
+        shutil.rmtree(self.path / "hooks", ignore_errors=True)
 
     @contextlib.asynccontextmanager
     async def checkout(self, branch: str, *, number: int) -> AsyncIterator[Worktree]:
@@ -156,7 +193,12 @@ class RepoMirror:
             # Detached: the branch exists only where it is pushed. A local branch would be
             # left checked out by a worktree whose process was killed, and refuse the rerun.
             await self._add(tree)
-            yield Worktree(mirror=self, folder=folder, path=tree, branch=branch)
+            # Read now, while the worktree is ours: later its .git file is the agent's.
+            pointer = (tree / ".git").read_text()
+            admin = (tree / pointer.removeprefix("gitdir:").strip()).resolve()
+            yield Worktree(
+                mirror=self, folder=folder, path=tree, branch=branch, admin=admin, pointer=pointer
+            )
         finally:
             await self._delete(folder)
 
@@ -208,26 +250,79 @@ class Worktree:
     folder: Path
     path: Path
     branch: str
+    #: The worktree's git folder in the mirror (``worktrees/<name>``).
+    admin: Path
+    #: What its ``.git`` file said when it was made.
+    pointer: str = ""
+
+    async def _git(self, *args: str, limit: int = 1 << 20) -> Completed:
+        located = (f"--git-dir={self.admin}", f"--work-tree={self.path}")
+        return await self.mirror.git(*located, *args, cwd=self.path, limit=limit)
 
     async def stage(self, *, max_diff_bytes: int) -> ChangeSet:
-        """Stage everything changed against the base, commits the agent made included."""
-        git, base = self.mirror.git, self.mirror.base_ref
-        await git("add", "-A", cwd=self.path)
+        """Stage everything changed against the base, commits the agent made included.
+
+        Raises TrustViolationError when the agent rewrote the worktree's ``.git`` file: our
+        git never reads it, and an agent that points it elsewhere is trying to.
+        """
+        now = await asyncio.to_thread(_read_or_empty, self.path / ".git")
+        if self.pointer and now != self.pointer:
+            raise TrustViolationError("the agent rewrote the worktree's .git file")
+        await self._git("add", "-A")
         # One diff, two answers: the --raw records name the paths, the patch after them is
         # the diff whose size the trust policy caps.
-        diff = await git("diff", "--cached", "--no-renames", "--raw", "-z", "--binary", base,
-                         cwd=self.path, limit=max_diff_bytes + _PATHS_ROOM)  # fmt: skip
+        options = ("--cached", "--no-renames", "--no-ext-diff", "--no-textconv", "--raw", "-z")
+        diff = await self._git(
+            "diff", *options, "--binary", self.mirror.base_ref, limit=max_diff_bytes + _PATHS_ROOM
+        )
         paths, patch = _split_raw(diff.stdout)
         over = max_diff_bytes + 1 if diff.stdout_truncated else 0
         return ChangeSet(paths, min(max(len(patch), over), max_diff_bytes + 1))
 
     async def commit_and_push(self, message: str) -> None:
         """Commit what :meth:`stage` staged on the base and force-push it: idempotent."""
-        git, base = self.mirror.git, self.mirror.base_ref
-        tree = await git("write-tree", cwd=self.path)
-        commit = await git("commit-tree", tree.stdout.decode().strip(), "-p", base, "-m", message,
-                           cwd=self.path)  # fmt: skip
+        tree = await self._git("write-tree")
+        commit = await self._git(
+            "commit-tree", tree.stdout.decode().strip(), "-p", self.mirror.base_ref, "-m", message
+        )
         await self.mirror.pusher.push(commit.stdout.decode().strip(), self.branch)
+
+    def agent_git(self) -> tuple[list[Mount], dict[str, str]]:
+        """What a sandboxed agent sees of git here (as mounts), and the variables it needs.
+
+        It sees the mirror's objects and refs read-only and our configuration's twin; its
+        own copy of the worktree's git folder stands in for ours, so whatever it does to
+        its index or HEAD, ours is untouched, and its commits go to an object folder of its
+        own. Blocking file work: run it in a thread.
+        """
+        mirror, own, objects = self.mirror.path, self.folder / "agent-git", self.folder / "objects"
+        shutil.copytree(self.admin, own)
+        objects.mkdir()
+        config = self.folder / "git-config"
+        config.write_text(CANONICAL_CONFIG)
+        mounts = [
+            (own, self.admin, True),
+            (objects, objects, True),
+            (config, mirror / "config", False),
+        ]
+        mounts += [(path, path, False) for path in _shared(mirror) if path.exists()]
+        env = {
+            "GIT_OBJECT_DIRECTORY": str(objects),
+            "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(mirror / "objects"),
+        }
+        return mounts, env
+
+
+def _read_or_empty(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:  # gone, or made a folder
+        return ""
+
+
+def _shared(mirror: Path) -> tuple[Path, ...]:
+    """The parts of the mirror a worktree's git reads: its objects, refs and HEAD."""
+    return (mirror / "objects", mirror / "refs", mirror / "HEAD", mirror / "packed-refs")
 
 
 def _split_raw(output: bytes) -> tuple[tuple[str, ...], bytes]:

@@ -10,7 +10,16 @@ from typing import Any, TypeVar
 import click
 
 from autoissue._exceptions import ConfigurationError
-from autoissue.agent import PRESETS, TrustPolicy
+from autoissue.agent import (
+    DEFAULT_MEMORY_BYTES,
+    DEFAULT_PROCESSES,
+    PRESETS,
+    Containment,
+    Sandbox,
+    SandboxKind,
+    TrustPolicy,
+    default_sandbox_kind,
+)
 from autoissue.processors import Isolation, Processor
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -43,6 +52,44 @@ _OPTIONS = (
         "--allow-path", "allowed_paths", multiple=True, help="command: globs it may change."
     ),
 )
+_SANDBOX_OPTIONS = (
+    click.option(
+        "--sandbox",
+        type=click.Choice([kind.value for kind in SandboxKind]),
+        help="command: where agents run (default bwrap; none runs them as you, unprotected).",
+    ),
+    click.option(
+        "--sandbox-network",
+        type=click.Choice(["on", "none"]),
+        help="command: the agents' network (default on: an agent reaches its model's API).",
+    ),
+    click.option(
+        "--sandbox-memory",
+        type=click.IntRange(min=16),
+        help="command: MiB one agent run may use, all its processes together (default 4096).",
+    ),
+    click.option(
+        "--sandbox-processes",
+        type=click.IntRange(min=1),
+        help="command: processes one agent run may have at once (default 512).",
+    ),
+    click.option(
+        "--sandbox-read-only",
+        "sandbox_read_only",
+        multiple=True,
+        type=click.Path(exists=True, file_okay=True, path_type=Path),
+        help="command: a path agents may read (a program in your home; repeat).",
+    ),
+    click.option("--sandbox-image", help="command: the image of the docker sandbox."),
+)
+_SANDBOX_FLAGS = {
+    "sandbox": "--sandbox",
+    "sandbox_network": "--sandbox-network",
+    "sandbox_memory": "--sandbox-memory",
+    "sandbox_processes": "--sandbox-processes",
+    "sandbox_read_only": "--sandbox-read-only",
+    "sandbox_image": "--sandbox-image",
+}
 #: Each option's parameter name, and the flag a person types.
 _FLAGS = {
     "agent": "--agent", "agent_args": "--agent-arg", "agent_timeout": "--agent-timeout",
@@ -53,10 +100,58 @@ _FLAGS = {
 
 
 def agent_options(command: F) -> F:
-    """Add the command processor's options to a click command."""
-    for option in reversed(_OPTIONS):
+    """Add the command processor's options, its sandbox's included, to a click command."""
+    for option in reversed((*_OPTIONS, *_SANDBOX_OPTIONS)):
         command = option(command)
     return command
+
+
+def sandbox_options(command: F) -> F:
+    """Add the sandbox's options to a click command (``scan`` says which is in force)."""
+    for option in reversed(_SANDBOX_OPTIONS):
+        command = option(command)
+    return command
+
+
+def sandbox_from(options: dict[str, Any]) -> Sandbox:
+    """The sandbox the options ask for; bubblewrap where none is named.
+
+    Raises ConfigurationError where bubblewrap is missing and no sandbox was named, and
+    where ``--sandbox-image`` is given to a sandbox other than docker.
+    """
+    kind = options.get("sandbox") or default_sandbox_kind()
+    if kind is None:
+        raise ConfigurationError(
+            "agents run in the bwrap sandbox, and bubblewrap is not installed: install it "
+            "(Debian and Ubuntu: apt install bubblewrap), or choose --sandbox docker, or "
+            "--sandbox none to run agents unsandboxed"
+        )
+    if options.get("sandbox_image") and kind != SandboxKind.DOCKER:
+        raise ConfigurationError("--sandbox-image is for --sandbox docker only")
+    memory = options.get("sandbox_memory")
+    return Sandbox(
+        kind=SandboxKind(kind),
+        network=options.get("sandbox_network") != "none",
+        memory_bytes=(memory << 20) if memory else DEFAULT_MEMORY_BYTES,
+        max_processes=options.get("sandbox_processes") or DEFAULT_PROCESSES,
+        read_only=tuple(p.resolve() for p in options.get("sandbox_read_only") or ()),
+        image=options.get("sandbox_image") or "",
+    )
+
+
+def sandbox_line(sandbox: Sandbox, state_dir: Path) -> str:
+    """The sandbox in force, its limits included, as ``scan`` shows it."""
+    return Containment(sandbox, state_dir=state_dir, environ={}).describe()
+
+
+def warn_if_unsandboxed(sandbox: Sandbox) -> None:
+    """Say so on stderr when agents are to run unsandboxed: whatever the log level."""
+    if not sandbox.contained:
+        click.echo(
+            "warning: --sandbox none: agents run as you, and can read your files, your "
+            "environment and this run's token",
+            err=True,
+        )
 
 
 def spawns_processes(processors: list[Processor]) -> bool:
@@ -81,7 +176,8 @@ def processor_options(
     whose placeholder edits become real pull requests on a real server: that default holds
     only against a server on this machine (the emulator); elsewhere it is an error.
     """
-    given = [flag for name, flag in _FLAGS.items() if options.get(name)]
+    flags = {**_FLAGS, **_SANDBOX_FLAGS}
+    given = [flag for name, flag in flags.items() if options.get(name)]
     if processor != "command":
         if given:
             raise ConfigurationError(f"{given[0]} is for --processor command only")
@@ -100,18 +196,28 @@ def is_local(base_url: str) -> bool:
     return host in {"localhost", "::1"} or host.startswith("127.")
 
 
-def _command_options(options: dict[str, Any], token: str | None, state_dir: Path) -> dict[str, Any]:
-    trust = TrustPolicy(
+def _trust(options: dict[str, Any]) -> TrustPolicy:
+    return TrustPolicy(
         allowed_labels=frozenset(options["allowed_labels"]),
         allowed_paths=tuple(options["allowed_paths"]) or ("**",),
     )
+
+
+def _sandbox(options: dict[str, Any]) -> Sandbox:
+    sandbox = sandbox_from(options)
+    warn_if_unsandboxed(sandbox)
+    return sandbox
+
+
+def _command_options(options: dict[str, Any], token: str | None, state_dir: Path) -> dict[str, Any]:
     result: dict[str, Any] = {
         "preset": options["agent"] or ("" if options["agent_args"] else "fake"),
         "argv": tuple(options["agent_args"]),
         "pass_env": tuple(options["agent_pass_env"]),
         "pr_labels": tuple(options["pr_labels"]),
         "draft": options["draft"],
-        "trust": trust,
+        "trust": _trust(options),
+        "sandbox": _sandbox(options),
         # The token reaches git (to push the branch), never the agent's environment.
         "git_token": token,
         "state_dir": state_dir,

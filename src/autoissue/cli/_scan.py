@@ -14,6 +14,8 @@ from rich.table import Table
 from rich.text import Text
 
 from autoissue import _runtime
+from autoissue._exceptions import ConfigurationError
+from autoissue.cli._agent_options import sandbox_from, sandbox_line, sandbox_options
 from autoissue.cli._errors import friendly_errors
 from autoissue.cli._github import credentials, github_options, repo_option
 from autoissue.cli._processor_settings import config_tables, option_flag, settings_for
@@ -161,6 +163,7 @@ async def execute(options: dict[str, Any]) -> ScanReport:
     envvar="AUTOISSUE_BACKEND",
     help="The run's state (its ledger says what is done): default STATE_DIR/state.db.",
 )
+@sandbox_options
 @github_options
 def scan_command(**options: Any) -> None:
     """Show what a run would process, in order, and forecast its API calls and duration.
@@ -169,9 +172,24 @@ def scan_command(**options: Any) -> None:
     nothing is written to GitHub.
     """
     with friendly_errors(repo=options["repo"], base_url=options["base_url"]):
+        sandbox = _sandbox(options)
         report = _runtime.run(execute(options))
     limit = options["limit"] or None
     if options["output"] == "json":
-        click.echo(json.dumps(report.to_dict(limit=limit), indent=2))
+        shown = report.to_dict(limit=limit) | ({"sandbox": sandbox} if sandbox else {})
+        click.echo(json.dumps(shown, indent=2))
     else:
         print_report(report, limit=limit)
+        if sandbox:
+            click.echo(sandbox)
+
+
+def _sandbox(options: dict[str, Any]) -> str:
+    """The sandbox line of a scan of the command processor; sandbox options elsewhere fail."""
+    given = [name for name in options if name.startswith("sandbox") and options[name]]
+    if options["processor"] != "command":
+        if given:
+            flag = "--" + given[0].replace("_", "-")
+            raise ConfigurationError(f"{flag} is for --processor command only")
+        return ""
+    return sandbox_line(sandbox_from(options), options["state_dir"])

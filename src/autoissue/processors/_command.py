@@ -33,6 +33,7 @@ from autoissue.agent import (
     ChangeSet,
     CommandConfig,
     Completed,
+    Containment,
     OpenPullIndex,
     RepoMirror,
     Worktree,
@@ -115,12 +116,27 @@ class _IssueFiles:
     env: dict[str, str]
     result: Path
 
+    @property
+    def mounts(self) -> tuple[tuple[Path, Path, bool], ...]:
+        """How a sandboxed agent sees them: the issue read-only, its result's folder writable."""
+        issue, prompt = (
+            Path(self.env["AUTOISSUE_ISSUE_FILE"]),
+            Path(self.env["AUTOISSUE_PROMPT_FILE"]),
+        )
+        return (
+            (issue, issue, False),
+            (prompt, prompt, False),
+            (self.result.parent, self.result.parent, True),
+        )
+
 
 def _write_issue_files(issue: Issue, repo: str, tree: Worktree) -> _IssueFiles:
     """The issue as JSON and as Markdown, beside (never inside) the worktree."""
     payload = msgspec.json.encode({"repository": repo, "branch": tree.branch, "issue": issue})
     issue_file, prompt_file = tree.folder / "issue.json", tree.folder / "issue.md"
-    result = tree.folder / "result.json"
+    # In a folder of its own: the one place beside the worktree a sandboxed agent may write.
+    result = tree.folder / "out" / "result.json"
+    result.parent.mkdir()
     issue_file.write_bytes(payload)
     prompt = f"# {_one_line(issue.title)}\n\n{_CONTROL.sub('', issue.body or '')}\n"
     prompt_file.write_text(prompt, encoding="utf-8", errors="replace")
@@ -158,6 +174,9 @@ class CommandProcessor:
         # pushed, however many issues the engine has in flight (a checkout may be large).
         self._trees = asyncio.Semaphore(_TREES_PER_AGENT * config.max_agents)
         self._prepared: dict[str, _Prepared] = {}
+        self._containment = Containment(
+            config.sandbox, state_dir=config.state_dir, environ=self._environ
+        )
 
     @classmethod
     def from_preset(cls, preset: str, *extra: str, **options: Any) -> CommandProcessor:
@@ -166,6 +185,13 @@ class CommandProcessor:
 
     def __repr__(self) -> str:
         return f"<CommandProcessor {self.name} {self.config.argv[0]!r}>"
+
+    def notes(self) -> list[str]:
+        """The sandbox in force, and the processes agents left behind (killed after them)."""
+        notes = [self._containment.describe()]
+        if self._containment.killed:
+            notes.append(f"agents left {self._containment.killed} processes running: killed")
+        return notes
 
     @property
     def git_pushes(self) -> int:
@@ -218,7 +244,8 @@ class CommandProcessor:
             return self._prepared[context.repo]
 
     async def _load(self, context: ProcessContext) -> _Prepared:
-        """Once per run: the repository's URL and default branch, open PRs, the mirror's fetch."""
+        """Once per run: the sandbox's check, the repository, its open PRs, the mirror's fetch."""
+        await self._containment.check()
         repository = await context.github.get(f"/repos/{context.repo}")
         owner, name = context.repo.split("/", 1)
         path = self.config.state_dir.resolve() / "repos" / f"{owner}__{name}.git"
@@ -242,19 +269,21 @@ class CommandProcessor:
         config = self.config
         env = scrubbed_env(self._environ, passthrough=config.pass_env,
                            extra={**config.env, **files.env})  # fmt: skip
-        async with self._agents:
+        argv = expand_argv(config.argv, files.placeholders)
+        async with (
+            self._agents,
+            self._containment.around(argv, env, tree, files.mounts) as (contained, inside),
+        ):
             completed = await run_command(
-                expand_argv(config.argv, files.placeholders),
+                contained,
                 cwd=tree.path,
-                env=env,
+                env=inside,
                 stdin=files.payload,
                 timeout_s=config.timeout_s,
                 kill_grace_s=config.kill_grace_s,
                 output_limit=config.output_limit,
             )
-        if completed.returncode:
-            raise AgentError(f"the agent exited with {completed.returncode}: {completed.tail()}")
-        return completed, _read_result(files.result)
+        return completed, _outcome(completed, files.result)
 
     async def _check(self, tree: Worktree, result: AgentResult) -> ChangeSet:
         trust = self.config.trust
@@ -299,6 +328,13 @@ class CommandProcessor:
             if text:
                 actions.append(Comment(text, slot="analysis"))
         return tuple(actions)
+
+
+def _outcome(completed: Completed, result: Path) -> AgentResult:
+    """What a finished agent left in its result file; AgentError if it exited non-zero."""
+    if completed.returncode:
+        raise AgentError(f"the agent exited with {completed.returncode}: {completed.tail()}")
+    return _read_result(result)
 
 
 def _reasons(completed: Completed, changes: ChangeSet) -> tuple[str, ...]:
