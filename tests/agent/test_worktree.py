@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
+import pygit2
 import pytest
 
 from autoissue.agent import Completed, GitCommandError, RepoMirror, git_env
-from autoissue.agent._worktree import PRUNE_EVERY, _split_raw
+from autoissue.agent._libgit import reset_worktree, stage_worktree
+from autoissue.agent._worktree import PRUNE_EVERY
 from autoissue.emulator import Emulator
 from tests.agent._emulated import admin
 
@@ -33,20 +36,9 @@ async def test_a_mirror_is_reused_and_a_bad_base_cleans_up(
     await again.fetch()  # the mirror exists: fetched into, not re-created
     broken = RepoMirror(path, url=clone_url(emulator), base="gone", env=ENV)
     with pytest.raises(GitCommandError, match="worktree"):
-        async with broken.checkout("autoissue/x/issue-1", number=1):
+        async with broken.checkout("autoissue/x/issue-1"):
             pytest.fail("a worktree on a missing base must not be entered")
     assert list((tmp_path / "work").iterdir()) == []
-
-
-def test_one_raw_diff_gives_the_paths_and_the_patch() -> None:
-    raw = (
-        b":000000 100644 0000000 87ae6b6 A\0b c.md\0"
-        b":100644 100644 366f17f b12182a M\0f1.txt\0\0diff --git a/b c.md b/b c.md\n"
-    )
-    assert _split_raw(raw) == (("b c.md", "f1.txt"), b"diff --git a/b c.md b/b c.md\n")
-    assert _split_raw(b"") == ((), b"")
-    # Cut off by the output limit inside a record: the records read so far, no patch.
-    assert _split_raw(b":000000 100644 0 1 A\0a\0:000000 100644 0 1 A\0b") == (("a",), b"")
 
 
 class RacingMirror(RepoMirror):
@@ -75,7 +67,7 @@ async def test_a_worktree_add_that_meets_another_is_tried_again(
     tmp_path: Path, emulator: Emulator
 ) -> None:
     mirror = await racing_mirror(tmp_path, emulator)
-    async with mirror.checkout("autoissue/x/issue-1", number=1) as tree:
+    async with mirror.checkout("autoissue/x/issue-1") as tree:
         assert (tree.path / "README.md").exists()
     assert mirror.raced == 2
 
@@ -86,7 +78,7 @@ async def test_a_worktree_add_that_keeps_failing_says_why(
     mirror = await racing_mirror(tmp_path, emulator)
     mirror.raced = -10  # more races than attempts
     with pytest.raises(GitCommandError, match="failed to read worktrees/"):
-        async with mirror.checkout("autoissue/x/issue-1", number=1):
+        async with mirror.checkout("autoissue/x/issue-1"):
             pytest.fail("never entered")
     assert list((tmp_path / "work").iterdir()) == []
 
@@ -107,6 +99,110 @@ async def test_a_failed_prune_is_a_warning_not_a_failure(
     mirror = UnprunableMirror(tmp_path / "m.git", url=clone_url(emulator), base="main", env=ENV)
     mirror._deleted = PRUNE_EVERY - 1
     with caplog.at_level(logging.WARNING):
-        async with mirror.checkout("autoissue/x/issue-1", number=1):
+        async with mirror.checkout("autoissue/x/issue-1"):
             pass
     assert "could not prune deleted worktrees: git worktree failed (128)" in caplog.text
+
+
+async def fetched(tmp_path: Path, emulator: Emulator) -> RepoMirror:
+    mirror = RepoMirror(tmp_path / "repos" / "m.git", url=clone_url(emulator), base="main", env=ENV)
+    await mirror.fetch()
+    return mirror
+
+
+def work(tmp_path: Path) -> list[Path]:
+    return sorted((tmp_path / "work").iterdir())
+
+
+async def test_a_worktree_is_put_back_at_the_base_and_used_again_while_others_run(
+    tmp_path: Path, emulator: Emulator
+) -> None:
+    mirror = await fetched(tmp_path, emulator)
+    async with mirror.checkout("autoissue/x/issue-1"):  # another issue, running throughout
+        async with mirror.checkout("autoissue/x/issue-2") as first:
+            readme = (first.path / "README.md").read_text()
+            (first.path / "README.md").write_text("changed")
+            (first.path / ".gitignore").write_text("*.log\n")
+            (first.path / "build.log").write_text("ignored")
+            (first.path / "widgets" / "new.py").write_text("new")
+            (first.folder / "issue.json").write_text("{}")
+            (first.path / ".git").write_text("gitdir: /elsewhere\n")
+        async with mirror.checkout("autoissue/x/issue-3") as second:
+            assert second.folder == first.folder
+            assert second.branch == "autoissue/x/issue-3"
+            assert (second.path / "README.md").read_text() == readme
+            assert not (second.path / "build.log").exists()
+            assert not (second.path / ".gitignore").exists()
+            assert not (second.path / "widgets" / "new.py").exists()
+            assert not (second.folder / "issue.json").exists()
+            assert (second.path / ".git").read_text() == first.pointer
+            changes = await second.stage(max_diff_bytes=1 << 20)
+            assert changes.paths == ()
+    assert work(tmp_path) == []  # the last issue's end deletes the kept worktrees
+
+
+async def test_a_worktree_that_cannot_be_put_back_is_deleted(
+    tmp_path: Path, emulator: Emulator
+) -> None:
+    mirror = await fetched(tmp_path, emulator)
+    async with mirror.checkout("autoissue/x/issue-1") as running:
+        async with mirror.checkout("autoissue/x/issue-2") as tainted:
+            # A repository of the agent's inside the worktree: libgit2 leaves it there.
+            nested = tainted.path / "vendor"
+            nested.mkdir()
+            (nested / ".git").mkdir()
+            (nested / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+        assert not tainted.folder.exists()
+        assert work(tmp_path) == [running.folder]
+        async with mirror.checkout("autoissue/x/issue-3") as fresh:
+            assert fresh.folder not in {tainted.folder, running.folder}
+
+
+async def test_a_worktree_whose_git_folder_is_gone_is_not_reused(
+    tmp_path: Path, emulator: Emulator
+) -> None:
+    mirror = await fetched(tmp_path, emulator)
+    async with mirror.checkout("autoissue/x/issue-1"):
+        async with mirror.checkout("autoissue/x/issue-2") as broken:
+            shutil.rmtree(broken.admin)
+        assert not broken.folder.exists()
+
+
+async def test_staging_reports_paths_and_the_diff_size_up_to_its_cap(
+    tmp_path: Path, emulator: Emulator
+) -> None:
+    mirror = await fetched(tmp_path, emulator)
+    async with mirror.checkout("autoissue/x/issue-1") as tree:
+        (tree.path / "README.md").unlink()
+        (tree.path / "b c.md").write_text("spaced\n")
+        small = await tree.stage(max_diff_bytes=1 << 20)
+        assert small.paths == ("README.md", "b c.md")
+        assert 0 < small.diff_bytes < 1 << 20
+        # Many small files together over the cap, then one file alone over it.
+        assert (
+            await tree.stage(max_diff_bytes=small.diff_bytes - 1)
+        ).diff_bytes == small.diff_bytes
+        (tree.path / "big.bin").write_bytes(bytes(range(256)) * 64)
+        assert (await tree.stage(max_diff_bytes=1000)).diff_bytes == 1001
+
+
+async def test_a_repository_inside_the_worktree_cannot_be_staged(
+    tmp_path: Path, emulator: Emulator
+) -> None:
+    mirror = await fetched(tmp_path, emulator)
+    async with mirror.checkout("autoissue/x/issue-1") as tree:
+        nested = tree.path / "vendor"
+        nested.mkdir()
+        (nested / ".git").mkdir()
+        (nested / "x.py").write_text("x")
+        with pytest.raises(GitCommandError, match="cannot stage the worktree"):
+            await tree.stage(max_diff_bytes=1 << 20)
+
+
+def test_libgit_names_a_missing_git_folder_and_a_missing_base(tmp_path: Path) -> None:
+    with pytest.raises(GitCommandError, match="cannot open the worktree's git folder"):
+        stage_worktree(tmp_path / "absent", tmp_path, "refs/heads/main", max_diff_bytes=10)
+    bare = tmp_path / "bare.git"
+    pygit2.init_repository(str(bare), bare=True)
+    with pytest.raises(GitCommandError, match="cannot find the base refs/heads/gone"):
+        reset_worktree(bare, tmp_path, "refs/heads/gone")

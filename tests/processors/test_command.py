@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import subprocess
 import sys
@@ -388,11 +387,11 @@ HOSTILE_TITLES = [
 ]
 
 
-async def test_git_steps_that_run_the_agents_filters_never_carry_the_token(
+async def test_a_filter_the_agent_names_never_runs_and_its_push_is_refused(
     tmp_path: Path, context: ProcessContext
 ) -> None:
-    # Unsandboxed, the agent names a clean filter in the mirror's configuration and our
-    # `git add` runs it: the token is not in its environment, and the push is refused.
+    # Unsandboxed, the agent names a clean filter in the mirror's configuration: staging
+    # (libgit2) runs no filter program, and the push is refused.
     leak = tmp_path / "leak.txt"
     code = ("import pathlib, subprocess, sys; "
             f"subprocess.run(['git', 'config', 'filter.leak.clean', 'env > {leak}; cat'], "
@@ -403,10 +402,7 @@ async def test_git_steps_that_run_the_agents_filters_never_carry_the_token(
         TrustViolationError, match=r"configuration was changed \(\[filter \"leak\"\]"
     ):
         await command.process(make_issue(40), context)
-    seen = leak.read_text()  # the filter ran: the attack is real
-    assert "GIT_CONFIG_VALUE" not in seen
-    assert "s3cr3t" not in seen
-    assert base64.b64encode(b"x-access-token:s3cr3t-t0k3n").decode() not in seen
+    assert not leak.exists()  # git add would have run it, as us
     mirror = tmp_path / "repos" / "acme__widgets.git"
     assert "leak" not in (mirror / "config").read_text()  # put back for the next issue
 

@@ -1,32 +1,34 @@
-"""Git for the command processor: one bare mirror per repository, one worktree per issue.
+"""Git for the command processor: one bare mirror per repository, worktrees kept between issues.
 
 ::
 
     <state_dir>/repos/acme__widgets.git      bare mirror, fetched once per run
-    <state_dir>/work/issue-7-XXXX/           per issue: issue.json, issue.md, result.json
-                    └ issue-7-XXXX/          the worktree (detached HEAD)
+    <state_dir>/work/worktree-XXXX/          per worktree: issue.json, issue.md, out/result.json
+                    └ worktree-XXXX/         the worktree (detached HEAD)
 
 Each worktree is detached: its commit is pushed to ``autoissue/<name>/issue-<n>`` and no
-local branch is made. The commit is made with ``write-tree`` and ``commit-tree`` on the base,
-so whatever the agent did to HEAD (its own commits) the pull request is one commit holding
-the worktree's final state. Pushes of many issues share ``git push`` processes
+local branch is made. The commit is made from the staged worktree on the base, so whatever
+the agent did to HEAD (its own commits) the pull request is one commit holding the
+worktree's final state. Pushes of many issues share ``git push`` processes
 (:class:`~autoissue.agent.BatchedPush`).
 
-Every worktree starts from ``refs/remotes/origin/<base>`` and is deleted afterwards, also on
-failure and cancellation; those of a killed run are deleted by the next run's fetch (each
-folder is marked in use by a lock the kernel drops with its process). git's records of
-deleted worktrees are pruned every ``PRUNE_EVERY`` deletions and at each fetch.
+A worktree is made once and used for issue after issue: when an issue ends, its worktree is
+put back at ``refs/remotes/origin/<base>`` (changed, new and ignored files undone, index and
+HEAD reset) and kept for the next issue while other issues run. One that cannot be put back
+exactly is deleted, as are those kept when the last running issue ends, so a run leaves no
+worktree behind, also on failure and cancellation. Those of a killed run are deleted by the
+next run's fetch (each folder is marked in use by a lock the kernel drops with its
+process); git's records of deleted worktrees are pruned every ``PRUNE_EVERY`` deletions and
+at each fetch.
 
-Each step is one git process, 2-20 ms of CPU that the agents could have used: the steps are
-as few as the work allows (add, one diff giving both the paths and the diff's size,
-write-tree, commit-tree, a share of a push).
-
-Our git commands run with hooks and automatic maintenance off: a hook the agent planted in
-the worktree must never run as us, and a background ``gc`` in one worktree must not take
-locks from under the many others that run at the same time. In a worktree they name its
-git folder themselves (``--git-dir``): the worktree's ``.git`` file is the agent's to
-rewrite, and one pointing at a folder of its making would have our ``git add`` run the
-filters its configuration names, as us and outside any sandbox.
+Staging, measuring and committing happen in-process through libgit2
+(:mod:`autoissue.agent._libgit`): per issue, the only git process left is its share of a
+push. Our git processes (fetch, worktree add, push) run with hooks and automatic
+maintenance off: a hook the agent planted must never run as us, and a background ``gc``
+must not take locks from under the many worktrees in use at the same time. The
+worktree's ``.git`` file is the agent's to rewrite, so it is never read to find the git
+folder: one pointing at a folder of the agent's making would have us run the filters its
+configuration names, as us and outside any sandbox.
 
 The mirror's configuration is ours alone: it is written anew at each fetch and must be
 exactly that before every push (:meth:`RepoMirror.verify_untampered`). An agent that
@@ -48,7 +50,8 @@ from pathlib import Path
 
 from autoissue._exceptions import GitCommandError, TrustViolationError
 from autoissue.agent._env import without_credentials
-from autoissue.agent._leftovers import claimed_folder, sweep
+from autoissue.agent._leftovers import IN_USE, claimed_folder, sweep
+from autoissue.agent._libgit import ChangeSet, commit_staged, reset_worktree, stage_worktree
 from autoissue.agent._push import BatchedPush
 from autoissue.agent._runner import Completed, run_command
 from autoissue.agent._sandbox import Mount
@@ -59,8 +62,6 @@ __all__ = ["ChangeSet", "RepoMirror", "Worktree"]
 PRUNE_EVERY = 16
 _ADD_ATTEMPTS = 5
 _RACED = "failed to read worktrees/"
-#: Room in a diff's output for its list of paths, beyond the diff-size cap itself.
-_PATHS_ROOM = 1 << 20
 
 logger = logging.getLogger(__name__)
 
@@ -72,15 +73,27 @@ _SAFE = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "-c", "
          "-c", "maintenance.auto=false", "-c", "commit.gpgsign=false")  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class ChangeSet:
-    """What a worktree changed against its base: paths, and the binary diff's size in bytes.
+@dataclass(slots=True)
+class _Slot:
+    """A worktree made for issue after issue, and the claim on its folder."""
 
-    ``diff_bytes`` is at most the cap it was measured with plus one: enough to say "over".
-    """
+    folder: Path
+    tree: Path
+    #: The worktree's git folder in the mirror, and what its ``.git`` file says: ours.
+    admin: Path
+    pointer: str
+    claim: contextlib.ExitStack
 
-    paths: tuple[str, ...]
-    diff_bytes: int
+    def worktree(self, mirror: RepoMirror, branch: str) -> Worktree:
+        """The worktree as one issue uses it, on ``branch``."""
+        return Worktree(
+            mirror=mirror,
+            folder=self.folder,
+            path=self.tree,
+            branch=branch,
+            admin=self.admin,
+            pointer=self.pointer,
+        )
 
 
 class RepoMirror:
@@ -100,6 +113,8 @@ class RepoMirror:
         runner = functools.partial(self.run_git, network=True)
         self.pusher = BatchedPush(runner, url, guard=self.verify_untampered)
         self._deleted = 0
+        self._kept: list[_Slot] = []  # worktrees at the base, for the next issues
+        self._out = 0  # worktrees in use now
 
     def __repr__(self) -> str:
         return f"<RepoMirror {self.path} base={self.base}>"
@@ -129,6 +144,11 @@ class RepoMirror:
             command = next((arg for arg in args if not arg.startswith("-")), args[0])
             raise GitCommandError(f"git {command} failed ({done.returncode}): {done.tail()}")
         return done
+
+    @property
+    def author(self) -> tuple[str, str]:
+        """The name and email our commits are made with (see :func:`~autoissue.agent.git_env`)."""
+        return self._env["GIT_AUTHOR_NAME"], self._env["GIT_AUTHOR_EMAIL"]
 
     @property
     def work(self) -> Path:
@@ -177,15 +197,20 @@ class RepoMirror:
         shutil.rmtree(self.path / "hooks", ignore_errors=True)
 
     @contextlib.asynccontextmanager
-    async def checkout(self, branch: str, *, number: int) -> AsyncIterator[Worktree]:
-        """A fresh worktree on ``branch``, reset to the base; removed when the block ends."""
-        self.work.mkdir(parents=True, exist_ok=True)
-        with claimed_folder(self.work, f"issue-{number}-") as folder:
-            async with self._worktree(folder, branch) as worktree:
-                yield worktree
+    async def checkout(self, branch: str) -> AsyncIterator[Worktree]:
+        """A worktree on ``branch`` at the base, kept or new; given back when the block ends."""
+        slot = self._kept.pop() if self._kept else await self._new_slot()
+        self._out += 1
+        try:
+            yield slot.worktree(self, branch)
+        finally:
+            self._out -= 1
+            await self._give_back(slot)
 
-    @contextlib.asynccontextmanager
-    async def _worktree(self, folder: Path, branch: str) -> AsyncIterator[Worktree]:
+    async def _new_slot(self) -> _Slot:
+        self.work.mkdir(parents=True, exist_ok=True)
+        claim = contextlib.ExitStack()
+        folder = claim.enter_context(claimed_folder(self.work, "worktree-"))
         # git names a worktree's admin folder after the path's last part: concurrent adds
         # racing for the same name ("tree", "tree1"…) fail, so the part is unique already.
         tree = folder / folder.name
@@ -195,12 +220,38 @@ class RepoMirror:
             await self._add(tree)
             # Read now, while the worktree is ours: later its .git file is the agent's.
             pointer = (tree / ".git").read_text()
-            admin = (tree / pointer.removeprefix("gitdir:").strip()).resolve()
-            yield Worktree(
-                mirror=self, folder=folder, path=tree, branch=branch, admin=admin, pointer=pointer
-            )
-        finally:
+        except BaseException:
             await self._delete(folder)
+            claim.close()
+            raise
+        admin = (tree / pointer.removeprefix("gitdir:").strip()).resolve()
+        return _Slot(folder, tree, admin, pointer, claim)
+
+    async def _give_back(self, slot: _Slot) -> None:
+        """Keep the worktree for the next issue while others run; otherwise delete it."""
+        if self._out and await asyncio.to_thread(self._reset, slot):
+            self._kept.append(slot)
+        else:
+            await self._discard(slot)
+        while not self._out and self._kept:
+            await self._discard(self._kept.pop())
+
+    def _reset(self, slot: _Slot) -> bool:
+        """Clear the issue's files, put the worktree back at the base; whether it may be reused."""
+        try:
+            for entry in slot.folder.iterdir():
+                if entry.name not in {IN_USE, slot.tree.name}:
+                    _remove(entry)
+            _remove(slot.tree / ".git")
+            (slot.tree / ".git").write_text(slot.pointer)
+            return reset_worktree(slot.admin, slot.tree, self.base_ref)
+        except (OSError, GitCommandError) as exc:
+            logger.info("a worktree could not be reset, and is deleted: %s", exc)
+            return False
+
+    async def _discard(self, slot: _Slot) -> None:
+        await self._delete(slot.folder)
+        slot.claim.close()
 
     async def _add(self, tree: Path) -> None:
         # ``git worktree add`` reads the records of every other worktree, and fails on one
@@ -255,10 +306,6 @@ class Worktree:
     #: What its ``.git`` file said when it was made.
     pointer: str = ""
 
-    async def _git(self, *args: str, limit: int = 1 << 20) -> Completed:
-        located = (f"--git-dir={self.admin}", f"--work-tree={self.path}")
-        return await self.mirror.git(*located, *args, cwd=self.path, limit=limit)
-
     async def stage(self, *, max_diff_bytes: int) -> ChangeSet:
         """Stage everything changed against the base, commits the agent made included.
 
@@ -268,24 +315,26 @@ class Worktree:
         now = await asyncio.to_thread(_read_or_empty, self.path / ".git")
         if self.pointer and now != self.pointer:
             raise TrustViolationError("the agent rewrote the worktree's .git file")
-        await self._git("add", "-A")
-        # One diff, two answers: the --raw records name the paths, the patch after them is
-        # the diff whose size the trust policy caps.
-        options = ("--cached", "--no-renames", "--no-ext-diff", "--no-textconv", "--raw", "-z")
-        diff = await self._git(
-            "diff", *options, "--binary", self.mirror.base_ref, limit=max_diff_bytes + _PATHS_ROOM
+        return await asyncio.to_thread(
+            stage_worktree,
+            self.admin,
+            self.path,
+            self.mirror.base_ref,
+            max_diff_bytes=max_diff_bytes,
         )
-        paths, patch = _split_raw(diff.stdout)
-        over = max_diff_bytes + 1 if diff.stdout_truncated else 0
-        return ChangeSet(paths, min(max(len(patch), over), max_diff_bytes + 1))
 
     async def commit_and_push(self, message: str) -> None:
         """Commit what :meth:`stage` staged on the base and force-push it: idempotent."""
-        tree = await self._git("write-tree")
-        commit = await self._git(
-            "commit-tree", tree.stdout.decode().strip(), "-p", self.mirror.base_ref, "-m", message
+        mirror = self.mirror
+        commit = await asyncio.to_thread(
+            commit_staged,
+            self.admin,
+            self.path,
+            mirror.base_ref,
+            message=message,
+            author=mirror.author,
         )
-        await self.mirror.pusher.push(commit.stdout.decode().strip(), self.branch)
+        await mirror.pusher.push(commit, self.branch)
 
     def agent_git(self) -> tuple[list[Mount], dict[str, str]]:
         """What a sandboxed agent sees of git here (as mounts), and the variables it needs.
@@ -325,19 +374,9 @@ def _shared(mirror: Path) -> tuple[Path, ...]:
     return (mirror / "objects", mirror / "refs", mirror / "HEAD", mirror / "packed-refs")
 
 
-def _split_raw(output: bytes) -> tuple[tuple[str, ...], bytes]:
-    """``diff --raw -z -p`` output: its paths, and the patch after them.
-
-    With ``--no-renames`` each raw record is ``:<modes> <ids> <status>`` NUL ``<path>`` NUL; an
-    empty field ends the records. Output cut off among the records has no patch to give.
-    """
-    paths: list[str] = []
-    position = 0
-    while output.startswith(b":", position):
-        meta_end = output.find(b"\0", position)
-        path_end = output.find(b"\0", meta_end + 1)
-        if meta_end < 0 or path_end < 0:
-            return tuple(paths), b""
-        paths.append(output[meta_end + 1 : path_end].decode("utf-8", "surrogateescape"))
-        position = path_end + 1
-    return tuple(paths), output[position + 1 :]
+def _remove(path: Path) -> None:
+    """Delete a file, a link or a folder, whichever it is; nothing if it is not there."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)

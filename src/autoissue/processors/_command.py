@@ -212,7 +212,7 @@ class CommandProcessor:
         plan = Plan(self.name, context.repo, issue.number, issue.updated_at)
         if prepared.pulls.already_covered(issue.number, branch):
             return self._already_covered(plan, branch, prepared)
-        async with self._trees, prepared.mirror.checkout(branch, number=issue.number) as tree:
+        async with self._trees, prepared.mirror.checkout(branch) as tree:
             completed, result = await self._run_agent(issue, context.repo, tree)
             changes = await self._check(tree, result)
             pull = (
