@@ -124,9 +124,12 @@ class Containment:
         groups = None
         if self.limits.startswith("cgroup"):
             groups = ControlGroups.create(name, memory_bytes=memory, max_processes=processes)
-        limited = limited_argv(inner, memory_bytes=memory, max_processes=processes)
+        if groups is not None:
+            command = groups.enter_argv(inner)
+        else:
+            command = limited_argv(inner, memory_bytes=memory, max_processes=processes)
         try:
-            yield (groups.enter_argv(inner) if groups else limited), env
+            yield command, env
         finally:
             if groups is not None:
                 self.killed += await groups.close()

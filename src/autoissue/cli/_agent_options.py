@@ -154,6 +154,21 @@ def warn_if_unsandboxed(sandbox: Sandbox) -> None:
         )
 
 
+def command_chosen(
+    processor: str, options: dict[str, Any], flags: dict[str, str] = _SANDBOX_FLAGS
+) -> bool:
+    """Whether ``processor`` is ``command``; ConfigurationError if not and one of ``flags`` is set.
+
+    ``flags`` maps each option's parameter name to the flag a person types.
+    """
+    if processor == "command":
+        return True
+    given = [flag for name, flag in flags.items() if options.get(name)]
+    if given:
+        raise ConfigurationError(f"{given[0]} is for --processor command only")
+    return False
+
+
 def spawns_processes(processors: list[Processor]) -> bool:
     """Whether any of ``processors`` starts processes per issue.
 
@@ -176,11 +191,7 @@ def processor_options(
     whose placeholder edits become real pull requests on a real server: that default holds
     only against a server on this machine (the emulator); elsewhere it is an error.
     """
-    flags = {**_FLAGS, **_SANDBOX_FLAGS}
-    given = [flag for name, flag in flags.items() if options.get(name)]
-    if processor != "command":
-        if given:
-            raise ConfigurationError(f"{given[0]} is for --processor command only")
+    if not command_chosen(processor, options, {**_FLAGS, **_SANDBOX_FLAGS}):
         return {}
     if not options["agent"] and not options["agent_args"] and not is_local(base_url):
         raise ConfigurationError(

@@ -14,8 +14,12 @@ from rich.table import Table
 from rich.text import Text
 
 from autoissue import _runtime
-from autoissue._exceptions import ConfigurationError
-from autoissue.cli._agent_options import sandbox_from, sandbox_line, sandbox_options
+from autoissue.cli._agent_options import (
+    command_chosen,
+    sandbox_from,
+    sandbox_line,
+    sandbox_options,
+)
 from autoissue.cli._errors import friendly_errors
 from autoissue.cli._github import credentials, github_options, repo_option
 from autoissue.cli._processor_settings import config_tables, option_flag, settings_for
@@ -186,10 +190,6 @@ def scan_command(**options: Any) -> None:
 
 def _sandbox(options: dict[str, Any]) -> str:
     """The sandbox line of a scan of the command processor; sandbox options elsewhere fail."""
-    given = [name for name in options if name.startswith("sandbox") and options[name]]
-    if options["processor"] != "command":
-        if given:
-            flag = "--" + given[0].replace("_", "-")
-            raise ConfigurationError(f"{flag} is for --processor command only")
+    if not command_chosen(options["processor"], options):
         return ""
     return sandbox_line(sandbox_from(options), options["state_dir"])
