@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pygit2
 import pytest
@@ -206,3 +208,43 @@ def test_libgit_names_a_missing_git_folder_and_a_missing_base(tmp_path: Path) ->
     pygit2.init_repository(str(bare), bare=True)
     with pytest.raises(GitCommandError, match="cannot find the base refs/heads/gone"):
         reset_worktree(bare, tmp_path, "refs/heads/gone")
+
+
+class HeldAdds(RepoMirror):
+    """A mirror whose ``git worktree add`` waits for a go-ahead: the order of git commands shows."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, url="unused", base="main", env=ENV)
+        self.commands: list[str] = []
+        self.go = asyncio.Event()
+
+    async def git(self, *args: str, **_: object) -> Any:
+        if args[:2] == ("worktree", "add"):
+            self.commands.append("add starts")
+            await self.go.wait()
+        self.commands.append(" ".join(args[:2]))
+
+
+async def test_a_prune_waits_for_the_adds_in_progress_and_holds_new_ones_back(
+    tmp_path: Path,
+) -> None:
+    mirror = HeldAdds(tmp_path / "m.git")
+    mirror._deleted = PRUNE_EVERY - 1  # the next deletion prunes
+    adding = asyncio.create_task(mirror._add(tmp_path / "a"))
+    await asyncio.sleep(0)
+    deleting = asyncio.create_task(mirror._delete(tmp_path / "gone"))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    late = asyncio.create_task(mirror._add(tmp_path / "b"))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert mirror.commands == ["add starts"]  # the prune waits, and the late add behind it
+    mirror.go.set()
+    await asyncio.gather(adding, deleting, late)
+    assert mirror.commands == [
+        "add starts",
+        "worktree add",
+        "worktree prune",
+        "add starts",
+        "worktree add",
+    ]

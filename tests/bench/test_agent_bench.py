@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
 import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from autoissue.agent import Sandbox, SandboxKind
 from autoissue.agent.fake import should_fail
 from autoissue.bench import AgentBenchConfig
 from autoissue.bench._agent import Quota, check, open_issue_numbers, run_spawn_loop
@@ -85,3 +88,37 @@ def test_the_spawn_ceiling_counts_failures_from_exit_codes(tmp_path: Path) -> No
     spawned = asyncio.run(run_spawn_loop(numbers, ExitsByNumber(concurrency=3), tmp_path))
     assert (spawned["failed"], spawned["finished"]) == (3, 9)
     assert spawned["seconds"] > 0
+
+
+class WritesOutside(AgentBenchConfig):
+    """An agent that writes beside its folder, then fails if it sees what lies there."""
+
+    def agent_argv(self) -> tuple[str, ...]:
+        code = (
+            "import pathlib, sys\n"
+            "outside = pathlib.Path.cwd().parent / 'escaped'\n"
+            "outside.write_text('x')\n"
+            "sys.exit((pathlib.Path.cwd().parent / 'secret').exists())\n"
+        )
+        return (sys.executable, "-c", code)
+
+
+NO_BWRAP = shutil.which("bwrap") is None and os.environ.get("AUTOISSUE_REQUIRE_SANDBOX") != "1"
+
+
+@pytest.mark.skipif(NO_BWRAP, reason="bubblewrap is not installed")
+def test_the_spawn_ceiling_runs_each_agent_in_the_sandbox(tmp_path: Path) -> None:
+    config = WritesOutside(concurrency=2, sandbox=Sandbox(kind=SandboxKind.BWRAP))
+    (tmp_path / "secret").write_text("ours")
+    spawned = asyncio.run(run_spawn_loop([1, 2], config, tmp_path))
+    assert (spawned["failed"], spawned["finished"]) == (0, 2)
+    assert not (tmp_path / "escaped").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["1", "2", "secret"]
+
+
+def test_without_a_sandbox_the_same_agent_escapes(tmp_path: Path) -> None:
+    config = WritesOutside(concurrency=2, sandbox=Sandbox(kind=SandboxKind.NONE))
+    (tmp_path / "secret").write_text("ours")
+    spawned = asyncio.run(run_spawn_loop([1], config, tmp_path))
+    assert spawned["failed"] == 1
+    assert (tmp_path / "escaped").read_text() == "x"

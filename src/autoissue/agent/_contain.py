@@ -99,20 +99,49 @@ class Containment:
             yield list(argv), dict(env)
             return
         git_mounts, git_env = await asyncio.to_thread(tree.agent_git)
+        contained = self.contain(
+            argv,
+            {**env, **git_env},
+            workdir=tree.path,
+            folder=tree.folder,
+            mounts=(*files, *git_mounts),
+        )
+        async with contained as command:
+            yield command
+
+    @contextlib.asynccontextmanager
+    async def contain(
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        *,
+        workdir: Path,
+        folder: Path,
+        mounts: Sequence[Mount] = (),
+    ) -> AsyncIterator[tuple[list[str], dict[str, str]]]:
+        """``argv`` contained, writing only in ``workdir`` and seeing ``mounts`` besides.
+
+        ``folder`` names the run's control groups or container. :meth:`around` runs an agent
+        in its worktree through this; the agent bench's spawn loop runs its agents in plain
+        folders through it, in the same sandbox.
+        """
+        if not self.sandbox.contained:
+            yield list(argv), dict(env)
+            return
         home = _home(env)
         view = AgentView(
-            worktree=tree.path,
+            worktree=workdir,
             home=home,
-            mounts=((tree.path, tree.path, True), *files, *git_mounts),
+            mounts=((workdir, workdir, True), *mounts),
             hidden=(self._state_dir,),
         )
-        inside = {**env, **git_env, "HOME": str(home), "TMPDIR": "/tmp"}  # noqa: S108 - private
+        inside = {**env, "HOME": str(home), "TMPDIR": "/tmp"}  # noqa: S108 - private
         if self.sandbox.kind is SandboxKind.DOCKER:
-            async with self._docker(view, argv, inside, tree.folder) as contained:
-                yield contained
+            async with self._docker(view, argv, inside, folder) as command:
+                yield command
         else:
-            async with self._bwrap(view, argv, inside, tree.folder.name) as contained:
-                yield contained
+            async with self._bwrap(view, argv, inside, folder.name) as command:
+                yield command
 
     @contextlib.asynccontextmanager
     async def _bwrap(

@@ -115,6 +115,12 @@ class RepoMirror:
         self._deleted = 0
         self._kept: list[_Slot] = []  # worktrees at the base, for the next issues
         self._out = 0  # worktrees in use now
+        # ``git worktree prune`` deletes the records of an add still being written: adds run
+        # side by side, a prune waits for them to end and holds new ones back meanwhile.
+        self._pruning = asyncio.Lock()
+        self._adding = 0
+        self._no_adds = asyncio.Event()
+        self._no_adds.set()
 
     def __repr__(self) -> str:
         return f"<RepoMirror {self.path} base={self.base}>"
@@ -254,9 +260,20 @@ class RepoMirror:
         slot.claim.close()
 
     async def _add(self, tree: Path) -> None:
+        async with self._pruning:
+            self._adding += 1  # in the same step as the lock's release: no prune slips in
+            self._no_adds.clear()
+        try:
+            await self._add_retrying(tree)
+        finally:
+            self._adding -= 1
+            if not self._adding:
+                self._no_adds.set()
+
+    async def _add_retrying(self, tree: Path) -> None:
         # ``git worktree add`` reads the records of every other worktree, and fails on one
-        # that a concurrent add is still writing or a prune is deleting: try again, as
-        # taking turns would make every issue wait for every other's checkout.
+        # that a concurrent add is still writing: try again, as taking turns would make every
+        # issue wait for every other's checkout.
         for attempt in range(_ADD_ATTEMPTS):
             try:
                 await self.git(
@@ -276,10 +293,12 @@ class RepoMirror:
         self._deleted += 1
         if self._deleted % PRUNE_EVERY:
             return
-        try:
-            await self.git("worktree", "prune")
-        except GitCommandError as exc:
-            logger.warning("could not prune deleted worktrees: %s", exc)
+        async with self._pruning:
+            await self._no_adds.wait()
+            try:
+                await self.git("worktree", "prune")
+            except GitCommandError as exc:
+                logger.warning("could not prune deleted worktrees: %s", exc)
 
 
 @contextlib.asynccontextmanager

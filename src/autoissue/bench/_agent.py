@@ -26,12 +26,19 @@ import os
 import resource
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from autoissue import _runtime
-from autoissue.agent import preset_argv, scrubbed_env
+from autoissue.agent import (
+    Containment,
+    Sandbox,
+    SandboxKind,
+    default_sandbox_kind,
+    preset_argv,
+    scrubbed_env,
+)
 from autoissue.agent.fake import should_fail
 from autoissue.bench._emulated import EmulatorProcess
 from autoissue.bench._report import BenchReport, median
@@ -52,6 +59,11 @@ ALREADY_EXISTS = "already_exists"
 _ELIGIBLE_SHARE = 0.5
 
 
+def default_bench_sandbox() -> Sandbox:
+    """The sandbox ``autoissue run`` would choose here; none where bubblewrap is missing."""
+    return Sandbox(kind=default_sandbox_kind() or SandboxKind.NONE)
+
+
 @dataclass(frozen=True, kw_only=True)
 class AgentBenchConfig:
     """Issues per round, agents at once, rounds, and the fake agent's cost and failure rate."""
@@ -65,6 +77,8 @@ class AgentBenchConfig:
     sleep_max_s: float = 1.0
     alloc_mb: int = 20
     fail_rate: float = 0.02
+    #: Where both contenders run their agents: bubblewrap where it is installed, as in a run.
+    sandbox: Sandbox = field(default_factory=default_bench_sandbox)
 
     @classmethod
     def quick(cls, **overrides: Any) -> AgentBenchConfig:
@@ -116,7 +130,7 @@ def command_processor(config: AgentBenchConfig, state_dir: Path) -> CommandProce
     """The fake agent through the command processor, ``config.concurrency`` agents at once."""
     return CommandProcessor(CommandConfig(
         argv=config.agent_argv(), name=NAME, state_dir=state_dir, timeout_s=300.0,
-        max_agents=config.concurrency,
+        max_agents=config.concurrency, sandbox=config.sandbox,
     ))  # fmt: skip
 
 
@@ -147,35 +161,49 @@ async def run_engine(base_url: str, config: AgentBenchConfig, state_dir: Path) -
 async def run_spawn_loop(
     numbers: list[int], config: AgentBenchConfig, folder: Path
 ) -> dict[str, Any]:
-    """The ceiling: spawn the agent once per issue, ``concurrency`` at a time.
+    """The ceiling: spawn the agent once per issue, ``concurrency`` at a time, sandboxed.
 
-    Returns the seconds taken and, from the agents' exit codes, how many failed and how many
-    finished at all.
+    Each agent runs in a folder of its own, in the sandbox the command processor runs agents
+    in by default (``config.sandbox``): the ceiling pays for containment as the engine does,
+    and for nothing else. Returns the seconds taken and, from the agents' exit codes, how
+    many failed and how many finished at all.
     """
-    argv = config.agent_argv()
+    containment = Containment(config.sandbox, state_dir=folder, environ=os.environ)
+    await containment.check()
     base = scrubbed_env(os.environ)
     gate = asyncio.Semaphore(config.concurrency)
 
     async def one(number: int) -> int:
         async with gate:
-            return await _exit_code(argv, folder, base | {"AUTOISSUE_ISSUE_NUMBER": str(number)})
+            env = base | {"AUTOISSUE_ISSUE_NUMBER": str(number)}
+            return await _exit_code(containment, config.agent_argv(), folder / str(number), env)
 
+    await asyncio.to_thread(_make_folders, folder, numbers)  # before the clock: at its best
     started = time.perf_counter()
     codes = await asyncio.gather(*(one(number) for number in numbers))
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "failed": sum(code != 0 for code in codes), "finished": len(codes)}
 
 
-async def _exit_code(argv: tuple[str, ...], folder: Path, env: dict[str, str]) -> int:
-    process = await asyncio.create_subprocess_exec(
-        *argv,
-        cwd=folder,
-        env=env,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    await process.communicate(b'{"issue": {}}')
+def _make_folders(folder: Path, numbers: list[int]) -> None:
+    for number in numbers:
+        (folder / str(number)).mkdir(parents=True)
+
+
+async def _exit_code(
+    containment: Containment, argv: tuple[str, ...], workdir: Path, env: dict[str, str]
+) -> int:
+    contained = containment.contain(argv, env, workdir=workdir, folder=workdir)
+    async with contained as (command, inside):
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            cwd=workdir,
+            env=inside,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        await process.communicate(b'{"issue": {}}')
     return process.returncode if process.returncode is not None else -1
 
 
@@ -277,6 +305,19 @@ def _measure(config: AgentBenchConfig) -> dict[str, list[dict[str, Any]]]:
     return runs
 
 
+def _parameters(config: AgentBenchConfig) -> dict[str, Any]:
+    return {
+        "issues": config.issues,
+        "concurrency": config.concurrency,
+        "repeats": config.repeats,
+        "seed": config.seed,
+        "agent": list(config.agent_argv()[1:]),
+        "retries": "off: the fake agent's failures are deterministic",
+        "sandbox": Containment(config.sandbox, state_dir=Path(), environ={}).describe(),
+        "pool_warm_start": pool_start_times(),
+    }
+
+
 def run_agent_bench(config: AgentBenchConfig) -> BenchReport:
     """Measure the bare spawn loop and the engine, taking turns, and report."""
     started_cpu = time.process_time()
@@ -287,15 +328,6 @@ def run_agent_bench(config: AgentBenchConfig) -> BenchReport:
     engine["rss_peak_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     engine["children_rss_peak_mb"] = round(children / 1024, 1)  # emulator included
-    params = {
-        "issues": config.issues,
-        "concurrency": config.concurrency,
-        "repeats": config.repeats,
-        "seed": config.seed,
-        "agent": list(config.agent_argv()[1:]),
-        "retries": "off: the fake agent's failures are deterministic",
-        "pool_warm_start": pool_start_times(),
-        "bench_cpu_s": round(time.process_time() - started_cpu, 1),
-    }
+    params = _parameters(config) | {"bench_cpu_s": round(time.process_time() - started_cpu, 1)}
     ratios = {"autoissue/spawn-ceiling": engine["spawn_ceiling_share"]}
     return BenchReport("agent", params, results=[ceiling, engine], ratios=ratios)
