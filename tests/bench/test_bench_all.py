@@ -44,6 +44,18 @@ def check_faults(report: dict[str, Any]) -> None:
     assert report["params"]["contenders"] == ["autoissue"]
 
 
+def check_pool(report: dict[str, Any]) -> None:
+    inline, pool = report["results"]
+    assert (inline["contender"], pool["contender"]) == ("inline", "pool")
+    assert inline["pool_tasks"] == 0  # scored on the event loop
+    assert inline["worker_pids"] == []
+    assert pool["pool_tasks"] >= pool["issues"] > 100  # every issue scored in a pool worker
+    assert pool["workers_killed"] == 1
+    assert len(pool["worker_pids"]) == pool["pool_workers"] >= 1
+    assert pool["failed"] == 0  # the killed worker's issue was retried, not given up
+    assert "pool/inline" in report["ratios"]
+
+
 @pytest.mark.timeout(240)
 def test_bench_all_quick_runs_every_workload(tmp_path: Path) -> None:
     out, table, png = tmp_path / "all.json", tmp_path / "all.md", tmp_path / "adaptive.png"
@@ -62,13 +74,14 @@ def test_bench_all_quick_runs_every_workload(tmp_path: Path) -> None:
         for result in report["results"]:
             sane(workload, result)
     check_faults(document["reports"]["faults"])
+    check_pool(document["reports"]["pool"])
     triage = document["reports"]["triage"]["results"]
     assert [r["contender"] for r in triage] == list(ALL_CONTENDERS)
     assert png.read_bytes()[:4] == b"\x89PNG"
     markdown = table.read_text()
     assert all(f"`autoissue bench {name}`" in markdown for name in WORKLOADS)
     assert "mttr_s" in markdown
-    assert "bench all: 8 of 8 workloads" in done.output
+    assert f"bench all: {len(WORKLOADS)} of {len(WORKLOADS)} workloads" in done.output
 
 
 def test_a_failing_workload_is_reported_and_the_others_still_run() -> None:
@@ -104,7 +117,7 @@ def test_the_cli_fails_when_a_workload_fails(
     assert set(document["errors"]) == set(WORKLOADS) - {"queue"}
     assert "emulator did not start" in document["errors"]["faults"]
     assert "faults: failed (EmulatorError" in done.output
-    assert "bench all: 1 of 8 workloads" in done.output
+    assert f"bench all: 1 of {len(WORKLOADS)} workloads" in done.output
 
 
 def test_plot_is_for_adaptive_or_all(tmp_path: Path) -> None:

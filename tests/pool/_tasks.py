@@ -9,7 +9,7 @@ import sys
 import time
 from typing import Any
 
-from autoissue.pool import SharedArray
+from autoissue.pool import SharedArray, SharedStrings
 
 # Memory a task keeps on purpose, to make its worker's RSS grow (the RSS recycling test).
 _KEPT: list[bytes] = []
@@ -113,3 +113,8 @@ def hold_gil(seconds: float) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         pass
+
+
+def strings_of(handle: SharedStrings) -> tuple[tuple[str, ...], int]:
+    """The strings as this worker decodes them, and its PID."""
+    return handle.attach(), os.getpid()

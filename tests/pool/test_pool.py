@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import pickle
 import time
 from collections.abc import Callable, Iterator
@@ -14,7 +15,15 @@ import pytest
 from autoissue import PoolClosedError, PoolError, TaskTimeoutError, WorkerCrashedError
 from autoissue.concurrency import LimitChange
 from autoissue.model import Priority
-from autoissue.pool import PoolConfig, RecycleReason, RemoteTraceback, WarmPool, WorkerState
+from autoissue.pool import (
+    PoolConfig,
+    RecycleReason,
+    RemoteTraceback,
+    SharedArray,
+    SharedArrays,
+    WarmPool,
+    WorkerState,
+)
 from tests.pool import _tasks
 from tests.pool.conftest import SHM
 
@@ -216,6 +225,21 @@ def test_shared_arrays_are_attached_without_copy(pool: WarmPool) -> None:
     del mine
 
 
+def test_shared_strings_reach_a_worker_by_name(pool: WarmPool) -> None:
+    owner = SharedArrays()
+    words = ["parser", "", "naïve café", "日本語", "x" * 1000]
+    handle = owner.from_strings(words)
+    assert len(pickle.dumps(handle)) < 400  # names and shapes, not the text
+    decoded, worker = pool.submit_sync(_tasks.strings_of, handle)
+    assert decoded == tuple(words)
+    assert worker != os.getpid()
+    assert handle.attach() == tuple(words)
+    empty = owner.from_strings([])
+    assert pool.submit_sync(_tasks.strings_of, empty)[0] == ()
+    owner.close()
+    assert len(owner) == 0
+
+
 def test_autoscaling_up_to_max_and_back_down_after_the_delay(tmp_path: Path) -> None:
     gate = tmp_path / "gate"
     with WarmPool(config(min_workers=1, max_workers=3)) as pool:
@@ -327,3 +351,28 @@ def test_warm_workers_start_fast() -> None:
     assert stats.spawned >= 5
     # The goal is < 5 ms (scripts/pool_warm_start.py); coverage tracing slows it here.
     assert stats.warm_start_p50_s < 0.25
+
+
+def test_statistics_name_the_workers_and_what_each_completed(pool: WarmPool) -> None:
+    pids = [pool.submit_sync(_tasks.pid) for _ in range(6)]
+    stats = pool.statistics()
+    assert sum(stats.completed_by_pid.values()) == stats.completed
+    assert {pid: pids.count(pid) for pid in pids}.items() <= stats.completed_by_pid.items()
+    assert stats.pids
+    assert all(psutil.pid_exists(pid) for pid in stats.pids)
+
+
+class OneArrayOnly(SharedArrays):
+    """Shared memory with room for a single array."""
+
+    def from_array(self, source: object) -> SharedArray:
+        if len(self):
+            raise OSError(28, "No space left on device")
+        return super().from_array(source)  # type: ignore[arg-type]
+
+
+def test_strings_that_do_not_fit_leave_nothing_behind() -> None:
+    full = OneArrayOnly()
+    with pytest.raises(OSError, match="No space left"):
+        full.from_strings(["a", "b"])
+    assert len(full) == 0

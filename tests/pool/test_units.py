@@ -29,7 +29,7 @@ from autoissue.pool._config import recycle_reason
 from autoissue.pool._shm import _unlink_all
 from autoissue.pool._stats import Counters, percentile
 from autoissue.pool._task import Beat, Call, Outcome, Ready, callable_ref, capture, resolve
-from autoissue.pool._worker import rss_bytes, run_call, serve
+from autoissue.pool._worker import COLLECT_AFTER_GROWTH, _Collector, rss_bytes, run_call, serve
 from autoissue.pool._workers import Worker, settle
 from tests.pool import _tasks
 from tests.pool.conftest import shm_segments
@@ -270,3 +270,26 @@ def test_an_owners_copy_in_another_process_never_unlinks_its_arrays() -> None:
     assert len(arrays) == 1
     arrays.close()
     assert handle.name not in shm_segments()
+
+
+def test_a_worker_collects_only_once_its_rss_has_grown() -> None:
+    collections: list[str] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and info["generation"] == 2:
+            collections.append(phase)
+
+    collector = _Collector()
+    gc.callbacks.append(count)
+    try:
+        baseline = collector.rss
+        assert collector.measure() < baseline + COLLECT_AFTER_GROWTH
+        assert collections == []  # small growth: reported as it is, no collection
+        kept = bytearray(COLLECT_AFTER_GROWTH * 2)
+        kept[::4096] = b"x" * len(kept[::4096])  # touch every page: resident
+        after = collector.measure()
+        assert collections == ["start"]  # grown: collected first, so what is kept is judged
+        assert after == collector.rss >= baseline + COLLECT_AFTER_GROWTH
+        del kept
+    finally:
+        gc.callbacks.remove(count)

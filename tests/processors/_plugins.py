@@ -33,6 +33,19 @@ def make_broken() -> Echo:
     raise RuntimeError("no config file")
 
 
+class PooledWithoutPrepare:
+    """Declares the pool, but gives the workers nothing to run."""
+
+    name = "pooled"
+    isolation = Isolation.POOL
+
+    def select(self, issue: Issue) -> Priority | None:
+        return None
+
+    async def process(self, issue: Issue, context: ProcessContext) -> Plan:
+        return Plan(self.name, context.repo, issue.number, issue.updated_at)
+
+
 class Sync:
     """Looks like a processor, but its process is not async."""
 

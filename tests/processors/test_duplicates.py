@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import os
 import pickle
 import random
@@ -20,11 +21,12 @@ from autoissue import ConfigurationError
 from autoissue.emulator import Emulator, EmulatorConfig, run_in_thread
 from autoissue.github import GitHubClient
 from autoissue.model import Comment, Issue, Priority
-from autoissue.pool import SharedArray, SharedArrays
+from autoissue.pool import PoolConfig, SharedArray, SharedArrays, WarmPool
 from autoissue.processors import (
     Duplicates,
     ProcessContext,
     ReadOnlyGitHub,
+    TfidfIndex,
     get_processor,
     quote_title,
 )
@@ -38,6 +40,11 @@ CORPUS = [
     make_issue(4, "Parser crash on empty input", "KeyError traceback from the parser"),
     make_issue(5, "Docs typo in the README", "recieve should be receive"),
 ]
+
+
+def index_of(processor: Duplicates) -> TfidfIndex | None:
+    search = processor.search("o/r")
+    return None if search is None else search.index
 
 
 @pytest.fixture
@@ -109,7 +116,7 @@ async def test_the_corpus_is_listed_once_for_concurrent_issues() -> None:
         *(processor.process(issue, context_for(client)) for issue in CORPUS)
     )
     assert client.listings == 1
-    assert repr(processor) == "<Duplicates threshold=0.6 corpus=5>"
+    assert repr(processor) == "<Duplicates threshold=0.6 corpus=o/r:5>"
     (action,) = plans[3].actions
     assert isinstance(action, Comment)
     assert "#9" not in action.body  # closed issues and pull requests are not in the corpus
@@ -120,11 +127,12 @@ async def test_the_corpus_is_listed_once_for_concurrent_issues() -> None:
 async def test_the_matrix_lives_in_shared_memory_until_close(context: ProcessContext) -> None:
     shared = SharedArrays()
     processor = Duplicates(corpus=CORPUS, shared=shared)
-    assert processor.index is None
+    assert index_of(processor) is None
     await processor.process(CORPUS[0], context)
-    index = processor.index
+    index = index_of(processor)
     assert index is not None
-    assert len(shared) == len(index.handles) == 5
+    assert len(index.handles) == 7  # the words are two arrays
+    assert len(shared) == 9  # and the titles two more
     # What a pool worker receives: a small handle that attaches to the same pages.
     handle = pickle.loads(pickle.dumps(index))
     assert handle.size == 5
@@ -134,9 +142,22 @@ async def test_the_matrix_lives_in_shared_memory_until_close(context: ProcessCon
     processor.close()
     processor.close()  # idempotent
     assert len(shared) == 0
-    assert processor.index is None
+    assert index_of(processor) is None
     with pytest.raises(FileNotFoundError):
         index.weights.attach()
+
+
+async def test_a_pool_worker_plans_what_the_processor_plans_here(context: ProcessContext) -> None:
+    processor = Duplicates(corpus=CORPUS)
+    work = await processor.prepare(context)
+    assert len(pickle.dumps(work.state)) < 2_000  # names of shared arrays, not the corpus
+    here = await processor.process(CORPUS[3], context)
+    assert here.actions
+    async with WarmPool(PoolConfig(min_workers=1, max_workers=1)) as pool:
+        there = await pool.submit(work.function, work.state, CORPUS[3])
+    assert there == here
+    assert work.run(CORPUS[3]) == here
+    processor.close()
 
 
 async def test_rows_are_unit_vectors_and_identical_text_scores_one(
@@ -146,7 +167,7 @@ async def test_rows_are_unit_vectors_and_identical_text_scores_one(
     processor = Duplicates(corpus=corpus, threshold=0.99)
     plan = await processor.process(corpus[1], context)
     assert "(similarity 1.00)" in plan.actions[0].body  # type: ignore[union-attr]
-    index = processor.index
+    index = index_of(processor)
     assert index is not None
     sums = np.bincount(index.rows.attach(), weights=index.weights.attach() ** 2, minlength=3)
     np.testing.assert_allclose(sums, [1.0, 1.0, 1.0], rtol=1e-5)
@@ -324,9 +345,9 @@ async def test_a_call_cancelled_while_the_index_builds_leaves_no_shared_memory(
     with pytest.raises(asyncio.CancelledError):
         await first
     assert len(shared) == 0
-    assert processor.index is None
+    assert index_of(processor) is None
     await processor.process(corpus[0], context)  # the next call builds it
-    assert len(shared) == 5
+    assert len(shared) == 9  # the index's seven arrays and the titles' two
     processor.close()
     assert len(shared) == 0
 
@@ -350,9 +371,20 @@ def test_a_copy_into_full_shared_memory_releases_what_it_made() -> None:
     with pytest.raises(OSError, match="No space left"):
         share_matrix(matrix, full)
     assert len(full) == 0
-    index = share_matrix(matrix, roomy := FullSharedMemory(room=5))
+    index = share_matrix(matrix, roomy := FullSharedMemory(room=7))
     assert index.size == 2
     roomy.close()
+
+
+async def test_titles_that_do_not_fit_release_the_index_made_before_them(
+    context: ProcessContext,
+) -> None:
+    full = FullSharedMemory(room=7)  # the index fits, its titles do not
+    processor = Duplicates(corpus=CORPUS, shared=full)
+    with pytest.raises(OSError, match="No space left"):
+        await processor.process(CORPUS[0], context)
+    assert len(full) == 0
+    assert index_of(processor) is None
 
 
 async def test_a_processor_never_closed_frees_its_shared_memory_once_collected(
@@ -360,8 +392,9 @@ async def test_a_processor_never_closed_frees_its_shared_memory_once_collected(
 ) -> None:
     processor = Duplicates(corpus=CORPUS)
     await processor.process(CORPUS[0], context)
-    assert processor.index is not None
-    handles = processor.index.handles
+    index = index_of(processor)
+    assert index is not None
+    handles = index.handles
     assert segments(handles) == {handle.name for handle in handles}
     del processor
     gc.collect()
@@ -375,13 +408,19 @@ def test_a_duplicates_run_leaks_no_shared_memory(emulator: Emulator, tmp_path: P
     argv = [sys.executable, "-m", "autoissue", *run, "--processor", "duplicates", "--quiet"]
     argv += ["--state-dir", str(tmp_path / "state")]
     env = {**os.environ, "GITHUB_TOKEN": "t0k3n"}
-    done = subprocess.run(
-        argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    assert "leaked shared_memory" not in done.stderr
-    assert "resource_tracker" not in done.stderr
+    with subprocess.Popen(
+        argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as running:
+        _, stderr = running.communicate(timeout=120)
+    assert running.returncode == 0, stderr
+    assert "leaked shared_memory" not in stderr
+    assert "resource_tracker" not in stderr
     assert {path.name for path in SHM.glob("autoissue-*")} <= before
     plans = list((tmp_path / "state" / "plans").glob("*.jsonl"))
     assert len(plans) == 1
-    assert plans[0].read_bytes().count(b"\n") > 10  # it did index and plan the open issues
+    planned = plans[0].read_bytes().count(b"\n")
+    assert planned > 10  # it did index and plan the open issues
+    (saved,) = (tmp_path / "state" / "runs").glob("*.json")
+    pool = json.loads(saved.read_text())["pool"]
+    assert pool["tasks"] == planned  # every issue was scored in a pool worker...
+    assert str(running.pid) not in pool["tasks_by_pid"]  # ...not in the run's own process

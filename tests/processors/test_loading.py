@@ -79,6 +79,10 @@ def test_a_processor_instance_is_used_as_it_is() -> None:
             r"\(no name, no isolation, no select\(\), no async process\(\)\)",
         ),
         (f"{PLUGINS}:Sync", r"made a Sync, which is not a processor \(no async process\(\)\)"),
+        (
+            f"{PLUGINS}:PooledWithoutPrepare",
+            r"not a processor \(isolation 'pool' but no async prepare\(\)\)",
+        ),
         (f"{PLUGINS}:make_broken", "constructing processor .* raised RuntimeError: no config"),
         (f"{PLUGINS}:", "must look like 'package.module:callable'"),
         (":Echo", "must look like"),

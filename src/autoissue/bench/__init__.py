@@ -4,9 +4,10 @@ Workloads so far: ``queue``; the triage family (``triage``, ``memory``, ``rateli
 every contender of BENCH.md; ``scaling`` (latency-bound work at a forced concurrency) and
 ``adaptive`` (the controller against a sweep of fixed settings while capacity changes);
 ``agent`` (one fake-agent process per issue through the command processor, against the bare
-spawn loop); ``faults`` (``autoissue run`` SIGKILLed and restarted mid-run); ``quality`` (how
-often each type classifier is right on a labelled dataset); and ``all``, every workload in
-turn gathered in one document.
+spawn loop); ``pool`` (CPU-bound work on the event loop against the same work in the warm
+pool, a worker killed mid-run); ``faults`` (``autoissue run`` SIGKILLed and restarted
+mid-run); ``quality`` (how often each type classifier is right on a labelled dataset); and
+``all``, every workload in turn gathered in one document.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from autoissue.bench._adaptive import AdaptiveBenchConfig, run_adaptive_bench, s
 from autoissue.bench._agent import AgentBenchConfig, run_agent_bench
 from autoissue.bench._faults import FaultsBenchConfig, run_faults_bench
 from autoissue.bench._plot import plot_report
+from autoissue.bench._pooled import PoolBenchConfig, run_pool_bench
 from autoissue.bench._quality import (
     QUALITY_CONTENDERS,
     KeywordClassifier,
@@ -84,6 +86,19 @@ COLUMNS = {
         "predictions_per_s",
         "model_kb",
     ],
+    "pool": [
+        "contender",
+        "issues",
+        "seconds",
+        "issues_per_s",
+        "pool_tasks",
+        "pool_workers",
+        "workers_killed",
+        "requeued",
+        "failed",
+        "lost",
+        "duplicate_writes",
+    ],
     "faults": [
         "contender",
         "issues",
@@ -109,6 +124,7 @@ __all__ = [
     "BenchReport",
     "FaultsBenchConfig",
     "KeywordClassifier",
+    "PoolBenchConfig",
     "QualityBenchConfig",
     "QueueBenchConfig",
     "ScalingBenchConfig",
@@ -125,6 +141,7 @@ __all__ = [
     "run_adaptive_bench",
     "run_agent_bench",
     "run_faults_bench",
+    "run_pool_bench",
     "run_quality_bench",
     "run_queue_bench",
     "run_scaling_bench",

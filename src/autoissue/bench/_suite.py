@@ -28,6 +28,7 @@ WORKLOADS = (
     "memory",
     "ratelimited",
     "faults",
+    "pool",
     "agent",
     "adaptive",
 )

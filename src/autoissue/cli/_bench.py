@@ -21,6 +21,7 @@ from autoissue.bench import (
     AgentBenchConfig,
     BenchReport,
     FaultsBenchConfig,
+    PoolBenchConfig,
     QualityBenchConfig,
     QueueBenchConfig,
     ScalingBenchConfig,
@@ -29,6 +30,7 @@ from autoissue.bench import (
     run_adaptive_bench,
     run_agent_bench,
     run_faults_bench,
+    run_pool_bench,
     run_quality_bench,
     run_queue_bench,
     run_scaling_bench,
@@ -94,6 +96,12 @@ def _faults(quick: bool, options: dict[str, Any]) -> BenchReport:
     return run_faults_bench(config)
 
 
+def _pool(quick: bool, options: dict[str, Any]) -> BenchReport:
+    overrides = {k: v for k, v in options.items() if k in {"issues", "repeats"}}
+    config = PoolBenchConfig.quick(**overrides) if quick else PoolBenchConfig(**overrides)
+    return run_pool_bench(config)
+
+
 def _quality(quick: bool, options: dict[str, Any]) -> BenchReport:
     if "dataset" not in options:
         raise click.UsageError("the quality workload needs --dataset CSV (labelled issues)")
@@ -110,6 +118,7 @@ _RUNNERS = {
     "adaptive": _adaptive,
     "agent": _agent,
     "faults": _faults,
+    "pool": _pool,
     "quality": _quality,
 }
 
@@ -141,11 +150,20 @@ def _quality_line(result: dict[str, Any]) -> str:
     )
 
 
+def _pool_line(result: dict[str, Any]) -> str:
+    return (
+        f"{result['issues_per_s']:>10,.1f} issues/s, lost {result['lost']:.0f}, failed "
+        f"{result['failed']:.0f}, {result['pool_tasks']:,.0f} planned in "
+        f"{result['pool_workers']:.0f} pool workers, {result['workers_killed']} killed"
+    )
+
+
 _LINES = {
     "queue": lambda result: f"{result['claims_acks_per_s']:>12,.1f} claims+acks/s",
     "quality": _quality_line,
     "adaptive": _adaptive_line,
     "faults": _faults_line,
+    "pool": _pool_line,
 }
 
 
@@ -227,7 +245,9 @@ def _bench_all(
 )
 @click.option("--repeats", type=click.IntRange(min=1), help="Rounds; the report quotes medians.")
 @click.option(
-    "--issues", type=click.IntRange(min=1), help="Repository size (triage family, agent, faults)."
+    "--issues",
+    type=click.IntRange(min=1),
+    help="Repository size (triage family, agent, faults, pool).",
 )
 @click.option(
     "--contender",

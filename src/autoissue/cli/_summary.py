@@ -33,6 +33,7 @@ def summary_table(summary: RunSummary) -> Table:
         ("seconds", f"{summary.seconds:.2f}"),
         ("issues/s (processed)", f"{summary.issues_per_s:.0f}"),
         *_concurrency_rows(summary),
+        *_pool_rows(summary),
     ]
     for name, value in rows:
         table.add_row(name, str(value))
@@ -77,6 +78,21 @@ def _concurrency_rows(summary: RunSummary) -> list[tuple[str, object]]:
         ("  limit at end / peak", f"{figures['limit']} / {figures['limit_peak']}"),
         ("  p95 latency", f"{figures['latency_p95_s'] * 1000:.0f} ms"),
     ]
+
+
+def _pool_rows(summary: RunSummary) -> list[tuple[str, object]]:
+    # Which worker processes planned the pooled issues: the proof that they ran there.
+    figures = summary.pool
+    if not figures:
+        return []
+    by_pid = figures["tasks_by_pid"]
+    rows: list[tuple[str, object]] = [("planned in pool workers", figures["tasks"])]
+    rows += [(f"  pid {pid}", count) for pid, count in by_pid.items()]
+    if figures["crashes"] or figures["timed_out"]:
+        rows.append(
+            ("  workers crashed / timed out", f"{figures['crashes']} / {figures['timed_out']}")
+        )
+    return rows
 
 
 def print_summary(summary: RunSummary, console: Console | None = None) -> None:

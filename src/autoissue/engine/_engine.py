@@ -39,6 +39,7 @@ from autoissue.concurrency import (
 from autoissue.engine._caps import CAP_REACHED, RunCaps, Shortlist
 from autoissue.engine._dispatcher import Dispatcher
 from autoissue.engine._handler import HandlerSetup, ItemHandler
+from autoissue.engine._isolation import Planner, pool_summary
 from autoissue.engine._reopen import HANDOFF, HandOff, ReopenCounter
 from autoissue.engine._selector import Selector
 from autoissue.engine._summary import RunSummary, RunTally, concurrency_summary
@@ -162,6 +163,7 @@ class Engine:
         self.controller = controller or _build_controller(self.options, history)
         self.limit_peak = self.controller.limit
         self.controller.add_listener(self._on_limit)
+        self.planner = self._planner()
         self.handler = ItemHandler(
             self._handler_setup(
                 (HandOff(), *processors, processor), plan_writer, on_plan, on_progress
@@ -169,6 +171,12 @@ class Engine:
         )
         self._claiming = not self._caps.active  # under a cap, claims wait for the shortlist
         self._dispatcher = self._build_dispatcher()
+
+    def _planner(self) -> Planner:
+        # Pooled work runs in as many warm workers as the controller's limit allows.
+        planner = Planner(limit=self.controller.limit)
+        self.controller.add_listener(planner.on_limit_change)
+        return planner
 
     def _handler_setup(
         self,
@@ -183,6 +191,7 @@ class Engine:
             processors={p.name: p for p in processors}, owner=_owner(),
             lock_ttl_s=self.queue.lease_s, dry_run=options.dry_run, force=options.force,
             plan_writer=plan_writer, on_plan=on_plan, on_progress=on_progress,
+            planner=self.planner,
         )  # fmt: skip
 
     def _build_dispatcher(self) -> Dispatcher:
@@ -239,6 +248,7 @@ class Engine:
             task.cancel()
         await self._dispatcher.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.planner.aclose()
         if self.options.adaptive:
             # What was learned holds even if the run failed: the next one starts from it.
             with contextlib.suppress(OSError):
@@ -408,6 +418,7 @@ class Engine:
             retries=after.retries - before.retries,
             seconds=seconds,
             concurrency=concurrency_summary(self.statistics(), self.limit_peak),
+            pool=pool_summary(self.planner.statistics()),
             notes=self._processor.notes() if isinstance(self._processor, Noting) else [],
         )
 

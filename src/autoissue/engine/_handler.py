@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from autoissue._exceptions import ConfigurationError, CorruptItemError
+from autoissue.engine._isolation import Planner
 from autoissue.engine._summary import RunTally
 from autoissue.engine._work import WorkItem, classify, decode_item
 from autoissue.engine._writeback import PlanWriter, WriteBack
@@ -42,7 +43,10 @@ logger = logging.getLogger(__name__)
 
 @dataclass(kw_only=True)
 class HandlerSetup:
-    """What the handler needs; ``owner`` names this worker in the issue locks."""
+    """What the handler needs; ``owner`` names this worker in the issue locks.
+
+    ``planner`` runs each processor where its isolation says (a pooled one in the warm pool).
+    """
 
     client: GitHubClient
     queue: Queue
@@ -56,6 +60,7 @@ class HandlerSetup:
     plan_writer: PlanWriter | None = None
     on_plan: Callable[[Plan], None] | None = None
     on_progress: Callable[[RunTally], None] | None = None
+    planner: Planner = field(default_factory=Planner)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +163,8 @@ class ItemHandler:
         """Handle one prepared lease; returns the error that failed it (None on success)."""
         ready = self._ready.pop(lease.id)
         try:
-            plan = await ready.processor.process(ready.item.issue, self._context(ready.item))
+            context = self._context(ready.item)
+            plan = await self.setup.planner.plan(ready.processor, ready.item.issue, context)
             writes, entry = await self._write(plan, ready.prior)
         except Exception as error:  # noqa: BLE001 - one bad issue must not stop the run
             await self._fail(lease, ready.item, error)

@@ -25,7 +25,8 @@ class RunSummary:
     ``processed / seconds``. ``api_calls`` counts every request sent, retries included;
     ``requeued`` counts failed attempts the queue retried later. ``interrupted`` names what
     stopped the run before its work ran out (``SIGINT``, ``SIGTERM``), if anything did.
-    ``concurrency`` is what the controller did (see :func:`concurrency_summary`);
+    ``concurrency`` is what the controller did (see :func:`concurrency_summary`), ``pool``
+    what the warm pool's workers did, by process (empty when no processor ran pooled);
     ``outcomes`` counts what the processor decided, by the names its plans gave; ``notes``
     are what it had to tell (see :class:`~autoissue.processors.Noting`).
     """
@@ -50,6 +51,7 @@ class RunSummary:
     seconds: float
     failures: list[dict[str, Any]] = field(default_factory=list)
     concurrency: dict[str, Any] = field(default_factory=dict)
+    pool: dict[str, Any] = field(default_factory=dict)
     outcomes: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 

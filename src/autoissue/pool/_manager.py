@@ -114,8 +114,13 @@ class Manager:
         """A snapshot of the counters and the live state."""
         with self.lock:
             states = collections.Counter(worker.state for worker in self._workers)
+            pids = tuple(
+                worker.pid
+                for worker in self._workers
+                if worker.pid is not None and worker.state is not WorkerState.STOPPING
+            )
             return self.counters.snapshot(
-                workers=states, limit=self.scaler.limit, queued=len(self._queue)
+                workers=states, limit=self.scaler.limit, queued=len(self._queue), pids=pids
             )
 
     def wake(self) -> None:
@@ -276,6 +281,7 @@ class Manager:
         if settle(task.future, ok=outcome.ok, value=outcome.value):
             if outcome.ok:
                 self.counters.completed += 1
+                self.counters.completed_by_pid[worker.pid or 0] += 1
             else:
                 self.counters.failed += 1
         worker.state, worker.idle_since = WorkerState.IDLE, now

@@ -9,13 +9,15 @@ keeps the mapping, so attaching again in the same worker costs a dictionary look
 from __future__ import annotations
 
 import contextlib
+import functools
+import itertools
 import logging
 import math
 import os
 import secrets
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing import resource_tracker
 from multiprocessing.shared_memory import SharedMemory
@@ -24,7 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["SharedArray", "SharedArrays"]
+__all__ = ["SharedArray", "SharedArrays", "SharedStrings"]
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +87,37 @@ class SharedArray:
         return np.ndarray(self.shape, dtype=np.dtype(self.dtype), buffer=segment.buf)
 
 
+@dataclass(frozen=True, slots=True)
+class SharedStrings:
+    """A sequence of strings in shared memory: their UTF-8 bytes and where each one ends.
+
+    Like a :class:`SharedArray` it pickles small (two handles); :meth:`attach` decodes the
+    strings once per process and keeps them, so a task pays for the decoding only the first
+    time a worker meets them.
+    """
+
+    data: SharedArray
+    ends: SharedArray
+
+    @property
+    def handles(self) -> tuple[SharedArray, SharedArray]:
+        """The two shared arrays the strings are made of."""
+        return (self.data, self.ends)
+
+    def attach(self) -> tuple[str, ...]:
+        """The strings, in order."""
+        return _decoded(self)
+
+
+@functools.lru_cache(maxsize=16)
+def _decoded(strings: SharedStrings) -> tuple[str, ...]:
+    # Segment names are never reused, so a cached decoding can never be of other contents.
+    data = strings.data.attach().tobytes()
+    ends = strings.ends.attach().tolist()
+    starts = itertools.chain([0], ends)
+    return tuple(data[start:end].decode() for start, end in zip(starts, ends, strict=False))
+
+
 class SharedArrays:
     """The segments one owner (a pool, a processor) creates: unlinked by :meth:`close`.
 
@@ -114,6 +147,17 @@ class SharedArrays:
         handle = self.create(data.shape, data.dtype.str)
         handle.attach()[...] = data
         return handle
+
+    def from_strings(self, values: Iterable[str]) -> SharedStrings:
+        """New shared arrays holding ``values`` as UTF-8: a :class:`SharedStrings` handle."""
+        encoded = [value.encode() for value in values]
+        ends = np.cumsum([len(value) for value in encoded], dtype=np.int64)
+        data = self.from_array(np.frombuffer(b"".join(encoded), dtype=np.uint8))
+        try:
+            return SharedStrings(data, self.from_array(ends))
+        except BaseException:
+            self.release(data)
+            raise
 
     def release(self, handle: SharedArray) -> None:
         """Unlink one array now; tasks that still have it mapped keep their mapping."""

@@ -40,7 +40,8 @@ class PoolStatistics:
 
     ``crashes`` counts workers that died without being asked to; ``crashed`` counts the tasks
     that failed because of it. ``queue_wait_*_s`` is submission to dispatch; ``warm_start_*_s``
-    is asking for a worker to that worker being ready for a task.
+    is asking for a worker to that worker being ready for a task. ``completed_by_pid`` is how
+    many tasks each worker process (by PID) completed, and ``pids`` the live workers' PIDs.
     """
 
     workers: Mapping[WorkerState, int]
@@ -59,6 +60,8 @@ class PoolStatistics:
     queue_wait_p99_s: float
     warm_start_p50_s: float
     warm_start_max_s: float
+    completed_by_pid: Mapping[int, int] = field(default_factory=dict)
+    pids: tuple[int, ...] = ()
 
     @property
     def live_workers(self) -> int:
@@ -79,6 +82,7 @@ class Counters:
     crashes: int = 0
     spawned: int = 0
     recycles: collections.Counter[RecycleReason] = field(default_factory=collections.Counter)
+    completed_by_pid: collections.Counter[int] = field(default_factory=collections.Counter)
     waits: collections.deque[float] = field(
         default_factory=lambda: collections.deque(maxlen=_WINDOW)
     )
@@ -87,7 +91,12 @@ class Counters:
     )
 
     def snapshot(
-        self, *, workers: Mapping[WorkerState, int], limit: int, queued: int
+        self,
+        *,
+        workers: Mapping[WorkerState, int],
+        limit: int,
+        queued: int,
+        pids: tuple[int, ...] = (),
     ) -> PoolStatistics:
         """Freeze the counters together with the live state the pool passes in."""
         return PoolStatistics(
@@ -107,4 +116,6 @@ class Counters:
             queue_wait_p99_s=percentile(self.waits, 0.99),
             warm_start_p50_s=percentile(self.starts, 0.5),
             warm_start_max_s=max(self.starts, default=0.0),
+            completed_by_pid=dict(self.completed_by_pid),
+            pids=pids,
         )

@@ -5,7 +5,7 @@ a thread of the test process (where coverage sees it) as well as in forked worke
 
 ::
 
-    pool ──Call──▶ serve() ──resolve(ref)(*args)──▶ gc.collect() ──Outcome(rss)──▶ pool
+    pool ──Call──▶ serve() ──resolve(ref)(*args)──▶ RSS (after GC if grown) ──Outcome──▶ pool
                      │
                      └─ heartbeat thread: Beat(task_id, rss) every heartbeat_s while busy
 """
@@ -35,15 +35,41 @@ def rss_bytes() -> int:
         return int(statm.read().split()[1]) * _PAGE
 
 
-def run_call(call: Call) -> Outcome:
+#: RSS growth since the last collection that makes a worker collect before it reports.
+COLLECT_AFTER_GROWTH = 16 * 1024 * 1024
+
+
+class _Collector:
+    """Reports RSS as the pool judges it: what tasks kept, not their garbage.
+
+    A full collection costs milliseconds once a task has imported a large module, more than
+    many tasks themselves, so it runs only when RSS has grown by ``COLLECT_AFTER_GROWTH``
+    since the last one: a figure the pool could recycle a worker for is always after GC.
+    """
+
+    def __init__(self) -> None:
+        self.rss = self.collect()
+
+    def collect(self) -> int:
+        """Collect now; the RSS after it."""
+        gc.collect()
+        self.rss = rss_bytes()
+        return self.rss
+
+    def measure(self) -> int:
+        """The RSS now, after a collection if it grew."""
+        rss = rss_bytes()
+        return self.collect() if rss > self.rss + COLLECT_AFTER_GROWTH else rss
+
+
+def run_call(call: Call, collector: _Collector | None = None) -> Outcome:
     """Run one call; whatever it raises is captured, never propagated."""
     try:
         value, ok = resolve(call.ref)(*call.args), True
     except BaseException as exc:  # noqa: BLE001 - even SystemExit is the task's failure to report
         value, ok = capture(exc), False
-    # Collect first, so the RSS the pool judges is what the task kept, not its garbage.
-    gc.collect()
-    return Outcome(call.task_id, ok, value, rss_bytes())
+    rss = (collector or _Collector()).measure()
+    return Outcome(call.task_id, ok, value, rss)
 
 
 class _Sender:
@@ -98,9 +124,9 @@ def serve(conn: Connection, *, heartbeat_s: float) -> None:
     """Announce readiness, then run each :class:`Call` until sent ``None`` or hung up on."""
     send = _Sender(conn)
     heartbeat = _Heartbeat(send, heartbeat_s)
+    collector = _Collector()
     try:
-        gc.collect()
-        send(Ready(os.getpid(), rss_bytes()))
+        send(Ready(os.getpid(), collector.rss))
         while True:
             try:
                 call = conn.recv()
@@ -109,7 +135,7 @@ def serve(conn: Connection, *, heartbeat_s: float) -> None:
             if call is None:
                 return
             heartbeat.task = call.task_id
-            outcome = run_call(call)
+            outcome = run_call(call, collector)
             heartbeat.task = None
             send.outcome(outcome)
     finally:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -111,6 +111,37 @@ class Processor(Protocol):
 
     async def process(self, issue: Issue, context: ProcessContext) -> Plan:
         """The plan for one issue."""
+
+
+@dataclass(frozen=True, slots=True)
+class PoolWork:
+    """How pool workers plan one repository's issues for a processor.
+
+    A worker calls ``function(state, issue)`` and sends the plan back. ``function`` must be an
+    importable top-level callable, and ``state`` travels with every issue, so it should pickle
+    small: large data goes into shared memory and travels by name
+    (:class:`~autoissue.pool.SharedArray`, :class:`~autoissue.pool.SharedStrings`).
+    """
+
+    function: Callable[[Any, Issue], Plan]
+    state: Any
+
+    def run(self, issue: Issue) -> Plan:
+        """Plan ``issue`` here, in this process: what a worker does."""
+        return self.function(self.state, issue)
+
+
+@runtime_checkable
+class Pooled(Protocol):
+    """A processor whose work per issue is CPU-bound: ``isolation = Isolation.POOL``.
+
+    The engine calls :meth:`prepare` once per repository, in its own process, and then has
+    the warm pool's workers plan each issue with the :class:`PoolWork` it returned. Its
+    ``process`` plans an issue in the calling process (``scan`` and runs without a pool).
+    """
+
+    async def prepare(self, context: ProcessContext) -> PoolWork:
+        """What the workers need to plan this repository's issues."""
 
 
 @runtime_checkable

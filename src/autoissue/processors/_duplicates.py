@@ -2,20 +2,24 @@
 
 The corpus is the repository's open issues, listed once per run (or handed over by the caller)
 and indexed, in a worker thread, as TF-IDF vectors in named shared memory. Each issue then
-costs one sparse matrix-vector product. Titles echoed in the comment are quoted so that no
-issue text can add markup, mentions, images or links to it.
+costs one sparse matrix-vector product, which the engine runs in the warm pool's workers: they
+attach the index, and the titles the comment quotes, by name (:class:`DuplicateSearch`).
+Titles echoed in the comment are quoted so that no issue text can add markup, mentions, images
+or links to it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from autoissue._exceptions import ConfigurationError
 from autoissue.model import Comment, Issue, Plan, Priority
-from autoissue.pool import SharedArrays
-from autoissue.processors._base import Isolation, ProcessContext
+from autoissue.pool import SharedArray, SharedArrays, SharedStrings
+from autoissue.processors._base import Isolation, PoolWork, ProcessContext
 from autoissue.processors._tfidf import (
     Matches,
     TfidfIndex,
@@ -78,6 +82,50 @@ def _open_issues(issues: Iterable[Issue]) -> list[Issue]:
     return [issue for issue in issues if issue.state == "open" and not issue.is_pull_request]
 
 
+@dataclass(frozen=True, slots=True)
+class DuplicateSearch:
+    """What a pool worker needs to answer for one repository's issues: names, not copies.
+
+    ``titles`` are the corpus's titles in the index's row order, heads only (what a comment
+    quotes).
+    """
+
+    processor: str
+    repo: str
+    index: TfidfIndex
+    titles: SharedStrings
+    threshold: float
+    max_matches: int
+    older_only: bool
+
+    @property
+    def handles(self) -> tuple[SharedArray, ...]:
+        """Every shared array the search reads."""
+        return (*self.index.handles, *self.titles.handles)
+
+
+def plan_duplicates(search: DuplicateSearch, issue: Issue) -> Plan:
+    """Plan a comment listing the open issues similar to ``issue``, or nothing when none are."""
+    matches = search.index.most_similar(
+        issue_words(issue.title, issue.body),
+        threshold=search.threshold,
+        limit=search.max_matches,
+        exclude=issue.number,
+        older_only=search.older_only,
+    )
+    plan = Plan(search.processor, search.repo, issue.number, issue.updated_at)
+    if not matches:
+        return _with(plan, (), f"no similar open issue (threshold {search.threshold})")
+    found = ", ".join(f"#{number} ({score:.2f})" for number, score in matches)
+    body = _comment(matches, _titles(search.index.numbers, search.titles))
+    return _with(plan, (Comment(body, slot="duplicates"),), f"similar to {found}")
+
+
+@functools.lru_cache(maxsize=16)
+def _titles(numbers: SharedArray, titles: SharedStrings) -> dict[int, str]:
+    return dict(zip(numbers.attach().tolist(), titles.attach(), strict=True))
+
+
 class Duplicates:
     """Comments on an issue with the open issues most similar to it (TF-IDF cosine similarity).
 
@@ -92,7 +140,7 @@ class Duplicates:
     """
 
     name = "duplicates"
-    isolation = Isolation.INLINE
+    isolation = Isolation.POOL
 
     def __init__(
         self,
@@ -110,17 +158,15 @@ class Duplicates:
         self._corpus = None if corpus is None else _open_issues(corpus)
         self._shared = shared if shared is not None else SharedArrays()
         self._lock = asyncio.Lock()
-        self._index: TfidfIndex | None = None
-        self._titles: dict[int, str] = {}
+        self._searches: dict[str, DuplicateSearch] = {}
 
     def __repr__(self) -> str:
-        size = "unloaded" if self._index is None else str(self._index.size)
-        return f"<Duplicates threshold={self.threshold} corpus={size}>"
+        sizes = ",".join(f"{repo}:{s.index.size}" for repo, s in self._searches.items())
+        return f"<Duplicates threshold={self.threshold} corpus={sizes or 'unloaded'}>"
 
-    @property
-    def index(self) -> TfidfIndex | None:
-        """The TF-IDF index once built: its shared arrays can be attached by pool workers."""
-        return self._index
+    def search(self, repo: str) -> DuplicateSearch | None:
+        """The index built for ``repo``, once built: pool workers attach its shared arrays."""
+        return self._searches.get(repo)
 
     def select(self, issue: Issue) -> Priority | None:
         """Open issues are its business, at the priority their labels or title give."""
@@ -129,26 +175,18 @@ class Duplicates:
         return priority_of(issue).priority
 
     async def process(self, issue: Issue, context: ProcessContext) -> Plan:
-        """Plan a comment listing the similar open issues, or nothing when there are none."""
-        index = await self._load(context)
-        matches = index.most_similar(
-            issue_words(issue.title, issue.body),
-            threshold=self.threshold,
-            limit=self.max_matches,
-            exclude=issue.number,
-            older_only=self.older_only,
-        )
-        plan = Plan(self.name, context.repo, issue.number, issue.updated_at)
-        if not matches:
-            return _with(plan, (), f"no similar open issue (threshold {self.threshold})")
-        found = ", ".join(f"#{number} ({score:.2f})" for number, score in matches)
-        body = _comment(matches, self._titles)
-        return _with(plan, (Comment(body, slot="duplicates"),), f"similar to {found}")
+        """Plan a comment listing the similar open issues, here in this process."""
+        return plan_duplicates(await self._load(context), issue)
 
-    async def _load(self, context: ProcessContext) -> TfidfIndex:
+    async def prepare(self, context: ProcessContext) -> PoolWork:
+        """The index of the repository's open issues, for pool workers to score issues with."""
+        return PoolWork(plan_duplicates, await self._load(context))
+
+    async def _load(self, context: ProcessContext) -> DuplicateSearch:
         # Concurrent first calls wait here: the corpus is listed and indexed once.
         async with self._lock:
-            if self._index is None:
+            search = self._searches.get(context.repo)
+            if search is None:
                 issues = self._corpus
                 if issues is None:
                     issues = await _list_open_issues(context)
@@ -156,16 +194,36 @@ class Duplicates:
                 # keeps serving the run meanwhile. Only the quick copy into shared memory
                 # happens here, so a cancelled call leaves no segment behind.
                 matrix = await asyncio.to_thread(_matrix, issues, self.max_features)
-                self._titles = {issue.number: issue.title for issue in issues}
-                self._index = share_matrix(matrix, self._shared)
-            return self._index
+                search = self._share(context.repo, matrix, issues)
+                self._searches[context.repo] = search
+            return search
+
+    def _share(self, repo: str, matrix: TfidfMatrix, issues: list[Issue]) -> DuplicateSearch:
+        index = share_matrix(matrix, self._shared)
+        try:
+            titles = self._shared.from_strings(i.title[: _TITLE_LIMIT * 2] for i in issues)
+        except BaseException:
+            self._release(index.handles)
+            raise
+        return DuplicateSearch(
+            processor=self.name,
+            repo=repo,
+            index=index,
+            titles=titles,
+            threshold=self.threshold,
+            max_matches=self.max_matches,
+            older_only=self.older_only,
+        )
 
     def close(self) -> None:
-        """Free the shared memory of the index; the next issue builds it again. Idempotent."""
-        index, self._index = self._index, None
-        if index is not None:
-            for handle in index.handles:
-                self._shared.release(handle)
+        """Free the shared memory of the indexes; the next issue builds one again. Idempotent."""
+        searches, self._searches = self._searches, {}
+        for search in searches.values():
+            self._release(search.handles)
+
+    def _release(self, handles: Iterable[SharedArray]) -> None:
+        for handle in handles:
+            self._shared.release(handle)
 
 
 def _matrix(issues: list[Issue], max_features: int) -> TfidfMatrix:

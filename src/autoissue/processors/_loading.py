@@ -84,6 +84,9 @@ def _problems(candidate: object) -> list[str]:
         problems.append("no select()")
     if not inspect.iscoroutinefunction(getattr(candidate, "process", None)):
         problems.append("no async process()")
+    pooled = getattr(candidate, "isolation", None) is Isolation.POOL
+    if pooled and not inspect.iscoroutinefunction(getattr(candidate, "prepare", None)):
+        problems.append("isolation 'pool' but no async prepare()")
     return problems
 
 

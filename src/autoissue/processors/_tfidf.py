@@ -2,9 +2,11 @@
 
 The matrix has one L2-normalised row per issue and one column per vocabulary word. It is kept as
 compressed sparse columns (``indptr``, ``rows``, ``weights``) in
-:class:`~autoissue.pool.SharedArray` segments, so a pool worker attaches it by name instead of
-receiving a copy. Cosine similarity of a query with every row is one sparse matrix-vector product:
-the posting lists of the query's words, scaled by the query's weights and summed per row.
+:class:`~autoissue.pool.SharedArray` segments, and its vocabulary as
+:class:`~autoissue.pool.SharedStrings`, so a pool worker attaches the whole index by name
+instead of receiving a copy. Cosine similarity of a query with every row is one sparse
+matrix-vector product: the posting lists of the query's words, scaled by the query's weights
+and summed per row.
 
 Indexing has two steps: :func:`tfidf_matrix` does the slow part (tokens, weights, columns) in
 ordinary memory, fit for a worker thread; :func:`share_matrix` then copies the result into
@@ -17,6 +19,7 @@ in its norm with the largest idf for the same reason.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -27,7 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from autoissue.pool import SharedArray, SharedArrays
+from autoissue.pool import SharedArray, SharedArrays, SharedStrings
 
 _WORD = re.compile(r"[^\W\d_]\w+")  # two or more word characters, starting with a letter
 _TITLE_CHARS = 512
@@ -61,10 +64,12 @@ def _sublinear(counts: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 class TfidfIndex:
     """A picklable handle on a TF-IDF matrix in shared memory, and the vocabulary to query it.
 
-    ``numbers`` maps rows to issue numbers. Query it with :meth:`most_similar`.
+    ``words`` are the vocabulary in column order and ``numbers`` maps rows to issue numbers;
+    every part lives in shared memory, so the handle pickles to a few names. Query it with
+    :meth:`most_similar`.
     """
 
-    vocabulary: dict[str, int]
+    words: SharedStrings
     unknown_idf: float
     idf: SharedArray
     indptr: SharedArray
@@ -75,7 +80,12 @@ class TfidfIndex:
     @property
     def handles(self) -> tuple[SharedArray, ...]:
         """Every shared array the index is made of."""
-        return (self.idf, self.indptr, self.rows, self.weights, self.numbers)
+        return (*self.words.handles, self.idf, self.indptr, self.rows, self.weights, self.numbers)
+
+    @property
+    def vocabulary(self) -> dict[str, int]:
+        """Each vocabulary word's column, built once per process from the shared words."""
+        return _columns(self.words)
 
     @property
     def size(self) -> int:
@@ -84,10 +94,9 @@ class TfidfIndex:
 
     def _query(self, words: Iterable[str]) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
         counts = Counter(words)
-        known = [
-            (self.vocabulary[word], n) for word, n in counts.items() if word in self.vocabulary
-        ]
-        unknown = [n for word, n in counts.items() if word not in self.vocabulary]
+        vocabulary = self.vocabulary
+        known = [(vocabulary[word], n) for word, n in counts.items() if word in vocabulary]
+        unknown = [n for word, n in counts.items() if word not in vocabulary]
         ids = np.array([term for term, _ in known], dtype=np.int64)
         weights = _sublinear(np.array([n for _, n in known], dtype=np.float64))
         weights *= self.idf.attach()[ids]
@@ -133,6 +142,11 @@ class TfidfIndex:
         candidates = np.flatnonzero(eligible)
         order = np.lexsort((numbers[candidates], -scores[candidates]))[:limit]
         return [(int(numbers[row]), float(scores[row])) for row in candidates[order]]
+
+
+@functools.lru_cache(maxsize=16)
+def _columns(words: SharedStrings) -> dict[str, int]:
+    return {word: column for column, word in enumerate(words.attach())}
 
 
 class _Flat:
@@ -222,7 +236,9 @@ def share_matrix(matrix: TfidfMatrix, shared: SharedArrays) -> TfidfIndex:
 
     Should a copy fail (shared memory full), the arrays made before it are released again.
     """
-    made: list[SharedArray] = []
+    vocabulary = matrix.vocabulary
+    words = shared.from_strings(sorted(vocabulary, key=vocabulary.__getitem__))
+    made: list[SharedArray] = [*words.handles]
     try:
         for field in _SHARED_FIELDS:
             made.append(shared.from_array(getattr(matrix, field)))
@@ -230,4 +246,4 @@ def share_matrix(matrix: TfidfMatrix, shared: SharedArrays) -> TfidfIndex:
         for handle in made:
             shared.release(handle)
         raise
-    return TfidfIndex(matrix.vocabulary, matrix.unknown_idf, *made)
+    return TfidfIndex(words, matrix.unknown_idf, *made[2:])
