@@ -60,8 +60,10 @@ async def measure(base: str, issues: int, duration: float, concurrency: int, per
             *(worker(session, paths, deadline, counts, n) for n in range(concurrency))
         )
         elapsed = time.perf_counter() - start
-    print(f"{counts[0] / elapsed:,.0f} requests/s ({counts[0]} ok, {counts[1]} other, "
-          f"{concurrency} concurrent, {elapsed:.1f} s)")  # fmt: skip
+    print(
+        f"{counts[0] / elapsed:,.0f} requests/s ({counts[0]} ok, {counts[1]} other, "
+        f"{concurrency} concurrent, {elapsed:.1f} s)"
+    )
 
 
 def main() -> int:

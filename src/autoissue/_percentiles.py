@@ -1,21 +1,34 @@
-"""Percentiles by nearest rank: how the project reads a distribution of durations."""
+"""Percentiles by nearest rank: how the project reads every distribution of durations.
+
+Durations are kept in seconds everywhere; :func:`percentiles` scales them only for a report
+that speaks in milliseconds (``scale=1000``).
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
-__all__ = ["percentile", "percentiles_ms"]
+__all__ = ["QUANTILES", "percentile", "percentiles"]
+
+#: The percentiles every report quotes, by name.
+QUANTILES = (("p50", 50.0), ("p95", 95.0), ("p99", 99.0))
 
 
-def percentile(sorted_values: list[float], q: float) -> float:
-    """The ``q``-th percentile (0-100) of already sorted values, nearest-rank; 0 when empty."""
-    if not sorted_values:
+def percentile(values: Iterable[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) of ``values`` by nearest rank; 0 when there are none.
+
+    Nearest rank is a value that occurred (never an interpolation between two), the smallest
+    with at least ``q`` % of the values at or below it.
+    """
+    ordered = sorted(values)
+    if not ordered:
         return 0.0
-    rank = min(len(sorted_values) - 1, max(0, round(q / 100 * len(sorted_values)) - 1))
-    return sorted_values[rank]
+    rank = min(len(ordered), max(1, math.ceil(q / 100 * len(ordered))))
+    return ordered[rank - 1]
 
 
-def percentiles_ms(seconds: Iterable[float]) -> dict[str, float]:
-    """``p50``, ``p95`` and ``p99`` of durations given in seconds, in milliseconds."""
-    values = sorted(seconds)
-    return {f"p{q}": percentile(values, q) * 1000.0 for q in (50, 95, 99)}
+def percentiles(values: Iterable[float], scale: float = 1.0) -> dict[str, float]:
+    """``p50``, ``p95`` and ``p99`` of ``values``, each times ``scale``; 0 when there are none."""
+    ordered = sorted(values)
+    return {name: percentile(ordered, q) * scale for name, q in QUANTILES}

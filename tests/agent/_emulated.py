@@ -19,8 +19,19 @@ from autoissue.processors import ProcessContext, ReadOnlyGitHub
 REPO = "acme/widgets"
 TOKEN = "agent-test-token"
 #: The fake agent, fast and deterministic.
-FAKE = (sys.executable, "-m", "autoissue.agent.fake", "--sleep-min", "0", "--sleep-max", "0",
-        "--alloc-mb", "0", "--fail-rate", "0")  # fmt: skip
+FAKE = (
+    sys.executable,
+    "-m",
+    "autoissue.agent.fake",
+    "--sleep-min",
+    "0",
+    "--sleep-max",
+    "0",
+    "--alloc-mb",
+    "0",
+    "--fail-rate",
+    "0",
+)
 
 
 def admin(emulator: Emulator, what: str, body: dict[str, Any] | None = None) -> Any:
@@ -55,10 +66,20 @@ def context(client: GitHubClient) -> ProcessContext:
     return ProcessContext(repo=REPO, github=ReadOnlyGitHub(client))
 
 
-def make_issue(number: int, title: str = "Widget breaks", body: str | None = "It breaks.",
-               labels: tuple[str, ...] = ()) -> Issue:  # fmt: skip
-    return Issue(number=number, title=title, state="open", updated_at="2026-01-01T00:00:00Z",
-                 body=body, labels=tuple(Label(name) for name in labels))  # fmt: skip
+def make_issue(
+    number: int,
+    title: str = "Widget breaks",
+    body: str | None = "It breaks.",
+    labels: tuple[str, ...] = (),
+) -> Issue:
+    return Issue(
+        number=number,
+        title=title,
+        state="open",
+        updated_at="2026-01-01T00:00:00Z",
+        body=body,
+        labels=tuple(Label(name) for name in labels),
+    )
 
 
 def pulls(emulator: Emulator) -> list[dict[str, Any]]:
@@ -92,5 +113,7 @@ class Signal:
         writer.close()
 
     def code(self, message: str) -> str:
-        return (f"import socket; s = socket.create_connection(('127.0.0.1', {self.port})); "
-                f"s.sendall(str({message}).encode()); s.close()")  # fmt: skip
+        return (
+            f"import socket; s = socket.create_connection(('127.0.0.1', {self.port})); "
+            f"s.sendall(str({message}).encode()); s.close()"
+        )

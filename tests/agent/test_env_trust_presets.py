@@ -24,8 +24,15 @@ from autoissue.agent import (
     scrubbed_env,
 )
 
-SOURCE = {"PATH": "/bin", "HOME": "/h", "GITHUB_TOKEN": "ghp_x", "GH_TOKEN": "y",
-          "ANTHROPIC_API_KEY": "k", "GIT_DIR": "/elsewhere", "LANG": "C.UTF-8"}  # fmt: skip
+SOURCE = {
+    "PATH": "/bin",
+    "HOME": "/h",
+    "GITHUB_TOKEN": "ghp_x",
+    "GH_TOKEN": "y",
+    "ANTHROPIC_API_KEY": "k",
+    "GIT_DIR": "/elsewhere",
+    "LANG": "C.UTF-8",
+}
 
 
 def test_scrubbed_env_keeps_only_the_base_names() -> None:
@@ -131,8 +138,12 @@ def test_presets() -> None:
 def test_expand_argv_replaces_only_placeholders() -> None:
     argv = ("agent", "--file={issue_file}", "{number}", "{not_a_placeholder} {0}")
     values = {"{issue_file}": "/w/issue.json", "{number}": "7"}
-    assert expand_argv(argv, values) == ["agent", "--file=/w/issue.json", "7",
-                                         "{not_a_placeholder} {0}"]  # fmt: skip
+    assert expand_argv(argv, values) == [
+        "agent",
+        "--file=/w/issue.json",
+        "7",
+        "{not_a_placeholder} {0}",
+    ]
 
 
 @pytest.mark.parametrize("name", ["command", "fix-bugs", "a", "x1"])

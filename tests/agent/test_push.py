@@ -29,8 +29,9 @@ def sha(branch: str) -> str:
 
 
 def done(returncode: int = 0, stdout: str = "", stderr: str = "") -> Completed:
-    return Completed(returncode=returncode, stdout=stdout.encode(), stderr=stderr.encode(),
-                     seconds=0.0)  # fmt: skip
+    return Completed(
+        returncode=returncode, stdout=stdout.encode(), stderr=stderr.encode(), seconds=0.0
+    )
 
 
 class FakeGit:
@@ -125,9 +126,14 @@ async def test_a_lone_push() -> None:
     assert repr(pusher) == "<BatchedPush waiting=0 pushes=0>"
     await pusher.push("0123abc", "autoissue/acme-widgets/issue-7")
     assert git.calls == [
-        ("push", "--porcelain", "--no-verify", URL,
-         "+0123abc:refs/heads/autoissue/acme-widgets/issue-7"),
-    ]  # fmt: skip
+        (
+            "push",
+            "--porcelain",
+            "--no-verify",
+            URL,
+            "+0123abc:refs/heads/autoissue/acme-widgets/issue-7",
+        ),
+    ]
     assert pusher.pushes == 1
     assert repr(pusher) == "<BatchedPush waiting=0 pushes=1>"
 
@@ -288,9 +294,13 @@ async def test_an_exception_while_retrying_spares_the_waiters_already_settled() 
 
 @pytest.mark.parametrize(
     ("cancelled", "expected"),
-    [("ok-c", type(None)), ("bad-c", type(None)), ("poison-c", type(None)),
-     ("explode-c", RunnerBrokeError)],
-)  # fmt: skip
+    [
+        ("ok-c", type(None)),
+        ("bad-c", type(None)),
+        ("poison-c", type(None)),
+        ("explode-c", RunnerBrokeError),
+    ],
+)
 async def test_a_cancelled_waiter_stops_no_one_and_leaves_no_unretrieved_error(
     cancelled: str, expected: type[BaseException | None]
 ) -> None:
@@ -405,9 +415,14 @@ async def test_a_fast_forward_is_an_update() -> None:
 
 # --- against real git -------------------------------------------------------------------------
 
-IDENTITY = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
-            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid",
-            "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}  # fmt: skip
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.invalid",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
 ENV = os.environ | IDENTITY
 MISSING = "1" * 40  # an object no repository has
 
@@ -422,8 +437,9 @@ class Remote:
 
 
 def git_sync(cwd: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=cwd, env=ENV, check=True, capture_output=True,
-                          text=True)  # fmt: skip
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, env=ENV, check=True, capture_output=True, text=True
+    )
     return done.stdout.strip()
 
 
@@ -434,8 +450,9 @@ def remote(tmp_path: Path) -> Remote:
     git_sync(tmp_path, "init", "-q", str(scratch))
     commits = []
     for n in range(2):
-        git_sync(scratch, "-c", "commit.gpgsign=false", "commit", "-q", "--allow-empty",
-                 "-m", f"c{n}")  # fmt: skip
+        git_sync(
+            scratch, "-c", "commit.gpgsign=false", "commit", "-q", "--allow-empty", "-m", f"c{n}"
+        )
         commits.append(git_sync(scratch, "rev-parse", "HEAD"))
     return Remote(bare, scratch, (commits[0], commits[1]))
 
@@ -525,9 +542,11 @@ async def test_real_git_two_requests_for_one_branch_fail_no_other_branch(remote:
     pusher = BatchedPush(RealGit(remote.scratch), str(remote.bare), linger_s=FAST)
     c0, c1 = remote.commits
     outcomes = await asyncio.gather(
-        pusher.push(c0, "issue-1"), pusher.push(c1, "issue-1"), pusher.push(c1, "issue-2"),
+        pusher.push(c0, "issue-1"),
+        pusher.push(c1, "issue-1"),
+        pusher.push(c1, "issue-2"),
         return_exceptions=True,
-    )  # fmt: skip
+    )
     # git would refuse a push naming one destination twice ("dst ref refs/heads/issue-1
     # receives from more than one src"): the second request for issue-1 waits for the next.
     assert outcomes == [None, None, None]

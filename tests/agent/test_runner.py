@@ -74,32 +74,49 @@ async def test_non_zero_exit_is_returned_with_a_tail(tmp_path: Path) -> None:
 
 async def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     pid_file = tmp_path / "child.pid"
-    argv = [PY, "-m", "autoissue.agent.fake", "--mode", "hang", "--sleep-min", "0",
-            "--sleep-max", "0", "--alloc-mb", "0", "--pid-file", str(pid_file)]  # fmt: skip
+    argv = [
+        PY,
+        "-m",
+        "autoissue.agent.fake",
+        "--mode",
+        "hang",
+        "--sleep-min",
+        "0",
+        "--sleep-max",
+        "0",
+        "--alloc-mb",
+        "0",
+        "--pid-file",
+        str(pid_file),
+    ]
     with pytest.raises(AgentTimeoutError, match="timeout") as caught:
-        await run_command(argv, cwd=tmp_path, env=dict(os.environ), timeout_s=2.0,
-                          kill_grace_s=0.2)  # fmt: skip
+        await run_command(argv, cwd=tmp_path, env=dict(os.environ), timeout_s=2.0, kill_grace_s=0.2)
     assert isinstance(caught.value, TimeoutError)
     assert await exits(int(pid_file.read_text()))
 
 
 async def test_sigkill_follows_when_sigterm_is_ignored(tmp_path: Path) -> None:
-    code = ("import signal, time, sys; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-            "print('ready', flush=True); time.sleep(60)")  # fmt: skip
+    code = (
+        "import signal, time, sys; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "print('ready', flush=True); time.sleep(60)"
+    )
     started = asyncio.get_running_loop().time()
     with pytest.raises(AgentTimeoutError):
-        await run_command([PY, "-c", code], cwd=tmp_path, env={}, timeout_s=0.5,
-                          kill_grace_s=0.3)  # fmt: skip
+        await run_command([PY, "-c", code], cwd=tmp_path, env={}, timeout_s=0.5, kill_grace_s=0.3)
     assert asyncio.get_running_loop().time() - started < 10
 
 
 async def test_cancellation_kills_the_group(tmp_path: Path) -> None:
     async with Signal() as ready:
-        code = ("import subprocess, sys, time; "
-                "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
-                + ready.code("child.pid") + "; time.sleep(60)")  # fmt: skip
-        task = asyncio.create_task(run_command([PY, "-c", code], cwd=tmp_path, env={},
-                                               kill_grace_s=0.2))  # fmt: skip
+        code = (
+            "import subprocess, sys, time; "
+            "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+            + ready.code("child.pid")
+            + "; time.sleep(60)"
+        )
+        task = asyncio.create_task(
+            run_command([PY, "-c", code], cwd=tmp_path, env={}, kill_grace_s=0.2)
+        )
         child = int(await ready.received.get())
         task.cancel()
         with pytest.raises(asyncio.CancelledError):

@@ -53,14 +53,17 @@ class RacingMirror(RepoMirror):
     ) -> Completed:
         if args[:2] == ("worktree", "add") and self.raced < 2:
             self.raced += 1
-            raise GitCommandError("git worktree failed (128): fatal: failed to read "
-                                  "worktrees/issue-2-x/commondir: Success")  # fmt: skip
+            raise GitCommandError(
+                "git worktree failed (128): fatal: failed to read "
+                "worktrees/issue-2-x/commondir: Success"
+            )
         return await super().git(*args, cwd=cwd, limit=limit, network=network)
 
 
 async def racing_mirror(tmp_path: Path, emulator: Emulator) -> RacingMirror:
-    mirror = RacingMirror(tmp_path / "repos" / "m.git", url=clone_url(emulator), base="main",
-                          env=ENV)  # fmt: skip
+    mirror = RacingMirror(
+        tmp_path / "repos" / "m.git", url=clone_url(emulator), base="main", env=ENV
+    )
     await mirror.fetch()
     return mirror
 

@@ -112,10 +112,14 @@ def test_a_controller_that_does_not_move_scores_the_whole_phase() -> None:
 
 
 def run(concurrency: int | None, per_second: list[int], latency: float = 0.1) -> dict[str, Any]:
-    completions = [(second + i / n, latency) for second, n in enumerate(per_second)
-                   for i in range(n)]  # fmt: skip
-    return {"concurrency": concurrency, "completions": completions,
-            "samples": [(float(s), 10, 10, False) for s in range(len(per_second))]}  # fmt: skip
+    completions = [
+        (second + i / n, latency) for second, n in enumerate(per_second) for i in range(n)
+    ]
+    return {
+        "concurrency": concurrency,
+        "completions": completions,
+        "samples": [(float(s), 10, 10, False) for s in range(len(per_second))],
+    }
 
 
 def test_phase_figures_and_throughput_series() -> None:
@@ -128,8 +132,12 @@ def test_phase_figures_and_throughput_series() -> None:
 
 
 def result(name: str, concurrency: int | None, total: float, first: float) -> dict[str, Any]:
-    return {"contender": name, "concurrency": concurrency, "issues_per_s": total,
-            "phases": [{"issues_per_s": first}]}  # fmt: skip
+    return {
+        "contender": name,
+        "concurrency": concurrency,
+        "issues_per_s": total,
+        "phases": [{"issues_per_s": first}],
+    }
 
 
 def test_compare_finds_the_best_fixed_and_the_first_phase_tuned_setting() -> None:
@@ -160,8 +168,19 @@ def test_only_an_adaptive_report_has_a_plot(tmp_path: Path) -> None:
 
 def test_the_cli_runs_a_short_adaptive_bench_and_draws_it(tmp_path: Path) -> None:
     out, table, png = tmp_path / "a.json", tmp_path / "a.md", tmp_path / "a.png"
-    args = ["bench", "adaptive", "--quick", "--duration", "2", "--json", str(out),
-            "--markdown", str(table), "--plot", str(png)]  # fmt: skip
+    args = [
+        "bench",
+        "adaptive",
+        "--quick",
+        "--duration",
+        "2",
+        "--json",
+        str(out),
+        "--markdown",
+        str(table),
+        "--plot",
+        str(png),
+    ]
     done = CliRunner().invoke(main, args)
     assert done.exit_code == 0, done.output
     report = json.loads(out.read_text())

@@ -25,8 +25,17 @@ pytestmark = pytest.mark.timeout(90)
 
 def test_the_cli_runs_the_quick_agent_bench(tmp_path: Path) -> None:
     out = tmp_path / "agent.json"
-    args = ["bench", "agent", "--quick", "--issues", "10", "--json", str(out),
-            "--markdown", str(tmp_path / "agent.md")]  # fmt: skip
+    args = [
+        "bench",
+        "agent",
+        "--quick",
+        "--issues",
+        "10",
+        "--json",
+        str(out),
+        "--markdown",
+        str(tmp_path / "agent.md"),
+    ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
@@ -51,13 +60,20 @@ def test_check_counts_missing_unexpected_and_repeated_pull_requests() -> None:
     assert failing
     assert passing
     pulls = [{"head": f"autoissue/bench/issue-{n}", "body": f"Closes #{n}"} for n in passing[1:]]
-    pulls += [{"head": f"autoissue/bench/issue-{passing[-1]}", "body": None},
-              {"head": f"autoissue/bench/issue-{failing[0]}", "body": "x"},
-              {"head": "contrib/3-fix", "body": "Closes #3"}]  # fmt: skip
+    pulls += [
+        {"head": f"autoissue/bench/issue-{passing[-1]}", "body": None},
+        {"head": f"autoissue/bench/issue-{failing[0]}", "body": "x"},
+        {"head": "contrib/3-fix", "body": "Closes #3"},
+    ]
     found = check(pulls, numbers, config)
-    assert found == {"prs_opened": len(passing) + 1, "prs_expected": len(passing),
-                     "prs_correct": len(passing) - 1, "prs_missing": 1, "prs_unexpected": 1,
-                     "prs_repeated": 1}  # fmt: skip
+    assert found == {
+        "prs_opened": len(passing) + 1,
+        "prs_expected": len(passing),
+        "prs_correct": len(passing) - 1,
+        "prs_missing": 1,
+        "prs_unexpected": 1,
+        "prs_repeated": 1,
+    }
 
 
 def test_the_quota_admits_open_issues_then_declines(tmp_path: Path) -> None:
@@ -67,10 +83,14 @@ def test_the_quota_admits_open_issues_then_declines(tmp_path: Path) -> None:
     assert quota.select(pull) is None
     assert [quota.select(issue) is not None for _ in range(3)] == [True, True, False]
     assert "2/2" in repr(quota)
-    state = {"issues": [{"number": 3, "state": "open", "is_pull_request": False},
-                        {"number": 1, "state": "closed", "is_pull_request": False},
-                        {"number": 2, "state": "open", "is_pull_request": True},
-                        {"number": 4, "state": "open", "is_pull_request": False}]}  # fmt: skip
+    state = {
+        "issues": [
+            {"number": 3, "state": "open", "is_pull_request": False},
+            {"number": 1, "state": "closed", "is_pull_request": False},
+            {"number": 2, "state": "open", "is_pull_request": True},
+            {"number": 4, "state": "open", "is_pull_request": False},
+        ]
+    }
     assert open_issue_numbers(state, 5) == [3, 4]
     assert open_issue_numbers(state, 1) == [3]
 

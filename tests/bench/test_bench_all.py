@@ -17,8 +17,19 @@ from click.testing import CliRunner
 from autoissue.bench import ALL_CONTENDERS, COLUMNS, WORKLOADS, BenchReport, run_suite
 from autoissue.cli import main
 
-NUMBERS = ("issues", "seconds", "issues_per_s", "failed", "lost", "duplicate_writes",
-           "kills", "mttr_s", "mttr_median_s", "claims_acks_per_s", "api_calls")  # fmt: skip
+NUMBERS = (
+    "issues",
+    "seconds",
+    "issues_per_s",
+    "failed",
+    "lost",
+    "duplicate_writes",
+    "kills",
+    "mttr_s",
+    "mttr_median_s",
+    "claims_acks_per_s",
+    "api_calls",
+)
 
 
 def sane(workload: str, result: dict[str, Any]) -> None:
@@ -59,8 +70,17 @@ def check_pool(report: dict[str, Any]) -> None:
 @pytest.mark.timeout(240)
 def test_bench_all_quick_runs_every_workload(tmp_path: Path) -> None:
     out, table, png = tmp_path / "all.json", tmp_path / "all.md", tmp_path / "adaptive.png"
-    args = ["bench", "all", "--quick", "--json", str(out), "--markdown", str(table),
-            "--plot", str(png)]  # fmt: skip
+    args = [
+        "bench",
+        "all",
+        "--quick",
+        "--json",
+        str(out),
+        "--markdown",
+        str(table),
+        "--plot",
+        str(png),
+    ]
     done = CliRunner().invoke(main, args)
     assert done.exit_code == 0, done.output
     document = json.loads(out.read_text())

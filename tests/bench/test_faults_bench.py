@@ -29,9 +29,16 @@ from autoissue.emulator import EmulatorConfig, run_in_thread
 
 
 def item(number: int, labels: list[str], **extra: Any) -> dict[str, Any]:
-    return {"number": number, "title": "The app crashes with an error", "body": "broken",
-            "state": "open", "is_pull_request": False, "locked": False, "labels": labels,
-            **extra}  # fmt: skip
+    return {
+        "number": number,
+        "title": "The app crashes with an error",
+        "body": "broken",
+        "state": "open",
+        "is_pull_request": False,
+        "locked": False,
+        "labels": labels,
+        **extra,
+    }
 
 
 def state(*items: dict[str, Any]) -> dict[str, Any]:
@@ -57,8 +64,13 @@ def test_eligible_issues_are_those_the_run_must_triage() -> None:
 
 
 def test_lost_are_untriaged_issues_that_are_not_dead_letters() -> None:
-    final = state(item(1, ["priority:low"]), item(2, ["bug", "priority:critical"]),
-                  item(3, []), item(4, ["priority: high"]), item(5, []))  # fmt: skip
+    final = state(
+        item(1, ["priority:low"]),
+        item(2, ["bug", "priority:critical"]),
+        item(3, []),
+        item(4, ["priority: high"]),
+        item(5, []),
+    )
     numbers = {1, 2, 3, 4}
     assert check(final, numbers, dead={3}) == {"issues": 4, "missing": 2, "failed": 1, "lost": 1}
     assert check(final, numbers, dead={3, 4})["lost"] == 0
@@ -70,11 +82,13 @@ def test_dead_letter_keys_name_their_issues() -> None:
 
 
 def test_writes_are_successful_answers_to_anything_but_a_read() -> None:
-    stats = {"requests": {
-        "GET /repos/{owner}/{repo}/issues": {"200": 40, "304": 2},
-        "POST /repos/{owner}/{repo}/issues/{n}/labels": {"200": 30, "502": 3, "reset": 1},
-        "POST /repos/{owner}/{repo}/issues/{n}/comments": {"201": 2},
-    }}  # fmt: skip
+    stats = {
+        "requests": {
+            "GET /repos/{owner}/{repo}/issues": {"200": 40, "304": 2},
+            "POST /repos/{owner}/{repo}/issues/{n}/labels": {"200": 30, "502": 3, "reset": 1},
+            "POST /repos/{owner}/{repo}/issues/{n}/comments": {"201": 2},
+        }
+    }
     assert write_count(stats) == 32
 
 
@@ -101,8 +115,13 @@ def test_mttr_is_the_worst_time_from_a_restart_to_the_next_write() -> None:
     assert (figures["kills"], figures["resumed"]) == (4, 3)
     assert figures["mttr_s"] == 2.0
     assert figures["mttr_median_s"] == 0.5
-    assert mttr([]) == {"kills": 0, "mttr_s": 0.0, "mttr_median_s": 0.0, "mttr_each_s": [],
-                        "resumed": 0}  # fmt: skip
+    assert mttr([]) == {
+        "kills": 0,
+        "mttr_s": 0.0,
+        "mttr_median_s": 0.0,
+        "mttr_each_s": [],
+        "resumed": 0,
+    }
 
 
 def test_rounds_are_summarised_by_their_worst_losses_and_median_speed() -> None:
@@ -112,8 +131,15 @@ def test_rounds_are_summarised_by_their_worst_losses_and_median_speed() -> None:
         {"issues": 10, "seconds": 4.0, "lost": 1, "mttr_s": 3.0, "mttr_each_s": [3.0]},
     ]
     summary = summarise(runs)
-    assert summary == {"contender": "autoissue", "runs": 2, "issues": 10, "seconds": 3.0,
-                       "lost": 1, "mttr_s": 3.0, "mttr_each_s": [1.0, 3.0]}  # fmt: skip
+    assert summary == {
+        "contender": "autoissue",
+        "runs": 2,
+        "issues": 10,
+        "seconds": 3.0,
+        "lost": 1,
+        "mttr_s": 3.0,
+        "mttr_each_s": [1.0, 3.0],
+    }
     assert summarise([{"error": "boom"}])["error"] == "boom"
     assert summarise([])["error"] == "not run"
 

@@ -99,8 +99,16 @@ def state(*issues: dict[str, Any]) -> dict[str, Any]:
 
 
 def issue(number: int, labels: list[str], **extra: Any) -> dict[str, Any]:
-    return {"number": number, "title": "App crash", "body": None, "comments": [],
-            "state": "open", "is_pull_request": False, "labels": labels, **extra}  # fmt: skip
+    return {
+        "number": number,
+        "title": "App crash",
+        "body": None,
+        "comments": [],
+        "state": "open",
+        "is_pull_request": False,
+        "labels": labels,
+        **extra,
+    }
 
 
 def test_expected_labels_cover_open_issues_only() -> None:

@@ -17,10 +17,16 @@ from autoissue.model import Plan, encode_plan
 
 GITHUB = "https://api.github.com"
 NO_AGENT = {
-    "agent": None, "agent_args": (), "agent_timeout": None, "max_agents": None,
+    "agent": None,
+    "agent_args": (),
+    "agent_timeout": None,
+    "max_agents": None,
     "agent_pass_env": (),
-    "pr_labels": (), "draft": False, "allowed_labels": (), "allowed_paths": (),
-}  # fmt: skip
+    "pr_labels": (),
+    "draft": False,
+    "allowed_labels": (),
+    "allowed_paths": (),
+}
 
 
 @pytest.mark.parametrize(
@@ -65,8 +71,13 @@ def test_agent_options_name_their_flag_when_given_to_another_processor() -> None
 
 
 def test_the_command_processor_gets_its_options(tmp_path: Path) -> None:
-    options = {**NO_AGENT, "agent": "claude", "agent_timeout": 90.0, "allowed_paths": ("src/**",),
-               "max_agents": 3}  # fmt: skip
+    options = {
+        **NO_AGENT,
+        "agent": "claude",
+        "agent_timeout": 90.0,
+        "allowed_paths": ("src/**",),
+        "max_agents": 3,
+    }
     built = processor_options("command", options, "t0k3n", tmp_path, base_url=GITHUB)
     assert built["preset"] == "claude"
     assert built["timeout_s"] == 90.0
@@ -96,8 +107,15 @@ def test_apply_exits_non_zero_when_a_plan_fails(fresh_emulator: Emulator, tmp_pa
     plans = tmp_path / "plans.jsonl"
     plan = Plan("triage", "acme/widgets", 999_999, "2026-01-01T00:00:00Z")  # no such issue
     plans.write_bytes(encode_plan(plan) + b"\n")
-    args = ["apply", str(plans), "--base-url", fresh_emulator.base_url,
-            "--backend", f"sqlite:///{tmp_path / 'state.db'}", "--json"]  # fmt: skip
+    args = [
+        "apply",
+        str(plans),
+        "--base-url",
+        fresh_emulator.base_url,
+        "--backend",
+        f"sqlite:///{tmp_path / 'state.db'}",
+        "--json",
+    ]
     result = CliRunner().invoke(main, args, env={"GITHUB_TOKEN": "t0ken"})
     assert result.exit_code == 1
     assert json.loads(result.output)["failed"] == 1

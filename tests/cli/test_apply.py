@@ -43,8 +43,20 @@ def test_dry_run_then_apply_requeues_what_changed(fresh_emulator: Emulator, tmp_
     backend = f"sqlite:///{tmp_path / 'state.db'}"
     base = ["--base-url", fresh_emulator.base_url]
     common = [*base, "--backend", backend]
-    dry = invoke(["run", "--repo", "acme/widgets", *common, "--dry-run", "--plan-out", str(plans),
-                  "--state-dir", str(tmp_path), "--quiet"])  # fmt: skip
+    dry = invoke(
+        [
+            "run",
+            "--repo",
+            "acme/widgets",
+            *common,
+            "--dry-run",
+            "--plan-out",
+            str(plans),
+            "--state-dir",
+            str(tmp_path),
+            "--quiet",
+        ]
+    )
     assert dry.exit_code == 0, dry.output
     written = [decode_plan(line) for line in plans.read_bytes().splitlines()]
     with_writes = [plan for plan in written if plan.actions]
@@ -101,8 +113,18 @@ def test_a_dry_run_leaves_real_queued_work_alone(fresh_emulator: Emulator, tmp_p
 
     assert asyncio.run(leave_work()) == 1
     where = ["--backend", backend, "--state-dir", str(tmp_path)]
-    dry = invoke(["run", "--repo", "acme/widgets", "--base-url", fresh_emulator.base_url,
-                  *where, "--dry-run", "--quiet"])  # fmt: skip
+    dry = invoke(
+        [
+            "run",
+            "--repo",
+            "acme/widgets",
+            "--base-url",
+            fresh_emulator.base_url,
+            *where,
+            "--dry-run",
+            "--quiet",
+        ]
+    )
     assert dry.exit_code == 0, dry.output
 
     async def waiting() -> int:

@@ -34,11 +34,16 @@ def listing_statuses(before: dict[str, Any], after: dict[str, Any]) -> dict[str,
 def eligible(emulator: Emulator) -> int:
     with urllib.request.urlopen(emulator.base_url + "/_emulator/state") as answer:
         items = json.load(answer)["repos"][0]["issues"]
-    return int(next(
-        item["number"] for item in items
-        if item["state"] == "open" and not item["is_pull_request"] and not item["locked"]
-        and not {"wontfix", "duplicate", "invalid"} & set(item["labels"])
-    ))  # fmt: skip
+    return int(
+        next(
+            item["number"]
+            for item in items
+            if item["state"] == "open"
+            and not item["is_pull_request"]
+            and not item["locked"]
+            and not {"wontfix", "duplicate", "invalid"} & set(item["labels"])
+        )
+    )
 
 
 def edit(emulator: Emulator, number: int) -> None:
@@ -54,8 +59,18 @@ def edit(emulator: Emulator, number: int) -> None:
 
 def run(emulator: Emulator, state_dir: Path) -> dict[str, Any]:
     report_path = state_dir / "last.json"
-    args = ["run", "--repo", "acme/widgets", "--base-url", emulator.base_url, "--quiet",
-            "--state-dir", str(state_dir), "--report-json", str(report_path)]  # fmt: skip
+    args = [
+        "run",
+        "--repo",
+        "acme/widgets",
+        "--base-url",
+        emulator.base_url,
+        "--quiet",
+        "--state-dir",
+        str(state_dir),
+        "--report-json",
+        str(report_path),
+    ]
     result = CliRunner().invoke(main, args, env={"GITHUB_TOKEN": "t0ken"}, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     summary: dict[str, Any] = json.loads(report_path.read_text())["summary"]

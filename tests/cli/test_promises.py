@@ -26,8 +26,17 @@ REPO = "acme/widgets"
 
 
 def _run_args(emulator: Emulator, state_dir: Path, *extra: str) -> list[str]:
-    return ["run", "--repo", REPO, "--base-url", emulator.base_url, "--state-dir",
-            str(state_dir), "--quiet", *extra]  # fmt: skip
+    return [
+        "run",
+        "--repo",
+        REPO,
+        "--base-url",
+        emulator.base_url,
+        "--state-dir",
+        str(state_dir),
+        "--quiet",
+        *extra,
+    ]
 
 
 def _summary(state_dir: Path) -> dict[str, Any]:

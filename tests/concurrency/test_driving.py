@@ -41,10 +41,12 @@ def climb(limit: Gradient2Limit, rtt: float, windows: int) -> list[int]:
 
 
 def test_slow_start_doubles_the_target_until_latency_rises() -> None:
-    slow = Gradient2Limit(initial_limit=20, min_limit=4, max_limit=1000, smoothing=0.5,
-                          queue_size=4, slow_start=True)  # fmt: skip
-    plain = Gradient2Limit(initial_limit=20, min_limit=4, max_limit=1000, smoothing=0.5,
-                           queue_size=4)  # fmt: skip
+    slow = Gradient2Limit(
+        initial_limit=20, min_limit=4, max_limit=1000, smoothing=0.5, queue_size=4, slow_start=True
+    )
+    plain = Gradient2Limit(
+        initial_limit=20, min_limit=4, max_limit=1000, smoothing=0.5, queue_size=4
+    )
     # Nine samples learn the baseline at the initial load; nothing doubles before the tenth.
     assert climb(slow, 0.1, 9) == climb(plain, 0.1, 9)
     grown = climb(slow, 0.1, 5)
@@ -62,8 +64,14 @@ def test_slow_start_doubles_the_target_until_latency_rises() -> None:
 
 
 def test_slow_start_ends_at_the_first_drop_and_cannot_raise_the_baseline() -> None:
-    limit = Gradient2Limit(initial_limit=20, min_limit=4, max_limit=1000, smoothing=0.5,
-                           slow_start=True, drop_gradient=0.5)  # fmt: skip
+    limit = Gradient2Limit(
+        initial_limit=20,
+        min_limit=4,
+        max_limit=1000,
+        smoothing=0.5,
+        slow_start=True,
+        drop_gradient=0.5,
+    )
     climb(limit, 0.1, 10)
     limit.update(0.14, limit.limit, dropped=False)  # within tolerance, but slower
     assert limit.long_rtt == pytest.approx(0.1)
@@ -108,9 +116,12 @@ def test_the_controller_takes_an_explicit_cpu_target_and_caps_a_held_estimate() 
 
 
 def test_an_ample_reading_bounds_by_room_and_says_so() -> None:
-    ctl = AdaptiveConcurrencyController(strategy=BALANCED, clock=FakeClock(),
-                                        sampler=FixedSampler(ResourceReading(10.0, 0)),
-                                        cpu_target=100.0)  # fmt: skip
+    ctl = AdaptiveConcurrencyController(
+        strategy=BALANCED,
+        clock=FakeClock(),
+        sampler=FixedSampler(ResourceReading(10.0, 0)),
+        cpu_target=100.0,
+    )
     ctl.limiter.reset(60, reason="test")
     held = [ctl.limiter.try_acquire() for _ in range(2)]
     ctl.guard.sample()

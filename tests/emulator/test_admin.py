@@ -20,9 +20,16 @@ async def test_state_has_the_documented_shape(emulator: Emulator, api: Api) -> N
     assert len(repo["issues"]) == 120
     issue = repo["issues"][0]
     assert set(issue) == {
-        "number", "title", "body", "state", "locked", "is_pull_request", "labels",
-        "updated_at", "comments",
-    }  # fmt: skip
+        "number",
+        "title",
+        "body",
+        "state",
+        "locked",
+        "is_pull_request",
+        "labels",
+        "updated_at",
+        "comments",
+    }
     with_comments = next(item for item in repo["issues"] if item["comments"])
     assert set(with_comments["comments"][0]) == {"id", "user", "body"}
     assert {pull["number"] for pull in repo["pulls"]} == {

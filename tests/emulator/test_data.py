@@ -10,10 +10,20 @@ from autoissue.emulator._data import DEFAULT_LABELS, generate
 
 def _summary(seed: int) -> list[tuple[object, ...]]:
     return [
-        (r.number, r.title, r.body, r.user, r.labels, r.state, r.locked, r.updated_at,
-         [c.body for c in r.comments], r.pull.head if r.pull else None)
+        (
+            r.number,
+            r.title,
+            r.body,
+            r.user,
+            r.labels,
+            r.state,
+            r.locked,
+            r.updated_at,
+            [c.body for c in r.comments],
+            r.pull.head if r.pull else None,
+        )
         for r in generate(seed, 300)
-    ]  # fmt: skip
+    ]
 
 
 def test_same_seed_same_data_other_seed_other_data() -> None:
@@ -34,8 +44,17 @@ def test_a_realistic_mix() -> None:
     assert any(body and "```" in body for body in bodies)
     assert any(body and re.search(r"[^\x00-\x7f]", body) for body in bodies)
     titles = " ".join(r.title.lower() for r in records)
-    for word in ("crash", "error", "fails", "add support", "feature request", "how do i", "docs",
-                 "typo", "readme"):  # fmt: skip
+    for word in (
+        "crash",
+        "error",
+        "fails",
+        "add support",
+        "feature request",
+        "how do i",
+        "docs",
+        "typo",
+        "readme",
+    ):
         assert word in titles, word
     labels = Counter(name for r in records for name in r.labels)
     assert set(labels) <= set(DEFAULT_LABELS)

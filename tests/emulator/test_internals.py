@@ -43,8 +43,17 @@ def test_reprs_are_one_line_with_live_counts(tmp_path: Path) -> None:
     ctx = Context(
         config=EmulatorConfig(issues=10), clock=FakeClock(), base_url="http://h", bare=tmp_path
     )
-    for obj in (ctx, ctx.store, ctx.listing, ctx.limiter, ctx.latency, ctx.stats, Pipeline(ctx),
-                IssueRoutes(ctx), PullRoutes(ctx)):  # fmt: skip
+    for obj in (
+        ctx,
+        ctx.store,
+        ctx.listing,
+        ctx.limiter,
+        ctx.latency,
+        ctx.stats,
+        Pipeline(ctx),
+        IssueRoutes(ctx),
+        PullRoutes(ctx),
+    ):
         text = repr(obj)
         assert "\n" not in text
         assert text.startswith(type(obj).__name__)

@@ -72,8 +72,10 @@ async def test_faults_at_rate_one_fail_every_request(start: Start, api: Api) -> 
     stats = emulator.stats()
     assert stats["faults_injected"] == 40
     assert stats["requests_total"] == 40
-    resets = sum(stats["requests"]["POST /repos/{owner}/{repo}/issues/{n}/labels"].get(k, 0)
-                 for k in ("reset",))  # fmt: skip
+    resets = sum(
+        stats["requests"]["POST /repos/{owner}/{repo}/issues/{n}/labels"].get(k, 0)
+        for k in ("reset",)
+    )
     assert resets == outcomes.count(0)
     assert clock.slept  # slow faults sleep even with latency off
     labelled = {

@@ -57,9 +57,15 @@ async def test_pushed_branch_opens_a_pull_then_a_duplicate_is_refused(
     assert newest[0]["number"] == 121
     state = emulator.state()["repos"][0]
     assert state["pulls"][-1] == {
-        "number": 121, "head": "autoissue/fix-7", "base": "main", "state": "open",
-        "title": "Fix #7", "body": "Closes #7", "draft": True, "labels": [],
-    }  # fmt: skip
+        "number": 121,
+        "head": "autoissue/fix-7",
+        "base": "main",
+        "state": "open",
+        "title": "Fix #7",
+        "body": "Closes #7",
+        "draft": True,
+        "labels": [],
+    }
 
 
 async def test_closing_a_pull_frees_its_head(emulator: Emulator, api: Api) -> None:

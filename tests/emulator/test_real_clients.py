@@ -89,8 +89,15 @@ def test_githubkit_sync_reads_writes_and_sees_304(served: Emulator) -> None:
     with GitHub(TOKEN, base_url=served.base_url, auto_retry=False) as gh:
         first = gh.rest.issues.list_for_repo("acme", "widgets", state="all", per_page=100)
         assert len(first.parsed_data) == 100
-        every = list(gh.rest.paginate(gh.rest.issues.list_for_repo, owner="acme", repo="widgets",
-                                      state="all", per_page=100))  # fmt: skip
+        every = list(
+            gh.rest.paginate(
+                gh.rest.issues.list_for_repo,
+                owner="acme",
+                repo="widgets",
+                state="all",
+                per_page=100,
+            )
+        )
         assert len({issue.number for issue in every}) >= 250
         issue = gh.rest.issues.get("acme", "widgets", 40).parsed_data
         assert issue.number == 40

@@ -78,8 +78,20 @@ def test_clocks_describe_themselves() -> None:
 
 
 def test_serve_prints_its_url_and_stops_on_sigint(tmp_path: Path) -> None:
-    argv = [sys.executable, "-m", "autoissue", "emulator", "--port", "0", "--issues", "20",
-            "--seed", "3", "--data-dir", str(tmp_path)]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "autoissue",
+        "emulator",
+        "--port",
+        "0",
+        "--issues",
+        "20",
+        "--seed",
+        "3",
+        "--data-dir",
+        str(tmp_path),
+    ]
     env = os.environ | {"COVERAGE_PROCESS_START": ""}
     proc = subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env

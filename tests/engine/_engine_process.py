@@ -27,9 +27,14 @@ async def main(base_url: str, dsn: str, role: str) -> None:
         idle_exit_s = 0.0 if role == "run" else 3.0
         options = EngineOptions(concurrency=8, lease_s=1.0, idle_exit_s=idle_exit_s)
         engine = Engine(
-            client, REPO, Commenter(), options=options,
-            queue=stores.queue, state=stores.state, pages=pages,
-        )  # fmt: skip
+            client,
+            REPO,
+            Commenter(),
+            options=options,
+            queue=stores.queue,
+            state=stores.state,
+            pages=pages,
+        )
         await engine.run()
 
 

@@ -46,10 +46,13 @@ def snapshot(emulator: Emulator) -> dict[str, Any]:
 def eligible(emulator: Emulator) -> list[int]:
     skip = {"wontfix", "duplicate", "invalid"}
     return [
-        item["number"] for item in snapshot(emulator)["issues"]
-        if item["state"] == "open" and not item["is_pull_request"] and not item["locked"]
+        item["number"]
+        for item in snapshot(emulator)["issues"]
+        if item["state"] == "open"
+        and not item["is_pull_request"]
+        and not item["locked"]
         and not skip & set(item["labels"])
-    ]  # fmt: skip
+    ]
 
 
 def ours(emulator: Emulator) -> list[dict[str, Any]]:
@@ -60,11 +63,27 @@ def ours(emulator: Emulator) -> list[dict[str, Any]]:
 def run(emulator: Emulator, state_dir: Path) -> subprocess.Popen[bytes]:
     agent_args = [f"--agent-arg={arg}" for arg in FAST_AGENT]
     argv = [
-        sys.executable, "-m", "autoissue", "run", "--repo", REPO,
-        "--base-url", emulator.base_url, "--processor", "command", "--agent", "fake",
-        *agent_args, "--concurrency", "8", "--state-dir", str(state_dir), "--quiet",
-        "--pr-label", "automated",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "autoissue",
+        "run",
+        "--repo",
+        REPO,
+        "--base-url",
+        emulator.base_url,
+        "--processor",
+        "command",
+        "--agent",
+        "fake",
+        *agent_args,
+        "--concurrency",
+        "8",
+        "--state-dir",
+        str(state_dir),
+        "--quiet",
+        "--pr-label",
+        "automated",
+    ]
     env = {**os.environ, "GITHUB_TOKEN": "t0k3n"}
     return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
@@ -127,12 +146,29 @@ def open_pull(emulator: Emulator, number: int) -> None:
 
 async def test_the_cost_cap_stops_the_agents(emulator: Emulator, tmp_path: Path) -> None:
     argv = [
-        sys.executable, "-m", "autoissue", "run", "--repo", REPO,
-        "--base-url", emulator.base_url, "--processor", "command", "--agent", "fake",
+        sys.executable,
+        "-m",
+        "autoissue",
+        "run",
+        "--repo",
+        REPO,
+        "--base-url",
+        emulator.base_url,
+        "--processor",
+        "command",
+        "--agent",
+        "fake",
         *[f"--agent-arg={arg}" for arg in (*FAST_AGENT, "--cost=0.4")],
-        "--concurrency", "1", "--max-cost-usd", "1", "--state-dir", str(tmp_path), "--quiet",
-        "--report-json", str(tmp_path / "report.json"),
-    ]  # fmt: skip
+        "--concurrency",
+        "1",
+        "--max-cost-usd",
+        "1",
+        "--state-dir",
+        str(tmp_path),
+        "--quiet",
+        "--report-json",
+        str(tmp_path / "report.json"),
+    ]
     env = {**os.environ, "GITHUB_TOKEN": "t0k3n"}
     done = await asyncio.to_thread(
         subprocess.run, argv, cwd=ROOT, env=env, capture_output=True, timeout=120, check=False

@@ -52,8 +52,14 @@ async def test_process_cpu_stays_under_the_target_once_the_guard_has_acted() -> 
         sampler=model,
         cpu_target=TARGET,
     )
-    engine = Engine(offline(), "o/r", work, options=EngineOptions(dry_run=True),
-                    controller=ctl, pages=pages(400, size=50))  # type: ignore[arg-type]  # fmt: skip
+    engine = Engine(
+        offline(),
+        "o/r",
+        work,
+        options=EngineOptions(dry_run=True),
+        controller=ctl,
+        pages=pages(400, size=50),
+    )  # type: ignore[arg-type]
     summary = await engine.run()
     assert summary.processed == 400
     # Unguarded, the initial limit of 20 would burn 600%: the first readings show it.

@@ -138,8 +138,14 @@ async def test_the_hard_cap_follows_the_governor() -> None:
             return await super().process(issue, context)
 
     ctl = controller()
-    engine = Engine(client, "o/r", Learning(), options=EngineOptions(dry_run=True),
-                    controller=ctl, pages=pages(40))  # type: ignore[arg-type]  # fmt: skip
+    engine = Engine(
+        client,
+        "o/r",
+        Learning(),
+        options=EngineOptions(dry_run=True),
+        controller=ctl,
+        pages=pages(40),
+    )  # type: ignore[arg-type]
     summary = await engine.run()
     assert caps[0] == 40  # github.com's allowance until the server says otherwise
     assert caps[-1] == 256
@@ -189,8 +195,14 @@ async def test_a_failed_listing_cancels_the_work_in_flight_and_keeps_what_was_le
         raise RuntimeError("listing broke")
 
     busy = Busy(turns=1000)
-    engine = Engine(offline(), "o/r", busy, options=EngineOptions(dry_run=True),
-                    controller=controller(), pages=broken())  # type: ignore[arg-type]  # fmt: skip
+    engine = Engine(
+        offline(),
+        "o/r",
+        busy,
+        options=EngineOptions(dry_run=True),
+        controller=controller(),
+        pages=broken(),
+    )  # type: ignore[arg-type]
     with pytest.raises(RuntimeError, match="listing broke"):
         await engine.run()
     assert engine.controller.limiter.in_flight == 0
@@ -207,10 +219,17 @@ def test_autoissue_run_keeps_scaling_history_per_host_and_processor(tmp_path: Pa
     from autoissue.cli._run import RunSettings, history_path  # noqa: PLC0415 - CLI, one test
 
     settings = RunSettings(
-        repo="o/r", base_url="https://ghe.example.com:8443/api/v3", token="t", app=None,
-        processor="triage", options=EngineOptions(), state_dir=tmp_path, plan_out=None,
-        progress=False, backend="memory://",
-    )  # fmt: skip
+        repo="o/r",
+        base_url="https://ghe.example.com:8443/api/v3",
+        token="t",
+        app=None,
+        processor="triage",
+        options=EngineOptions(),
+        state_dir=tmp_path,
+        plan_out=None,
+        progress=False,
+        backend="memory://",
+    )
     assert history_path(settings) == tmp_path / "scaling" / "ghe.example.com_8443-triage.json"
 
 

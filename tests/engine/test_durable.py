@@ -44,9 +44,11 @@ def eligible(emulator: Emulator) -> list[dict[str, Any]]:
     return [
         item
         for item in items
-        if item["state"] == "open" and not item["is_pull_request"] and not item["locked"]
+        if item["state"] == "open"
+        and not item["is_pull_request"]
+        and not item["locked"]
         and not skip & set(item["labels"])
-    ]  # fmt: skip
+    ]
 
 
 def assert_exactly_once(emulator: Emulator) -> None:
@@ -109,9 +111,13 @@ async def test_a_worker_shares_a_run_and_nothing_is_done_twice(
     ):
         await client.warm_up()
         engine = Engine(
-            client, REPO, Commenter(), options=EngineOptions(concurrency=1),
-            queue=stores.queue, state=stores.state,
-        )  # fmt: skip
+            client,
+            REPO,
+            Commenter(),
+            options=EngineOptions(concurrency=1),
+            queue=stores.queue,
+            state=stores.state,
+        )
         summary = await engine.run()
     _, stderr = await asyncio.to_thread(helper.communicate, None, 60)
     assert helper.returncode == 0, stderr.decode()

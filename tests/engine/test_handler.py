@@ -6,13 +6,8 @@ import msgspec
 import pytest
 
 from autoissue import (
-    AgentError,
     CorruptItemError,
     FakeClock,
-    NotFoundError,
-    RateLimitedError,
-    ServerError,
-    TrustViolationError,
 )
 from autoissue.engine import (
     Engine,
@@ -23,9 +18,8 @@ from autoissue.engine import (
     message_for,
     no_pages,
 )
-from autoissue.engine._work import classify
 from autoissue.model import Issue, Priority
-from autoissue.queue import ErrorKind, MemoryQueue, Message, RetryPolicy
+from autoissue.queue import MemoryQueue, Message, RetryPolicy
 from autoissue.state import MemoryStateStore
 from tests.engine.test_dispatch import Busy, offline
 
@@ -37,8 +31,15 @@ def issue(number: int, updated_at: str = "2026-01-01T00:00:00Z") -> Issue:
 async def drain(queue: MemoryQueue, state: MemoryStateStore | None = None) -> Engine:
     """An engine that lists nothing and works the queue until it is empty."""
     options = EngineOptions(dry_run=True, concurrency=4)
-    engine = Engine(offline(), "o/r", Busy(), options=options, pages=no_pages(), queue=queue,
-                    state=state or MemoryStateStore())  # fmt: skip
+    engine = Engine(
+        offline(),
+        "o/r",
+        Busy(),
+        options=options,
+        pages=no_pages(),
+        queue=queue,
+        state=state or MemoryStateStore(),
+    )
     await engine.run()
     return engine
 
@@ -67,8 +68,15 @@ async def test_an_issue_locked_by_another_worker_waits_its_turn() -> None:
     state = MemoryStateStore(clock=clock)
     await state.acquire("o/r#1", "someone-else", 0.5)
     await queue.put_many([message_for(WorkItem("o/r", "busy", issue(1)), Priority.LOW)])
-    engine = Engine(offline(), "o/r", Busy(), options=EngineOptions(dry_run=True),
-                    pages=no_pages(), queue=queue, state=state)  # fmt: skip
+    engine = Engine(
+        offline(),
+        "o/r",
+        Busy(),
+        options=EngineOptions(dry_run=True),
+        pages=no_pages(),
+        queue=queue,
+        state=state,
+    )
     claimed = await queue.claim_many(1)
     assert await engine.handler.prepare(claimed) == []  # nacked: someone else has it
     assert queue.meter.retried == 1
@@ -80,8 +88,9 @@ async def test_two_versions_of_one_issue_in_one_batch_are_handled_one_at_a_time(
     queue = MemoryQueue(retry=RetryPolicy(base_s=0.0, cap_s=0.0))
     items = [WorkItem("o/r", "busy", issue(1, at)) for at in ("t1", "t2")]
     await queue.put_many([message_for(item, Priority.LOW) for item in items])
-    engine = Engine(offline(), "o/r", Busy(), options=EngineOptions(dry_run=True),
-                    pages=no_pages(), queue=queue)  # fmt: skip
+    engine = Engine(
+        offline(), "o/r", Busy(), options=EngineOptions(dry_run=True), pages=no_pages(), queue=queue
+    )
     ready = await engine.handler.prepare(await queue.claim_many(2))
     assert len(ready) == 1
     assert len(engine.handler.locks) == 1
@@ -92,28 +101,6 @@ async def test_a_dry_runs_keys_leave_the_real_ones_free() -> None:
     item = WorkItem("o/r", "busy", issue(1))
     assert await queue.put_many([message_for(item, Priority.LOW, dry_run=True)]) != [None]
     assert await queue.put_many([message_for(item, Priority.LOW)]) != [None]
-
-
-def limited(wait: float) -> RateLimitedError:
-    error = RateLimitedError("slow down", status=403)
-    error.retry_after = wait
-    return error
-
-
-@pytest.mark.parametrize(
-    ("error", "kind", "wait"),
-    [
-        (limited(30.0), ErrorKind.RATE_LIMITED, 30.0),
-        (NotFoundError("gone", status=404), ErrorKind.PERMANENT, None),
-        (TrustViolationError("label not allowed"), ErrorKind.PERMANENT, None),
-        (AgentError("agent exited 1"), ErrorKind.TRANSIENT, None),
-        (ServerError("bad gateway", status=502), ErrorKind.TRANSIENT, None),
-    ],
-)
-def test_errors_are_sorted_by_what_a_retry_can_do(
-    error: BaseException, kind: ErrorKind, wait: float | None
-) -> None:
-    assert classify(error) == (kind, wait)
 
 
 def test_a_negative_idle_exit_is_refused() -> None:

@@ -40,9 +40,10 @@ def item(emulator: Emulator, number: int) -> dict[str, Any]:
 def first_open(emulator: Emulator) -> int:
     items: list[dict[str, Any]] = emulator.state()["repos"][0]["issues"]
     return next(
-        i["number"] for i in items
+        i["number"]
+        for i in items
         if i["state"] == "open" and not i["is_pull_request"] and not i["locked"] and not i["labels"]
-    )  # fmt: skip
+    )
 
 
 async def test_reopened_three_times_then_handed_to_a_human(

@@ -43,8 +43,14 @@ class Stopper(Busy):
 async def test_a_stopped_run_settles_what_it_started_and_leaves_the_rest_queued() -> None:
     queue = MemoryQueue()
     stopper = Stopper(after=12)
-    engine = Engine(offline(), "o/r", stopper, options=EngineOptions(dry_run=True, concurrency=4),
-                    pages=pages(200, size=50), queue=queue)  # type: ignore[arg-type]  # fmt: skip
+    engine = Engine(
+        offline(),
+        "o/r",
+        stopper,
+        options=EngineOptions(dry_run=True, concurrency=4),
+        pages=pages(200, size=50),
+        queue=queue,
+    )  # type: ignore[arg-type]
     stopper.engine = engine
     summary = await engine.run()
     assert 12 <= summary.processed < 200
@@ -71,9 +77,21 @@ def labelled(emulator: Emulator) -> int:
 async def test_a_signal_finishes_the_issues_in_flight_and_a_rerun_does_the_rest(
     emulator: Emulator, tmp_path: Path, stop: signal.Signals, status: int
 ) -> None:
-    argv = [sys.executable, "-m", "autoissue", "run", "--repo", "acme/widgets",
-            "--base-url", emulator.base_url, "--state-dir", str(tmp_path), "--quiet",
-            "--concurrency", "8"]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "autoissue",
+        "run",
+        "--repo",
+        "acme/widgets",
+        "--base-url",
+        emulator.base_url,
+        "--state-dir",
+        str(tmp_path),
+        "--quiet",
+        "--concurrency",
+        "8",
+    ]
     env = {**os.environ, "GITHUB_TOKEN": "t0k3n"}
     seeded = labelled(emulator)  # some issues come with priority labels already
     first = await asyncio.to_thread(start, argv, env)

@@ -27,7 +27,7 @@ from autoissue.pool import (
 )
 from autoissue.pool._config import recycle_reason
 from autoissue.pool._shm import _unlink_all
-from autoissue.pool._stats import Counters, percentile
+from autoissue.pool._stats import Counters
 from autoissue.pool._task import Beat, Call, Outcome, Ready, callable_ref, capture, resolve
 from autoissue.pool._worker import COLLECT_AFTER_GROWTH, _Collector, rss_bytes, run_call, serve
 from autoissue.pool._workers import Worker, settle
@@ -189,12 +189,6 @@ def test_scaler_resize_clamps_and_retires_above_the_limit_at_once() -> None:
     assert scaler.floor == 1
     plan = scaler.plan(now=0.0, queued=5, busy=1, starting=0, idle_since=[0.0, 0.0])
     assert (plan.retire, plan.reason) == (2, RecycleReason.RESIZE)
-
-
-def test_percentile_by_nearest_rank() -> None:
-    assert percentile([], 0.5) == 0.0
-    assert percentile([3.0, 1.0, 2.0], 0.5) == 2.0
-    assert percentile(range(1, 101), 0.99) == 99
 
 
 def test_counters_snapshot_is_frozen_and_complete() -> None:

@@ -78,8 +78,13 @@ def git(*args: str) -> str:
 
 
 async def open_pull(client: GitHubClient, action: OpenPullRequest) -> dict[str, Any]:
-    body = {"head": action.head, "base": action.base or "main", "title": action.title,
-            "body": action.body, "draft": action.draft}  # fmt: skip
+    body = {
+        "head": action.head,
+        "base": action.base or "main",
+        "title": action.title,
+        "body": action.body,
+        "draft": action.draft,
+    }
     response = await client.request("POST", f"/repos/{REPO}/pulls", json=body)
     return dict(json.loads(response.body))
 
@@ -141,8 +146,9 @@ async def test_a_closing_keyword_in_an_open_pull_request_skips_exactly_that_issu
     tmp_path: Path, context: ProcessContext, client: GitHubClient
 ) -> None:
     plan = await processor(tmp_path, name="other").process(make_issue(900), context)
-    human = OpenPullRequest(head=the_pull(plan).head, title="Tidy up",
-                            body="FIXES #12, and see acme/other#1 and #2")  # fmt: skip
+    human = OpenPullRequest(
+        head=the_pull(plan).head, title="Tidy up", body="FIXES #12, and see acme/other#1 and #2"
+    )
     await open_pull(client, human)
     command = processor(tmp_path)
     plans = await asyncio.gather(*(command.process(make_issue(n), context) for n in (12, 1, 2)))
@@ -185,8 +191,18 @@ async def test_no_change_and_nothing_said_plans_nothing(
 
 async def test_allowed_labels_become_add_labels(tmp_path: Path, context: ProcessContext) -> None:
     trust = TrustPolicy(allowed_labels=frozenset({"bug", "agent-fixed"}))
-    command = processor(tmp_path, "--label", "bug", "--label", "agent-fixed", "--label", "bug",
-                        "--title", "A title\nwith\x07 lines", trust=trust)  # fmt: skip
+    command = processor(
+        tmp_path,
+        "--label",
+        "bug",
+        "--label",
+        "agent-fixed",
+        "--label",
+        "bug",
+        "--title",
+        "A title\nwith\x07 lines",
+        trust=trust,
+    )
     plan = await command.process(make_issue(9, labels=("bug",)), context)
     assert plan.actions[0] == AddLabels(("agent-fixed",))
     assert the_pull(plan).title == "A title with lines"
@@ -211,9 +227,12 @@ async def test_a_label_off_the_allowlist_fails_the_issue(
     ],
 )
 async def test_changes_outside_the_policy_fail_the_issue(
-    tmp_path: Path, context: ProcessContext, extra: tuple[str, ...], trust: TrustPolicy,
+    tmp_path: Path,
+    context: ProcessContext,
+    extra: tuple[str, ...],
+    trust: TrustPolicy,
     message: str,
-) -> None:  # fmt: skip
+) -> None:
     with pytest.raises(TrustViolationError, match=message):
         await processor(tmp_path, *extra, trust=trust).process(make_issue(11), context)
     assert leftovers(tmp_path) == []
@@ -222,9 +241,11 @@ async def test_changes_outside_the_policy_fail_the_issue(
 async def test_a_body_that_closes_other_issues_is_refused(
     tmp_path: Path, context: ProcessContext
 ) -> None:
-    code = ("import json, os, pathlib; pathlib.Path('x.txt').write_text('x'); "
-            "pathlib.Path(os.environ['AUTOISSUE_RESULT_FILE']).write_text("
-            "json.dumps({'body': 'Fixes #13 and fixes #99'}))")  # fmt: skip
+    code = (
+        "import json, os, pathlib; pathlib.Path('x.txt').write_text('x'); "
+        "pathlib.Path(os.environ['AUTOISSUE_RESULT_FILE']).write_text("
+        "json.dumps({'body': 'Fixes #13 and fixes #99'}))"
+    )
     with pytest.raises(TrustViolationError, match="#99"):
         await processor(tmp_path, argv=script(code)).process(make_issue(13), context)
 
@@ -232,25 +253,28 @@ async def test_a_body_that_closes_other_issues_is_refused(
 async def test_the_agents_body_keeps_its_own_closing_line(
     tmp_path: Path, context: ProcessContext
 ) -> None:
-    code = ("import json, os, pathlib; pathlib.Path('x.txt').write_text('x'); "
-            "pathlib.Path(os.environ['AUTOISSUE_RESULT_FILE']).write_text("
-            "json.dumps({'body': 'Resolves #14: renamed things.'}))")  # fmt: skip
+    code = (
+        "import json, os, pathlib; pathlib.Path('x.txt').write_text('x'); "
+        "pathlib.Path(os.environ['AUTOISSUE_RESULT_FILE']).write_text("
+        "json.dumps({'body': 'Resolves #14: renamed things.'}))"
+    )
     plan = await processor(tmp_path, argv=script(code)).process(make_issue(14), context)
     assert the_pull(plan).body == "Resolves #14: renamed things."
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(b"{not json", "not a valid result"), (b'{"labels": "x"}', "not a valid result"),
-     (b" " * (1 << 20) + b"{}", "over")],
-)  # fmt: skip
+    [
+        (b"{not json", "not a valid result"),
+        (b'{"labels": "x"}', "not a valid result"),
+        (b" " * (1 << 20) + b"{}", "over"),
+    ],
+)
 async def test_an_unreadable_result_file_fails_the_issue(
-    tmp_path: Path, context: ProcessContext, content: bytes
-    , message: str
-) -> None:  # fmt: skip
+    tmp_path: Path, context: ProcessContext, content: bytes, message: str
+) -> None:
     (tmp_path / "content").write_bytes(content)
-    code = ("import os, shutil, sys; "
-            "shutil.copy(sys.argv[1], os.environ['AUTOISSUE_RESULT_FILE'])")  # fmt: skip
+    code = "import os, shutil, sys; shutil.copy(sys.argv[1], os.environ['AUTOISSUE_RESULT_FILE'])"
     command = processor(tmp_path, str(tmp_path / "content"), argv=script(code), sandbox=UNSANDBOXED)
     with pytest.raises(AgentError, match=message):
         await command.process(make_issue(15), context)
@@ -289,10 +313,12 @@ async def test_max_agents_bounds_the_agents_running_at_once(
 ) -> None:
     # Each agent notes its start and end, and the worktrees on disk as it starts: with
     # max_agents=2 no third agent overlaps the others, and no fifth worktree exists.
-    code = ("import os, pathlib, time; log = pathlib.Path(os.environ['LOG']); "
-            "n = os.environ['AUTOISSUE_ISSUE_NUMBER']; trees = len(os.listdir('../..')); "
-            "log.open('a').write(f'start {trees} {time.monotonic()}\\n'); time.sleep(0.3); "
-            "log.open('a').write(f'end {n} {time.monotonic()}\\n')")  # fmt: skip
+    code = (
+        "import os, pathlib, time; log = pathlib.Path(os.environ['LOG']); "
+        "n = os.environ['AUTOISSUE_ISSUE_NUMBER']; trees = len(os.listdir('../..')); "
+        "log.open('a').write(f'start {trees} {time.monotonic()}\\n'); time.sleep(0.3); "
+        "log.open('a').write(f'end {n} {time.monotonic()}\\n')"
+    )
     log = tmp_path / "agents.log"
     command = processor(
         tmp_path, argv=script(code), max_agents=2, env={"LOG": str(log)}, sandbox=UNSANDBOXED
@@ -331,11 +357,13 @@ async def test_a_cancelled_issue_cleans_up(tmp_path: Path, context: ProcessConte
 async def test_commits_made_by_the_agent_are_squashed_into_ours(
     tmp_path: Path, context: ProcessContext, emulator: Emulator
 ) -> None:
-    code = ("import pathlib, subprocess; pathlib.Path('a.txt').write_text('a'); "
-            "g = ['git', '-c', 'user.name=a', '-c', 'user.email=a@b.c']; "
-            "subprocess.run([*g, 'add', '-A'], check=True); "
-            "subprocess.run([*g, 'commit', '-qm', 'agent'], check=True); "
-            "pathlib.Path('b.txt').write_text('b')")  # fmt: skip
+    code = (
+        "import pathlib, subprocess; pathlib.Path('a.txt').write_text('a'); "
+        "g = ['git', '-c', 'user.name=a', '-c', 'user.email=a@b.c']; "
+        "subprocess.run([*g, 'add', '-A'], check=True); "
+        "subprocess.run([*g, 'commit', '-qm', 'agent'], check=True); "
+        "pathlib.Path('b.txt').write_text('b')"
+    )
     plan = await processor(tmp_path, argv=script(code)).process(make_issue(19), context)
     head = the_pull(plan).head
     assert git("-C", bare(emulator), "rev-list", "--count", f"main..{head}").strip() == "1"
@@ -346,15 +374,26 @@ async def test_commits_made_by_the_agent_are_squashed_into_ours(
 async def test_the_agent_sees_a_scrubbed_environment_and_the_issue(
     tmp_path: Path, context: ProcessContext
 ) -> None:
-    code = ("import json, os, pathlib, sys; stdin = json.load(sys.stdin); "
-            "pathlib.Path(os.environ['AUTOISSUE_RESULT_FILE']).write_text(json.dumps("
-            "{'comment': json.dumps({'env': dict(os.environ), 'stdin': stdin, 'argv': sys.argv,"
-            " 'cwd': os.getcwd()})}))")  # fmt: skip
-    environ = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "GITHUB_TOKEN": "ghp_secret",
-               "AWS_SECRET_ACCESS_KEY": "aws", "MODEL_KEY": "m"}  # fmt: skip
-    config = CommandConfig(argv=(*script(code), "{number}", "{issue_file}"), state_dir=tmp_path,
-                           pass_env=("MODEL_KEY",), env={"MODEL": "small"},
-                           git_token="s3cret-git")  # fmt: skip
+    code = (
+        "import json, os, pathlib, sys; stdin = json.load(sys.stdin); "
+        "pathlib.Path(os.environ['AUTOISSUE_RESULT_FILE']).write_text(json.dumps("
+        "{'comment': json.dumps({'env': dict(os.environ), 'stdin': stdin, 'argv': sys.argv,"
+        " 'cwd': os.getcwd()})}))"
+    )
+    environ = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "GITHUB_TOKEN": "ghp_secret",
+        "AWS_SECRET_ACCESS_KEY": "aws",
+        "MODEL_KEY": "m",
+    }
+    config = CommandConfig(
+        argv=(*script(code), "{number}", "{issue_file}"),
+        state_dir=tmp_path,
+        pass_env=("MODEL_KEY",),
+        env={"MODEL": "small"},
+        git_token="s3cret-git",
+    )
     plan = await CommandProcessor(config, environ=environ).process(make_issue(20), context)
     (comment,) = plan.actions
     assert isinstance(comment, Comment)
@@ -393,10 +432,12 @@ async def test_a_filter_the_agent_names_never_runs_and_its_push_is_refused(
     # Unsandboxed, the agent names a clean filter in the mirror's configuration: staging
     # (libgit2) runs no filter program, and the push is refused.
     leak = tmp_path / "leak.txt"
-    code = ("import pathlib, subprocess, sys; "
-            f"subprocess.run(['git', 'config', 'filter.leak.clean', 'env > {leak}; cat'], "
-            "check=True); pathlib.Path('.gitattributes').write_text('* filter=leak\\n'); "
-            "pathlib.Path('x.txt').write_text('x')")  # fmt: skip
+    code = (
+        "import pathlib, subprocess, sys; "
+        f"subprocess.run(['git', 'config', 'filter.leak.clean', 'env > {leak}; cat'], "
+        "check=True); pathlib.Path('.gitattributes').write_text('* filter=leak\\n'); "
+        "pathlib.Path('x.txt').write_text('x')"
+    )
     command = processor(tmp_path, argv=script(code), git_token="s3cr3t-t0k3n", sandbox=UNSANDBOXED)
     with pytest.raises(
         TrustViolationError, match=r"configuration was changed \(\[filter \"leak\"\]"

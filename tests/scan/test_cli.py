@@ -117,15 +117,23 @@ def test_printable_escapes_controls_and_truncates(text: str, shown: str) -> None
 def report_with(budget: Budget) -> ScanReport:
     issue = Issue(number=3, title="[link=http://x]click[/link]", state="open", updated_at="x")
     entry = ScanEntry(
-        number=3, title=issue.title, position=0, priority=Priority.LOW,
-        priority_reason="no priority label or word", complexity=complexity(issue),
-    )  # fmt: skip
+        number=3,
+        title=issue.title,
+        position=0,
+        priority=Priority.LOW,
+        priority_reason="no priority label or word",
+        complexity=complexity(issue),
+    )
     calls = CallTally({"GET /repos/{owner}/{repo}/issues": 1})
     result = forecast(calls, budget, Measured(), now=0.0)
     return ScanReport(
-        repo=REPO, processor="triage", entries=(entry,), pages=1, processor_reads=0,
+        repo=REPO,
+        processor="triage",
+        entries=(entry,),
+        pages=1,
+        processor_reads=0,
         forecast=result,
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.parametrize(

@@ -37,9 +37,13 @@ NOW = 1_000_000.0
 
 def issue(*labels: str, comments: int = 0) -> Issue:
     return Issue(
-        number=7, title="t", state="open", updated_at="2026-01-01T00:00:00Z",
-        labels=tuple(Label(name) for name in labels), comments=comments,
-    )  # fmt: skip
+        number=7,
+        title="t",
+        state="open",
+        updated_at="2026-01-01T00:00:00Z",
+        labels=tuple(Label(name) for name in labels),
+        comments=comments,
+    )
 
 
 def plan(*actions: object) -> Plan:
@@ -47,8 +51,13 @@ def plan(*actions: object) -> Plan:
 
 
 def tally(**counts: int) -> CallTally:
-    names = {"adds": ADD_LABELS, "comments": CREATE_COMMENT, "lists": LIST_COMMENTS,
-             "pages": LISTING, "closes": CLOSE_ISSUE}  # fmt: skip
+    names = {
+        "adds": ADD_LABELS,
+        "comments": CREATE_COMMENT,
+        "lists": LIST_COMMENTS,
+        "pages": LISTING,
+        "closes": CLOSE_ISSUE,
+    }
     return CallTally({names[key]: n for key, n in counts.items()})
 
 
@@ -97,9 +106,14 @@ def test_the_run_adds_warm_up_repository_listing_reads_and_one_login_lookup() ->
     writes = [Counter({LIST_COMMENTS: 1, CREATE_COMMENT: 1})] * 3
     calls = tally_calls(listing=4, processor_reads=2, writes=writes)
     assert dict(calls.counts) == {
-        RATE_LIMIT: 1, REPOSITORY: 1, LISTING: 4, PROCESSOR_READS: 2,
-        LIST_COMMENTS: 3, CREATE_COMMENT: 3, USER: 1,
-    }  # fmt: skip
+        RATE_LIMIT: 1,
+        REPOSITORY: 1,
+        LISTING: 4,
+        PROCESSOR_READS: 2,
+        LIST_COMMENTS: 3,
+        CREATE_COMMENT: 3,
+        USER: 1,
+    }
     assert (calls.total, calls.mutations, calls.content) == (15, 3, 3)
     bare = tally_calls(listing=1, processor_reads=0, writes=[], repository=False)
     assert dict(bare.counts) == {RATE_LIMIT: 1, LISTING: 1}

@@ -38,8 +38,10 @@ def test_scan_forecasts_the_calls_of_a_10000_issue_run_within_10_percent(tmp_pat
         assert scanned.exit_code == 0, scanned.output
         forecast = json.loads(scanned.output)["forecast"]
         assert emulator.stats()["requests"].keys() <= {
-            "GET /rate_limit", "GET /repos/{owner}/{repo}/issues", "GET /repositories/{id}/issues",
-        }  # fmt: skip
+            "GET /rate_limit",
+            "GET /repos/{owner}/{repo}/issues",
+            "GET /repositories/{id}/issues",
+        }
         actual, writes = asyncio.run(real_run(emulator.base_url))
     predicted = forecast["calls"]
     assert abs(predicted - actual) <= 0.1 * actual, (predicted, actual)

@@ -170,16 +170,25 @@ async def test_on_github_limits_the_budget_is_read_and_writes_bind() -> None:
 def entry(number: int, position: int, priority: Priority | None, skip: str = "") -> ScanEntry:
     issue = Issue(number=number, title="t", state="open", updated_at="x")
     return ScanEntry(
-        number=number, title="t", position=position, priority=priority, priority_reason="",
-        complexity=complexity(issue), skip_reason=skip,
-    )  # fmt: skip
+        number=number,
+        title="t",
+        position=position,
+        priority=priority,
+        priority_reason="",
+        complexity=complexity(issue),
+        skip_reason=skip,
+    )
 
 
 def test_queue_order_is_priority_then_listing_order_then_the_skipped_as_listed() -> None:
     entries = [
-        entry(1, 0, Priority.LOW), entry(2, 1, None, "locked"), entry(3, 2, Priority.CRITICAL),
-        entry(4, 3, Priority.LOW), entry(5, 4, None, "closed"), entry(6, 5, Priority.CRITICAL),
-    ]  # fmt: skip
+        entry(1, 0, Priority.LOW),
+        entry(2, 1, None, "locked"),
+        entry(3, 2, Priority.CRITICAL),
+        entry(4, 3, Priority.LOW),
+        entry(5, 4, None, "closed"),
+        entry(6, 5, Priority.CRITICAL),
+    ]
     assert [e.number for e in queue_order(entries)] == [3, 6, 1, 4, 2, 5]
 
 
@@ -194,8 +203,14 @@ def test_entry_data_names_its_factors_and_actions() -> None:
     issue = Issue(number=1, title="t", state="open", updated_at="x", body="a" * 4_000, comments=30)
     plan = Plan("p", REPO, 1, "x", (AddLabels(("bug",)),), ("why",))
     data = ScanEntry(
-        number=1, title="t", position=0, priority=Priority.HIGH, priority_reason="label",
-        complexity=complexity(issue), plan=plan, calls=1,
-    ).to_dict()  # fmt: skip
+        number=1,
+        title="t",
+        position=0,
+        priority=Priority.HIGH,
+        priority_reason="label",
+        complexity=complexity(issue),
+        plan=plan,
+        calls=1,
+    ).to_dict()
     assert data["factors"] == ["body_length=4000", "comments=30"]
     assert (data["priority"], data["actions"], data["reasons"]) == ("high", ["AddLabels"], ["why"])

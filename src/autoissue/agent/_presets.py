@@ -39,13 +39,26 @@ _TASK = (
 )
 
 PRESETS: Mapping[str, tuple[str, ...]] = {
-    "claude": ("claude", "-p", "--permission-mode", "acceptEdits", "--output-format", "text",
-               _TASK),
-    "aider": ("aider", "--yes-always", "--no-auto-commits", "--no-check-update",
-              "--message-file", "{prompt_file}"),
+    "claude": (
+        "claude",
+        "-p",
+        "--permission-mode",
+        "acceptEdits",
+        "--output-format",
+        "text",
+        _TASK,
+    ),
+    "aider": (
+        "aider",
+        "--yes-always",
+        "--no-auto-commits",
+        "--no-check-update",
+        "--message-file",
+        "{prompt_file}",
+    ),
     "codex": ("codex", "exec", "--sandbox", "workspace-write", "--ephemeral", _TASK),
     "fake": (sys.executable, "-m", "autoissue.agent.fake"),
-}  # fmt: skip
+}
 
 
 def preset_argv(name: str, *extra: str) -> tuple[str, ...]:

@@ -113,24 +113,41 @@ async def run_command(
     and on cancellation, nothing of the process group is left running.
     """
     started = time.perf_counter()
-    # Pipes were asked for, so stdout and stderr are never None.
     process = await _start(argv, cwd=cwd, env=env, stdin=bool(stdin))
     try:
         async with asyncio.timeout(timeout_s):
-            _, (out, out_cut), (err, err_cut), code = await asyncio.gather(
-                _feed(process.stdin, stdin),
-                _capture(cast(asyncio.StreamReader, process.stdout), output_limit),
-                _capture(cast(asyncio.StreamReader, process.stderr), output_limit),
-                process.wait(),
-            )
+            (out, out_cut), (err, err_cut), code = await _communicate(process, stdin, output_limit)
     except TimeoutError:
         raise AgentTimeoutError(f"{argv[0]} ran past its {timeout_s} s timeout") from None
     finally:
         # Also on success: a background child the command left behind is part of its work.
         await _stop_group(process, kill_grace_s)
     seconds = time.perf_counter() - started
-    return Completed(returncode=code, stdout=out, stderr=err, seconds=seconds,
-                     stdout_truncated=out_cut, stderr_truncated=err_cut)  # fmt: skip
+    return Completed(
+        returncode=code,
+        stdout=out,
+        stderr=err,
+        seconds=seconds,
+        stdout_truncated=out_cut,
+        stderr_truncated=err_cut,
+    )
+
+
+async def _communicate(
+    process: asyncio.subprocess.Process, stdin: bytes, output_limit: int
+) -> tuple[tuple[bytes, bool], tuple[bytes, bool], int]:
+    """Feed stdin, capture stdout and stderr, and wait for the exit, all at once.
+
+    Done concurrently so that neither a full pipe nor an unread stdin can block the others.
+    """
+    # Pipes were asked for, so stdout and stderr are never None.
+    _, out, err, code = await asyncio.gather(
+        _feed(process.stdin, stdin),
+        _capture(cast(asyncio.StreamReader, process.stdout), output_limit),
+        _capture(cast(asyncio.StreamReader, process.stderr), output_limit),
+        process.wait(),
+    )
+    return out, err, code
 
 
 async def _start(

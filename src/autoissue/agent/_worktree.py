@@ -69,8 +69,15 @@ logger = logging.getLogger(__name__)
 CANONICAL_CONFIG = "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n"
 _TAMPER_SHOWN = 3
 
-_SAFE = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "-c", "gc.auto=0",
-         "-c", "maintenance.auto=false", "-c", "commit.gpgsign=false")  # fmt: skip
+_SAFE_CONFIG = (
+    "core.hooksPath=/dev/null",
+    "core.fsmonitor=false",
+    "gc.auto=0",
+    "maintenance.auto=false",
+    "commit.gpgsign=false",
+)
+# Hooks and automatic maintenance off (see above), as ``-c`` options on each of our git commands.
+_SAFE = tuple(arg for setting in _SAFE_CONFIG for arg in ("-c", setting))
 
 
 @dataclass(slots=True)
@@ -138,8 +145,13 @@ class RepoMirror:
         Only a ``network`` command (fetch, push) gets the credentials.
         """
         env = self._env if network else self._local_env
-        return await run_command(["git", *_SAFE, *args], cwd=cwd or self.path, env=env,
-                                 timeout_s=self._timeout_s, output_limit=limit)  # fmt: skip
+        return await run_command(
+            ["git", *_SAFE, *args],
+            cwd=cwd or self.path,
+            env=env,
+            timeout_s=self._timeout_s,
+            output_limit=limit,
+        )
 
     async def git(
         self, *args: str, cwd: Path | None = None, limit: int = 1 << 20, network: bool = False

@@ -59,8 +59,12 @@ def _parser() -> argparse.ArgumentParser:
 def _write_result(args: argparse.Namespace, comment: str) -> None:
     target = os.environ.get("AUTOISSUE_RESULT_FILE")
     if target:
-        result = {"labels": args.label, "comment": comment, "title": args.title,
-                  "cost_usd": args.cost}  # fmt: skip
+        result = {
+            "labels": args.label,
+            "comment": comment,
+            "title": args.title,
+            "cost_usd": args.cost,
+        }
         Path(target).write_text(json.dumps(result), encoding="utf-8")
 
 

@@ -39,10 +39,20 @@ from autoissue.bench._triage import (
 from autoissue.bench._work import BENCH_LABEL, bench_labels, calibrate
 
 _TRIAGE_COLUMNS = [
-    "contender", "issues", "seconds", "issues_per_s", "api_calls_per_issue", "failed", "lost",
-    "duplicate_writes", "redundant_writes", "rss_peak_mb", "rss_growth_kb_per_issue",
-    "cpu_percent", "concurrency",
-]  # fmt: skip
+    "contender",
+    "issues",
+    "seconds",
+    "issues_per_s",
+    "api_calls_per_issue",
+    "failed",
+    "lost",
+    "duplicate_writes",
+    "redundant_writes",
+    "rss_peak_mb",
+    "rss_growth_kb_per_issue",
+    "cpu_percent",
+    "concurrency",
+]
 
 #: The columns the Markdown report shows for each workload.
 COLUMNS = {

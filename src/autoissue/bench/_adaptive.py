@@ -52,6 +52,7 @@ from typing import Any
 
 import numpy as np
 
+from autoissue._percentiles import percentiles
 from autoissue.bench._emulated import EmulatorProcess
 from autoissue.bench._report import BenchReport
 
@@ -83,9 +84,18 @@ class AdaptiveBenchConfig:
     @classmethod
     def quick(cls, **overrides: Any) -> AdaptiveBenchConfig:
         """A 3 s timeline with two fixed settings: checks the bench works (for CI)."""
-        return replace(cls(duration=3.0, changes=((1.0, 50), (2.0, 200)), latency_ms=50.0,
-                           issues=600, sweep=(50, 200), smooth_s=0.5, repeats=1),
-                       **overrides)  # fmt: skip
+        return replace(
+            cls(
+                duration=3.0,
+                changes=((1.0, 50), (2.0, 200)),
+                latency_ms=50.0,
+                issues=600,
+                sweep=(50, 200),
+                smooth_s=0.5,
+                repeats=1,
+            ),
+            **overrides,
+        )
 
     def scaled(self, duration: float) -> AdaptiveBenchConfig:
         """The same timeline stretched or shrunk to ``duration`` seconds."""
@@ -101,9 +111,15 @@ class AdaptiveBenchConfig:
 
     def emulator_options(self) -> dict[str, Any]:
         """The emulator's command-line options."""
-        return {"repo": REPO, "issues": self.issues, "seed": self.seed,
-                "latency_ms": self.latency_ms, "capacity": self.capacity, "faults": 0.0,
-                "limits": "none"}  # fmt: skip
+        return {
+            "repo": REPO,
+            "issues": self.issues,
+            "seed": self.seed,
+            "latency_ms": self.latency_ms,
+            "capacity": self.capacity,
+            "faults": 0.0,
+            "limits": "none",
+        }
 
 
 def smoothed(samples: Samples, window: float) -> list[tuple[float, float]]:
@@ -186,12 +202,15 @@ def reconverge(
 
 def phase_figures(run: dict[str, Any], start: float, end: float) -> dict[str, float]:
     """Throughput, latency percentiles and mean limit of one phase of one run."""
-    latencies = np.array([lat for t, lat in run["completions"] if start <= t < end], dtype=float)
+    latencies = [lat for t, lat in run["completions"] if start <= t < end]
     limits = [limit for t, limit, *_ in run["samples"] if start <= t < end]
-    p50, p95 = np.percentile(latencies, [50, 95]) if latencies.size else (0.0, 0.0)
-    return {"issues_per_s": latencies.size / (end - start), "latency_p50_ms": 1000 * float(p50),
-            "latency_p95_ms": 1000 * float(p95),
-            "limit_mean": float(np.mean(limits)) if limits else 0.0}  # fmt: skip
+    found = percentiles(latencies, scale=1000.0)
+    return {
+        "issues_per_s": len(latencies) / (end - start),
+        "latency_p50_ms": found["p50"],
+        "latency_p95_ms": found["p95"],
+        "limit_mean": float(np.mean(limits)) if limits else 0.0,
+    }
 
 
 def throughput_series(run: dict[str, Any], duration: float, width: float = 1.0) -> list[float]:
@@ -207,14 +226,19 @@ def describe(name: str, run: dict[str, Any], config: AdaptiveBenchConfig) -> dic
     """One turn's result: totals, per-phase figures, the series the plot draws."""
     completed = sum(1 for t, _ in run["completions"] if 0 <= t < config.duration)
     result: dict[str, Any] = {
-        "contender": name, "concurrency": run["concurrency"], "issues": completed,
-        "seconds": config.duration, "issues_per_s": completed / config.duration,
+        "contender": name,
+        "concurrency": run["concurrency"],
+        "issues": completed,
+        "seconds": config.duration,
+        "issues_per_s": completed / config.duration,
         "failed": run["failed"],
-        "phases": [{"capacity": cap, **phase_figures(run, start, end)}
-                   for start, end, cap in config.phases()],
+        "phases": [
+            {"capacity": cap, **phase_figures(run, start, end)}
+            for start, end, cap in config.phases()
+        ],
         "throughput_series": throughput_series(run, config.duration),
         "limit_series": [list(sample) for sample in run["samples"]],
-    }  # fmt: skip
+    }
     if run["concurrency"] is None:
         result |= _limit_figures(run["samples"], config)
         result["controller"] = run["summary"]
@@ -244,12 +268,7 @@ def _turn(
     emulator.admin("config", "POST", {"capacity": config.capacity})
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "turn.json"
-        argv = [sys.executable, "-m", "autoissue.bench._timeline", "--base-url", emulator.base_url,
-                "--repo", REPO, "--duration", str(config.duration),
-                "--sample", str(config.sample_s), "--out", str(out)]  # fmt: skip
-        argv += [arg for at, cap in config.changes for arg in ("--change", f"{at}:{cap}")]
-        if concurrency is not None:
-            argv += ["--concurrency", str(concurrency)]
+        argv = _timeline_argv(emulator.base_url, out, concurrency, config)
         done = subprocess.run(
             argv, capture_output=True, text=True, timeout=_TURN_TIMEOUT_S, check=False
         )
@@ -259,6 +278,31 @@ def _turn(
             return {"error": lines[-1]}
         run: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
     return run
+
+
+def _timeline_argv(
+    base_url: str, out: Path, concurrency: int | None, config: AdaptiveBenchConfig
+) -> list[str]:
+    """One turn's command line: the timeline against the emulator, its record into ``out``."""
+    argv = [
+        sys.executable,
+        "-m",
+        "autoissue.bench._timeline",
+        "--base-url",
+        base_url,
+        "--repo",
+        REPO,
+        "--duration",
+        str(config.duration),
+        "--sample",
+        str(config.sample_s),
+        "--out",
+        str(out),
+    ]
+    argv += [arg for at, cap in config.changes for arg in ("--change", f"{at}:{cap}")]
+    if concurrency is not None:
+        argv += ["--concurrency", str(concurrency)]
+    return argv
 
 
 def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -284,9 +328,11 @@ def compare(results: list[dict[str, Any]]) -> tuple[dict[str, float], dict[str, 
     for result in results:
         if "error" not in result:
             result["vs_best_fixed"] = result["issues_per_s"] / max(best["issues_per_s"], 1e-9)
-    ratios = {f"{r['contender']}/best-fixed": r["vs_best_fixed"]
-              for r in (*(r for r in results if r["contender"] == ADAPTIVE), tuned)
-              if "vs_best_fixed" in r}  # fmt: skip
+    ratios = {
+        f"{r['contender']}/best-fixed": r["vs_best_fixed"]
+        for r in (*(r for r in results if r["contender"] == ADAPTIVE), tuned)
+        if "vs_best_fixed" in r
+    }
     chosen = {"best_fixed": best["concurrency"], "phase1_tuned": tuned["concurrency"]}
     return ratios, chosen
 
@@ -305,6 +351,24 @@ def _scored(
 
 def run_adaptive_bench(config: AdaptiveBenchConfig) -> BenchReport:
     """The controller, then each swept setting, taking turns over ``repeats`` rounds."""
+    runs = _take_turns(config)
+    results = [_median_run(found) for found in runs.values()]
+    ratios, chosen = _scored(results, config)
+    params = {
+        **config.emulator_options(),
+        "duration": config.duration,
+        "changes": [list(change) for change in config.changes],
+        "sweep": list(config.sweep),
+        "repeats": config.repeats,
+        "tolerance": config.tolerance,
+        "smooth_s": config.smooth_s,
+        **chosen,
+    }
+    return BenchReport("adaptive", params, results=results, ratios=ratios)
+
+
+def _take_turns(config: AdaptiveBenchConfig) -> dict[str, list[dict[str, Any]]]:
+    """Each contender's runs, by name: one emulator, every contender's turn in every round."""
     contenders: list[tuple[str, int | None]] = [(ADAPTIVE, None)]
     contenders += [(f"fixed-{n}", n) for n in config.sweep]
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in contenders}
@@ -315,10 +379,4 @@ def run_adaptive_bench(config: AdaptiveBenchConfig) -> BenchReport:
                 found = run if "error" in run else describe(name, run, config)
                 runs[name].append({"contender": name, **found})
                 logger.info("adaptive: %s %s", name, found.get("issues_per_s"))
-    results = [_median_run(found) for found in runs.values()]
-    ratios, chosen = _scored(results, config)
-    params = {**config.emulator_options(), "duration": config.duration,
-              "changes": [list(change) for change in config.changes],
-              "sweep": list(config.sweep), "repeats": config.repeats,
-              "tolerance": config.tolerance, "smooth_s": config.smooth_s, **chosen}  # fmt: skip
-    return BenchReport("adaptive", params, results=results, ratios=ratios)
+    return runs

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import os
 import resource
 import tempfile
@@ -42,6 +41,7 @@ from autoissue.agent import (
 from autoissue.agent.fake import should_fail
 from autoissue.bench._emulated import EmulatorProcess
 from autoissue.bench._report import BenchReport, median
+from autoissue.bench._scaling import instant_emulator_options
 from autoissue.engine import Engine, EngineOptions, Selector
 from autoissue.github import GitHubClient
 from autoissue.model import Issue, Plan, Priority
@@ -55,8 +55,6 @@ REPO = "acme/widgets"
 TOKEN = "bench-token"  # noqa: S105 - the emulator's stand-in, not a secret
 NAME = "bench"
 ALREADY_EXISTS = "already_exists"
-# About 60% of the emulator's seeded items are open issues; size the repository with margin.
-_ELIGIBLE_SHARE = 0.5
 
 
 def default_bench_sandbox() -> Sandbox:
@@ -83,22 +81,29 @@ class AgentBenchConfig:
     @classmethod
     def quick(cls, **overrides: Any) -> AgentBenchConfig:
         """A small run that checks the bench works, not how fast (for CI)."""
-        return cls(**{"issues": 24, "concurrency": 8, "sleep_min_s": 0.05, "sleep_max_s": 0.2,
-                      **overrides})  # fmt: skip
+        return cls(
+            **{"issues": 24, "concurrency": 8, "sleep_min_s": 0.05, "sleep_max_s": 0.2, **overrides}
+        )
 
     def agent_argv(self) -> tuple[str, ...]:
         """The fake agent's command line, the same for both contenders."""
         return preset_argv(
-            "fake", "--sleep-min", str(self.sleep_min_s), "--sleep-max", str(self.sleep_max_s),
-            "--alloc-mb", str(self.alloc_mb), "--fail-rate", str(self.fail_rate),
-            "--seed", str(self.seed),
-        )  # fmt: skip
+            "fake",
+            "--sleep-min",
+            str(self.sleep_min_s),
+            "--sleep-max",
+            str(self.sleep_max_s),
+            "--alloc-mb",
+            str(self.alloc_mb),
+            "--fail-rate",
+            str(self.fail_rate),
+            "--seed",
+            str(self.seed),
+        )
 
     def emulator_options(self) -> dict[str, Any]:
         """An emulator with enough open issues, answering at once, without limits."""
-        issues = math.ceil(self.issues / _ELIGIBLE_SHARE) + 100
-        return {"repo": REPO, "issues": issues, "seed": self.seed, "latency_ms": 0.0,
-                "faults": 0.0, "limits": "none"}  # fmt: skip
+        return instant_emulator_options(REPO, self.issues, self.seed)
 
 
 class Quota:
@@ -128,10 +133,16 @@ class Quota:
 
 def command_processor(config: AgentBenchConfig, state_dir: Path) -> CommandProcessor:
     """The fake agent through the command processor, ``config.concurrency`` agents at once."""
-    return CommandProcessor(CommandConfig(
-        argv=config.agent_argv(), name=NAME, state_dir=state_dir, timeout_s=300.0,
-        max_agents=config.concurrency, sandbox=config.sandbox,
-    ))  # fmt: skip
+    return CommandProcessor(
+        CommandConfig(
+            argv=config.agent_argv(),
+            name=NAME,
+            state_dir=state_dir,
+            timeout_s=300.0,
+            max_agents=config.concurrency,
+            sandbox=config.sandbox,
+        )
+    )
 
 
 async def run_engine(base_url: str, config: AgentBenchConfig, state_dir: Path) -> dict[str, Any]:
@@ -261,12 +272,23 @@ def pool_start_times() -> dict[str, float]:
     """How long a warm-pool worker takes to be ready, from the pool's own statistics."""
     with WarmPool(PoolConfig(min_workers=2, max_workers=2)) as pool:
         stats = pool.statistics()
-    return {"p50_ms": round(stats.warm_start_p50_s * 1000, 2),
-            "max_ms": round(stats.warm_start_max_s * 1000, 2)}  # fmt: skip
+    return {
+        "p50_ms": round(stats.warm_start_p50_s * 1000, 2),
+        "max_ms": round(stats.warm_start_max_s * 1000, 2),
+    }
 
 
-_CHECKED = ("failed", "duplicate_writes", "git_pushes", "prs_opened", "prs_expected", "prs_correct",
-            "prs_missing", "prs_unexpected", "prs_repeated")  # fmt: skip
+_CHECKED = (
+    "failed",
+    "duplicate_writes",
+    "git_pushes",
+    "prs_opened",
+    "prs_expected",
+    "prs_correct",
+    "prs_missing",
+    "prs_unexpected",
+    "prs_repeated",
+)
 
 
 def _summarise(name: str, runs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -80,9 +80,14 @@ class FaultsBenchConfig:
 
     def emulator_options(self) -> dict[str, Any]:
         """The emulator's command-line options: ``triage``'s latency, 5% faults."""
-        return {"repo": REPO, "issues": self.issues, "seed": self.seed,
-                "latency_ms": self.latency_ms, "faults": self.faults,
-                "limits": "none"}  # fmt: skip
+        return {
+            "repo": REPO,
+            "issues": self.issues,
+            "seed": self.seed,
+            "latency_ms": self.latency_ms,
+            "faults": self.faults,
+            "limits": "none",
+        }
 
 
 #: The priority labels the ``triage`` processor writes, in its own spelling (``priority:high``);
@@ -98,10 +103,12 @@ def eligible(state: dict[str, Any]) -> set[int]:
     return {
         item["number"]
         for item in state["repos"][0]["issues"]
-        if item["state"] == "open" and not item["is_pull_request"] and not item["locked"]
+        if item["state"] == "open"
+        and not item["is_pull_request"]
+        and not item["locked"]
         and not DEFAULT_SKIP_LABELS & {label.lower() for label in item["labels"]}
         and priority_from_labels(item["labels"]) is None
-    }  # fmt: skip
+    }
 
 
 def untriaged(state: dict[str, Any], numbers: set[int]) -> set[int]:
@@ -120,8 +127,12 @@ def untriaged(state: dict[str, Any], numbers: set[int]) -> set[int]:
 def check(state: dict[str, Any], numbers: set[int], dead: set[int]) -> dict[str, int]:
     """Eligible issues left untriaged; ``lost`` are those not dead-lettered either."""
     missing = untriaged(state, numbers)
-    return {"issues": len(numbers), "missing": len(missing), "failed": len(missing & dead),
-            "lost": len(missing - dead)}  # fmt: skip
+    return {
+        "issues": len(numbers),
+        "missing": len(missing),
+        "failed": len(missing & dead),
+        "lost": len(missing - dead),
+    }
 
 
 def write_count(stats: dict[str, Any]) -> int:
@@ -160,9 +171,13 @@ class Recovery:
 def mttr(recoveries: list[Recovery]) -> dict[str, Any]:
     """The kills' times to resume: the worst (``mttr_s``), the median, and each one."""
     each = [round(recovery.seconds, 3) for recovery in recoveries]
-    return {"kills": len(recoveries), "mttr_s": max(each, default=0.0),
-            "mttr_median_s": median(each), "mttr_each_s": each,
-            "resumed": sum(r.resumed_at is not None for r in recoveries)}  # fmt: skip
+    return {
+        "kills": len(recoveries),
+        "mttr_s": max(each, default=0.0),
+        "mttr_median_s": median(each),
+        "mttr_each_s": each,
+        "resumed": sum(r.resumed_at is not None for r in recoveries),
+    }
 
 
 @dataclass
@@ -177,11 +192,28 @@ class KillLoop:
     _process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = None
 
+    @property
+    def backend(self) -> str:
+        """The durable SQLite backend every start of the run resumes from."""
+        return f"sqlite:///{self.folder / 'state.db'}"
+
     def argv(self) -> list[str]:
         """The command line: the real ``autoissue run`` on a durable SQLite backend."""
-        return [sys.executable, "-m", "autoissue", "run", "--repo", REPO,
-                "--base-url", self.base_url, "--backend", f"sqlite:///{self.folder / 'state.db'}",
-                "--state-dir", str(self.folder), "--quiet"]  # fmt: skip
+        return [
+            sys.executable,
+            "-m",
+            "autoissue",
+            "run",
+            "--repo",
+            REPO,
+            "--base-url",
+            self.base_url,
+            "--backend",
+            self.backend,
+            "--state-dir",
+            str(self.folder),
+            "--quiet",
+        ]
 
     def writes(self) -> int:
         """The emulator's successful writes so far."""
@@ -246,9 +278,21 @@ class KillLoop:
         restarted_at = time.perf_counter()
         resumed_at = self.watch(lambda writes: writes > baseline)
         self.recoveries.append(Recovery(killed_at, baseline, restarted_at, resumed_at))
-        logger.info("faults: kill %d at %d writes, resumed in %.2f s", len(self.recoveries),
-                    baseline, self.recoveries[-1].seconds)  # fmt: skip
+        logger.info(
+            "faults: kill %d at %d writes, resumed in %.2f s",
+            len(self.recoveries),
+            baseline,
+            self.recoveries[-1].seconds,
+        )
         return True
+
+    def run_through(self, points: list[int]) -> int:
+        """Start the run, kill and restart it at each point it reaches, let the last one end."""
+        self.start()
+        for point in points:
+            if not self.one_kill(point):
+                break
+        return self.finish()
 
     def finish(self) -> int:
         """Let the last run end; its exit status (1 when it counted failures, as designed)."""
@@ -278,30 +322,43 @@ def run_round(emulator: EmulatorProcess, config: FaultsBenchConfig, folder: Path
     needed = len(untriaged(seeded, numbers))
     loop = KillLoop(emulator.base_url, folder, config)
     started = time.perf_counter()
-    loop.start()
-    for point in kill_points(needed, config):
-        if not loop.one_kill(point):
-            break
-    code = loop.finish()
+    code = loop.run_through(kill_points(needed, config))
     seconds = time.perf_counter() - started
     if not loop.completed(code):
         return {"error": f"autoissue run exited {code}: {loop.last_log_line()}"}
-    dsn = f"sqlite:///{folder / 'state.db'}"
-    dead = _runtime.run(dead_letter_numbers(dsn, len(numbers) + 1))
-    return _figures(emulator, loop, check(emulator.admin("state"), numbers, dead),
-                    needed=needed, seconds=seconds)  # fmt: skip
+    dead = _runtime.run(dead_letter_numbers(loop.backend, len(numbers) + 1))
+    return _figures(
+        emulator,
+        loop,
+        check(emulator.admin("state"), numbers, dead),
+        needed=needed,
+        seconds=seconds,
+    )
 
 
-def _figures(emulator: EmulatorProcess, loop: KillLoop, checked: dict[str, int], *,
-             needed: int, seconds: float) -> dict[str, Any]:  # fmt: skip
+def _figures(
+    emulator: EmulatorProcess,
+    loop: KillLoop,
+    checked: dict[str, int],
+    *,
+    needed: int,
+    seconds: float,
+) -> dict[str, Any]:
     stats = emulator.admin("stats")
     writes = write_count(stats)
-    return {**checked, **mttr(loop.recoveries), "seconds": round(seconds, 3),
-            "issues_per_s": checked["issues"] / seconds if seconds else 0.0,
-            "starts": loop.starts, "writes": writes, "writes_needed": needed,
-            "rewrites": max(0, writes - needed), "api_calls": stats["requests_total"],
-            "duplicate_writes": stats["duplicate_writes"],
-            "faults_injected": stats["faults_injected"]}  # fmt: skip
+    return {
+        **checked,
+        **mttr(loop.recoveries),
+        "seconds": round(seconds, 3),
+        "issues_per_s": checked["issues"] / seconds if seconds else 0.0,
+        "starts": loop.starts,
+        "writes": writes,
+        "writes_needed": needed,
+        "rewrites": max(0, writes - needed),
+        "api_calls": stats["requests_total"],
+        "duplicate_writes": stats["duplicate_writes"],
+        "faults_injected": stats["faults_injected"],
+    }
 
 
 _WORST = frozenset({"failed", "lost", "missing", "duplicate_writes", "mttr_s", "rewrites"})
@@ -333,7 +390,12 @@ def run_faults_bench(config: FaultsBenchConfig) -> BenchReport:
             round_folder = Path(folder) / f"round-{index}"
             round_folder.mkdir()
             runs.append(run_round(emulator, config, round_folder))
-    params = {**config.emulator_options(), "kills": config.kills, "repeats": config.repeats,
-              "kill_window": [config.first, config.last], "contenders": [CONTENDER],
-              "note": "autoissue only: no other contender keeps state to resume from"}  # fmt: skip
+    params = {
+        **config.emulator_options(),
+        "kills": config.kills,
+        "repeats": config.repeats,
+        "kill_window": [config.first, config.last],
+        "contenders": [CONTENDER],
+        "note": "autoissue only: no other contender keeps state to resume from",
+    }
     return BenchReport("faults", params, results=[summarise(runs)])

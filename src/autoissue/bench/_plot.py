@@ -74,8 +74,10 @@ def plot_report(report: BenchReport, path: Path) -> None:
     _draw_limit(top, report, ours)
     _draw_throughput(bottom, report, ours)
     _mark_timeline((top, bottom), report.params)
-    top.set_title(f"adaptive: reconverge {ours.get('reconverge_s', 0):.1f} s, "
-                  f"vs best fixed {ours.get('vs_best_fixed', 0):.2f}")  # fmt: skip
+    top.set_title(
+        f"adaptive: reconverge {ours.get('reconverge_s', 0):.1f} s, "
+        f"vs best fixed {ours.get('vs_best_fixed', 0):.2f}"
+    )
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=100)

@@ -41,6 +41,19 @@ GOALS = {100: 0.95, 1000: 0.9}
 _ELIGIBLE_SHARE = 0.5
 
 
+def instant_emulator_options(repo: str, open_issues: int, seed: int) -> dict[str, Any]:
+    """An emulator with room for ``open_issues`` open issues, answering at once, without limits."""
+    issues = math.ceil(open_issues / _ELIGIBLE_SHARE) + 100
+    return {
+        "repo": repo,
+        "issues": issues,
+        "seed": seed,
+        "latency_ms": 0.0,
+        "faults": 0.0,
+        "limits": "none",
+    }
+
+
 @dataclass(frozen=True, kw_only=True)
 class ScalingBenchConfig:
     """The levels measured, the wait per issue, waves of N issues per level, rounds."""
@@ -54,14 +67,11 @@ class ScalingBenchConfig:
     @classmethod
     def quick(cls, **overrides: Any) -> ScalingBenchConfig:
         """A small run that checks the bench works, not how well it scales (for CI)."""
-        return cls(**{"levels": (1, 10, 50), "wait_s": 0.2, "waves": 2, "repeats": 1,
-                      **overrides})  # fmt: skip
+        return cls(**{"levels": (1, 10, 50), "wait_s": 0.2, "waves": 2, "repeats": 1, **overrides})
 
     def emulator_options(self) -> dict[str, Any]:
         """An emulator with enough open issues for the widest level, answering at once."""
-        issues = math.ceil(self.waves * max(self.levels) / _ELIGIBLE_SHARE) + 100
-        return {"repo": REPO, "issues": issues, "seed": self.seed, "latency_ms": 0.0,
-                "faults": 0.0, "limits": "none"}  # fmt: skip
+        return instant_emulator_options(REPO, self.waves * max(self.levels), self.seed)
 
 
 class Waiting:
@@ -98,8 +108,12 @@ async def measure_level(base_url: str, level: int, config: ScalingBenchConfig) -
         await client.warm_up()
         options = EngineOptions(concurrency=level)
         summary = await Engine(client, REPO, processor, options=options, selector=selector).run()
-    return {"concurrency": level, "processed": summary.processed, "failed": summary.failed,
-            "seconds": summary.seconds}  # fmt: skip
+    return {
+        "concurrency": level,
+        "processed": summary.processed,
+        "failed": summary.failed,
+        "seconds": summary.seconds,
+    }
 
 
 def points(runs: dict[int, list[dict[str, Any]]]) -> list[dict[str, Any]]:

@@ -31,7 +31,7 @@ from msgspec.structs import replace
 from autoissue import _runtime
 from autoissue.bench._contenders import TOKEN, BenchTriage
 from autoissue.bench._emulated import admin_call
-from autoissue.engine import Engine, EngineOptions, Selector
+from autoissue.engine import Engine, EngineOptions, RunSummary, Selector
 from autoissue.github import GitHubClient
 from autoissue.model import Issue, Plan
 from autoissue.processors import ProcessContext
@@ -143,6 +143,19 @@ def _engine(
     )
 
 
+async def _run_sampled(engine: Engine, spec: TimelineSpec, recorder: Recorder) -> RunSummary:
+    """Run the engine while its limit is sampled and the capacity changes on schedule."""
+    side = [
+        asyncio.create_task(_sample(engine, recorder, spec.sample_s)),
+        asyncio.create_task(_change(spec, recorder)),
+    ]
+    summary = await engine.run()
+    for task in side:
+        task.cancel()
+    await asyncio.gather(*side, return_exceptions=True)
+    return summary
+
+
 async def run_timeline(spec: TimelineSpec) -> dict[str, Any]:
     """Run one turn and return what was recorded (see the module docstring)."""
     async with GitHubClient(base_url=spec.base_url, token=TOKEN) as client:
@@ -150,15 +163,15 @@ async def run_timeline(spec: TimelineSpec) -> dict[str, Any]:
         issues = await _open_issues(client, spec.repo)
         recorder = Recorder()
         engine = _engine(client, spec, recorder, issues)
-        side = [asyncio.create_task(_sample(engine, recorder, spec.sample_s)),
-                asyncio.create_task(_change(spec, recorder))]  # fmt: skip
-        summary = await engine.run()
-        for task in side:
-            task.cancel()
-        await asyncio.gather(*side, return_exceptions=True)
-    return {"concurrency": spec.concurrency, "duration": spec.duration,
-            "failed": summary.failed, "summary": summary.concurrency,
-            "samples": recorder.samples, "completions": recorder.completions}  # fmt: skip
+        summary = await _run_sampled(engine, spec, recorder)
+    return {
+        "concurrency": spec.concurrency,
+        "duration": spec.duration,
+        "failed": summary.failed,
+        "summary": summary.concurrency,
+        "samples": recorder.samples,
+        "completions": recorder.completions,
+    }
 
 
 def _change_arg(text: str) -> tuple[float, int]:
@@ -177,9 +190,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=float, default=0.25)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    spec = TimelineSpec(base_url=args.base_url, repo=args.repo, duration=args.duration,
-                        changes=tuple(args.change), concurrency=args.concurrency,
-                        sample_s=args.sample)  # fmt: skip
+    spec = TimelineSpec(
+        base_url=args.base_url,
+        repo=args.repo,
+        duration=args.duration,
+        changes=tuple(args.change),
+        concurrency=args.concurrency,
+        sample_s=args.sample,
+    )
     # A file, not stdout: the record runs to megabytes, more than a pipe should be trusted with.
     args.out.write_text(json.dumps(_runtime.run(run_timeline(spec))), encoding="utf-8")
     return 0

@@ -142,8 +142,13 @@ def check(state: dict[str, Any], expected: dict[int, set[str]], dead: set[int]) 
         BENCH_LABEL in labels.get(number, set()) and not wanted <= labels[number]
         for number, wanted in expected.items()
     )
-    return {"issues": len(expected), "missing": len(missing), "wrong_labels": wrong,
-            "failed": len(missing & dead), "lost": len(missing - dead)}  # fmt: skip
+    return {
+        "issues": len(expected),
+        "missing": len(missing),
+        "wrong_labels": wrong,
+        "failed": len(missing & dead),
+        "lost": len(missing - dead),
+    }
 
 
 def theoretical_rate(
@@ -183,12 +188,7 @@ def theoretical_rate(
 def _run_contender(
     name: str, base_url: str, rounds: int, config: TriageBenchConfig
 ) -> dict[str, Any]:
-    argv = [sys.executable, "-m", "autoissue.bench._contender", name, "--base-url", base_url,
-            "--repo", REPO, "--rounds", str(rounds)]  # fmt: skip
-    if config.limits != "none":
-        argv += ["--limited", "--time-scale", str(config.time_scale)]
-    if name in config.concurrency:
-        argv += ["--concurrency", str(config.concurrency[name])]
+    argv = _contender_argv(name, base_url, rounds, config)
     started = time.perf_counter()
     done = subprocess.run(
         argv, capture_output=True, text=True, timeout=_CONTENDER_TIMEOUT_S, check=False
@@ -204,18 +204,47 @@ def _run_contender(
     return result
 
 
-def _turn(emulator: EmulatorProcess, name: str, config: TriageBenchConfig, rounds: int,
-          expected: dict[int, set[str]]) -> dict[str, Any]:  # fmt: skip
+def _contender_argv(name: str, base_url: str, rounds: int, config: TriageBenchConfig) -> list[str]:
+    """One contender's command line: its limits, its concurrency if one is forced."""
+    argv = [
+        sys.executable,
+        "-m",
+        "autoissue.bench._contender",
+        name,
+        "--base-url",
+        base_url,
+        "--repo",
+        REPO,
+        "--rounds",
+        str(rounds),
+    ]
+    if config.limits != "none":
+        argv += ["--limited", "--time-scale", str(config.time_scale)]
+    if name in config.concurrency:
+        argv += ["--concurrency", str(config.concurrency[name])]
+    return argv
+
+
+def _turn(
+    emulator: EmulatorProcess,
+    name: str,
+    config: TriageBenchConfig,
+    rounds: int,
+    expected: dict[int, set[str]],
+) -> dict[str, Any]:
     emulator.admin("reset", "POST", {})
     measured = _run_contender(name, emulator.base_url, rounds, config)
     stats = emulator.admin("stats")
-    result = {**measured, "api_calls": stats["requests_total"],
-              "duplicate_writes": stats["duplicate_writes"],
-              "redundant_writes": stats["redundant_writes"],
-              "faults_injected": stats["faults_injected"],
-              "rate_limit_violations": stats["rate_limit_violations"],
-              # The referee's clock: first request naming an issue to its labels landing.
-              "latency_ms": stats["issue_latency_ms"]}  # fmt: skip
+    result = {
+        **measured,
+        "api_calls": stats["requests_total"],
+        "duplicate_writes": stats["duplicate_writes"],
+        "redundant_writes": stats["redundant_writes"],
+        "faults_injected": stats["faults_injected"],
+        "rate_limit_violations": stats["rate_limit_violations"],
+        # The referee's clock: first request naming an issue to its labels landing.
+        "latency_ms": stats["issue_latency_ms"],
+    }
     if "error" not in measured:
         result.update(_refereed(emulator, stats, config, expected, measured))
     logger.info("%s: %s", name, result)
@@ -281,8 +310,11 @@ def ratios(results: list[dict[str, Any]]) -> dict[str, float]:
     """``autoissue/<contender>`` throughput ratios."""
     rates = {r["contender"]: r.get("issues_per_s", 0.0) for r in results}
     ours = rates.get("autoissue", 0.0)
-    return {f"autoissue/{name}": ours / rate for name, rate in rates.items()
-            if name != "autoissue" and rate > 0}  # fmt: skip
+    return {
+        f"autoissue/{name}": ours / rate
+        for name, rate in rates.items()
+        if name != "autoissue" and rate > 0
+    }
 
 
 def _best_turn(
@@ -321,14 +353,14 @@ def comparable(
 def run_triage_bench(config: TriageBenchConfig) -> BenchReport:
     """Run the workload for every contender, A B A B …, and report."""
     rounds = calibrate(config.cpu_ms)
-    params = {**config.emulator_options(), "repeats": config.repeats, "cpu_ms": config.cpu_ms,
-              "classification_rounds": rounds, "contenders": list(config.contenders)}  # fmt: skip
-    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in config.contenders}
-    with EmulatorProcess(config.emulator_options()) as emulator:
-        expected = expected_labels(emulator.admin("state"))
-        for _ in range(config.repeats):
-            for name in config.contenders:
-                runs[name].append(_best_turn(emulator, name, config, rounds, expected))
+    params = {
+        **config.emulator_options(),
+        "repeats": config.repeats,
+        "cpu_ms": config.cpu_ms,
+        "classification_rounds": rounds,
+        "contenders": list(config.contenders),
+    }
+    runs = _take_turns(config, rounds)
     results = [summarise(name, found) for name, found in runs.items()]
     for result in results:
         swept = [run["sweep"] for run in runs[result["contender"]] if "sweep" in run]
@@ -338,3 +370,14 @@ def run_triage_bench(config: TriageBenchConfig) -> BenchReport:
     if left_out:
         params["left_out_of_ratios"] = left_out  # they pace in real time, not the emulator's
     return BenchReport(config.workload, params, results=results, ratios=ratios(compared))
+
+
+def _take_turns(config: TriageBenchConfig, rounds: int) -> dict[str, list[dict[str, Any]]]:
+    """Each contender's runs, by name: one emulator, every contender's turn in every round."""
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in config.contenders}
+    with EmulatorProcess(config.emulator_options()) as emulator:
+        expected = expected_labels(emulator.admin("state"))
+        for _ in range(config.repeats):
+            for name in config.contenders:
+                runs[name].append(_best_turn(emulator, name, config, rounds, expected))
+    return runs

@@ -92,11 +92,16 @@ _SANDBOX_FLAGS = {
 }
 #: Each option's parameter name, and the flag a person types.
 _FLAGS = {
-    "agent": "--agent", "agent_args": "--agent-arg", "agent_timeout": "--agent-timeout",
+    "agent": "--agent",
+    "agent_args": "--agent-arg",
+    "agent_timeout": "--agent-timeout",
     "max_agents": "--max-agents",
-    "agent_pass_env": "--agent-pass-env", "pr_labels": "--pr-label", "draft": "--draft",
-    "allowed_labels": "--allow-label", "allowed_paths": "--allow-path",
-}  # fmt: skip
+    "agent_pass_env": "--agent-pass-env",
+    "pr_labels": "--pr-label",
+    "draft": "--draft",
+    "allowed_labels": "--allow-label",
+    "allowed_paths": "--allow-path",
+}
 
 
 def agent_options(command: F) -> F:

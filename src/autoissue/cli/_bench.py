@@ -25,6 +25,7 @@ from autoissue.bench import (
     QualityBenchConfig,
     QueueBenchConfig,
     ScalingBenchConfig,
+    SuiteReport,
     TriageBenchConfig,
     plot_report,
     run_adaptive_bench,
@@ -138,9 +139,11 @@ def _adaptive_line(result: dict[str, Any]) -> str:
 
 
 def _faults_line(result: dict[str, Any]) -> str:
-    return (f"{result['kills']:.0f} kills, MTTR max {result['mttr_s']:.2f} s (median "
-            f"{result['mttr_median_s']:.2f} s), lost {result['lost']:.0f}, "
-            f"duplicate writes {result['duplicate_writes']:.0f}")  # fmt: skip
+    return (
+        f"{result['kills']:.0f} kills, MTTR max {result['mttr_s']:.2f} s (median "
+        f"{result['mttr_median_s']:.2f} s), lost {result['lost']:.0f}, "
+        f"duplicate writes {result['duplicate_writes']:.0f}"
+    )
 
 
 def _quality_line(result: dict[str, Any]) -> str:
@@ -173,13 +176,17 @@ def _echo_result(workload: str, result: dict[str, Any]) -> None:
         click.echo(f"{name:>20}: failed ({result['error']})")
     elif workload == "scaling":
         for point in result["points"]:
-            click.echo(f"{point['concurrency']:>20}: {point['issues_per_s']:>10,.1f} issues/s, "
-                       f"efficiency {point['efficiency']:.3f}")  # fmt: skip
+            click.echo(
+                f"{point['concurrency']:>20}: {point['issues_per_s']:>10,.1f} issues/s, "
+                f"efficiency {point['efficiency']:.3f}"
+            )
     elif workload in _LINES:
         click.echo(f"{name:>20}: {_LINES[workload](result)}")
     else:
-        click.echo(f"{name:>20}: {result['issues_per_s']:>10,.1f} issues/s, "
-                   f"lost {result['lost']:.0f}, failed {result['failed']:.0f}")  # fmt: skip
+        click.echo(
+            f"{name:>20}: {result['issues_per_s']:>10,.1f} issues/s, "
+            f"lost {result['lost']:.0f}, failed {result['failed']:.0f}"
+        )
 
 
 def _echo(workload: str, report: BenchReport) -> None:
@@ -219,10 +226,17 @@ def _bench_all(
         markdown.write_text(suite.to_markdown(COLUMNS), encoding="utf-8")
     if plot is not None and "adaptive" in suite.reports:
         plot_report(suite.reports["adaptive"], plot)
+    _echo_suite(suite, len(workloads))
+
+
+def _echo_suite(suite: SuiteReport, planned: int) -> None:
+    """Which workloads failed and why, how many ran and how long; exit 1 if any failed."""
     for workload, error in suite.errors.items():
         click.echo(f"{workload:>20}: failed ({error})")
-    click.echo(f"bench all: {len(suite.reports)} of {len(workloads)} workloads in "
-               f"{sum(suite.seconds.values()):,.1f} s")  # fmt: skip
+    click.echo(
+        f"bench all: {len(suite.reports)} of {planned} workloads in "
+        f"{sum(suite.seconds.values()):,.1f} s"
+    )
     if suite.errors:
         raise SystemExit(1)
 

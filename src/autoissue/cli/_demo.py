@@ -14,7 +14,14 @@ from autoissue.cli._errors import friendly_errors
 from autoissue.cli._observe_options import ObserveOptions, observability_options, observed_run
 from autoissue.cli._summary import print_summary
 from autoissue.emulator import EmulatorConfig, run_in_thread
-from autoissue.engine import DEFAULT_SKIP_LABELS, Engine, EngineOptions, RunSummary, fresh_backend
+from autoissue.engine import (
+    DEFAULT_SKIP_LABELS,
+    Backend,
+    Engine,
+    EngineOptions,
+    RunSummary,
+    fresh_backend,
+)
 from autoissue.github import GitHubClient
 from autoissue.model import priority_from_labels
 from autoissue.processors import Triage
@@ -68,22 +75,56 @@ async def run_demo(
     async with GitHubClient(base_url=base_url, token=_DEMO_TOKEN) as client:
         await client.warm_up()
         await client.get_repository(repo)
-        async with (
-            fresh_backend() as stores,
-            observed_run(
-                observe or ObserveOptions(), client=client, state_dir=_STATE_DIR, total=issues,
-                labels={"repo": repo, "processor": "triage"},
-            ) as session,
-        ):  # fmt: skip
-            engine = Engine(
-                client, repo, Triage(), options=EngineOptions(concurrency=concurrency, state="all"),
-                on_plan=lambda plan: planned.__setitem__(plan.issue, plan.labels_to_add),
-                queue=stores.queue, state=stores.state,
-            )  # fmt: skip
-            with gc_tuned():
-                summary = await session.run(engine)
+        summary = await _triage_observed(
+            client, repo, planned, issues=issues, concurrency=concurrency, observe=observe
+        )
         state = await client.get_json("/_emulator/state")
     return summary, verify(state, repo, planned, summary.listed), len(planned)
+
+
+async def _triage_observed(
+    client: GitHubClient,
+    repo: str,
+    planned: dict[int, frozenset[str]],
+    *,
+    issues: int,
+    concurrency: int | None,
+    observe: ObserveOptions | None,
+) -> RunSummary:
+    """One observed triage run on a fresh backend, each plan's labels noted in ``planned``."""
+    async with (
+        fresh_backend() as stores,
+        observed_run(
+            observe or ObserveOptions(),
+            client=client,
+            state_dir=_STATE_DIR,
+            total=issues,
+            labels={"repo": repo, "processor": "triage"},
+        ) as session,
+    ):
+        engine = _triage_engine(client, repo, stores, concurrency, planned)
+        with gc_tuned():
+            summary = await session.run(engine)
+    return summary
+
+
+def _triage_engine(
+    client: GitHubClient,
+    repo: str,
+    stores: Backend,
+    concurrency: int | None,
+    planned: dict[int, frozenset[str]],
+) -> Engine:
+    """Triage over every issue, open or closed; each plan's labels are noted in ``planned``."""
+    return Engine(
+        client,
+        repo,
+        Triage(),
+        options=EngineOptions(concurrency=concurrency, state="all"),
+        on_plan=lambda plan: planned.__setitem__(plan.issue, plan.labels_to_add),
+        queue=stores.queue,
+        state=stores.state,
+    )
 
 
 @click.command("demo")
@@ -125,10 +166,21 @@ def demo_command(
             f"emulator: {config.repo} with {issues} issues at {emulator.base_url}"
             f" ({latency_ms:g} ms median latency, {faults:.0%} faults)"
         )
-        summary, problems, checked = _runtime.run(run_demo(
-            emulator.base_url, config.repo, issues=issues, concurrency=concurrency, observe=observe
-        ))  # fmt: skip
+        summary, problems, checked = _runtime.run(
+            run_demo(
+                emulator.base_url,
+                config.repo,
+                issues=issues,
+                concurrency=concurrency,
+                observe=observe,
+            )
+        )
     print_summary(summary)
+    _report_check(summary, problems, checked)
+
+
+def _report_check(summary: RunSummary, problems: list[str], checked: int) -> None:
+    """Say the check passed, or show its first problems and fail the command."""
     if problems or summary.failed:
         for problem in problems[:20]:
             Console(stderr=True).print(f"  {problem}", markup=False)

@@ -42,8 +42,13 @@ def _readable(payload: bytes) -> object:
         item = decode_item(payload)
     except CorruptItemError:
         return payload.decode("utf-8", errors="replace")
-    return {"repo": item.repo, "processor": item.processor, "issue": item.issue.number,
-            "title": item.issue.title, "updated_at": item.issue.updated_at}  # fmt: skip
+    return {
+        "repo": item.repo,
+        "processor": item.processor,
+        "issue": item.issue.number,
+        "title": item.issue.title,
+        "updated_at": item.issue.updated_at,
+    }
 
 
 def _summary(letter: DeadLetter) -> dict[str, object]:

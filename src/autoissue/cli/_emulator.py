@@ -35,9 +35,12 @@ class _OneLineErrors(click.Command):
 )
 @click.option("--faults", type=float, default=0.0, show_default=True, help="Share of faults, 0-1.")
 @click.option(
-    "--limits", type=click.Choice(["none", "github"]), default="none", show_default=True,
+    "--limits",
+    type=click.Choice(["none", "github"]),
+    default="none",
+    show_default=True,
     help="Rate-limit profile: none (GitHub Enterprise default) or github (github.com).",
-)  # fmt: skip
+)
 @click.option("--time-scale", type=float, default=1.0, show_default=True, help="Limit clock speed.")
 @click.option("--token", "tokens", multiple=True, help="Accept only these tokens (repeatable).")
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Where the bare git repo lives.")

@@ -85,19 +85,37 @@ def _chart_path(context: click.Context, param: click.Parameter, value: Path | No
 
 
 _OPTIONS = (
-    click.option("--metrics-port", type=click.IntRange(0, 65535),
-                 help="Serve Prometheus metrics on this port (0: any free one) during the run."),
-    click.option("--metrics-host", default=DEFAULT_METRICS_HOST, show_default=True,
-                 help="The address the metrics are served on."),
+    click.option(
+        "--metrics-port",
+        type=click.IntRange(0, 65535),
+        help="Serve Prometheus metrics on this port (0: any free one) during the run.",
+    ),
+    click.option(
+        "--metrics-host",
+        default=DEFAULT_METRICS_HOST,
+        show_default=True,
+        help="The address the metrics are served on.",
+    ),
     click.option("--quiet", is_flag=True, help="Show nothing but the final summary."),
-    click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
-                 show_default=True, help="json: progress and log records as JSON on stderr."),
-    click.option("--report-json", type=click.Path(dir_okay=False, path_type=Path),
-                 help="Write the JSON run report here (default: STATE_DIR/reports/)."),
-    click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
-                 callback=_chart_path,
-                 help="Also write an HTML page or a PNG chart of the run (needs matplotlib)."),
-)  # fmt: skip
+    click.option(
+        "--log-format",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="json: progress and log records as JSON on stderr.",
+    ),
+    click.option(
+        "--report-json",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Write the JSON run report here (default: STATE_DIR/reports/).",
+    ),
+    click.option(
+        "--report",
+        type=click.Path(dir_okay=False, path_type=Path),
+        callback=_chart_path,
+        help="Also write an HTML page or a PNG chart of the run (needs matplotlib).",
+    ),
+)
 _NAMES = ("metrics_port", "metrics_host", "quiet", "log_format", "report_json", "report")
 
 
@@ -158,9 +176,12 @@ class Session:
         if self.summary is None:
             return []
         document = report_document(
-            self.summary, self.timeline.samples, started=self.started, finished=time.time(),
+            self.summary,
+            self.timeline.samples,
+            started=self.started,
+            finished=time.time(),
             labels=self.sources.labels,
-        )  # fmt: skip
+        )
         self.reports.append(write_json_report(document, self.options.json_report_path(state_dir)))
         if self.options.report is not None:
             self.reports.append(render_report(document, self.options.report))
@@ -184,8 +205,12 @@ async def _stop_sampling(session: Session, sampler: asyncio.Task[None]) -> None:
     await session.sample()  # the figures at the end, for the display and the report
 
 
-def _session(options: ObserveOptions, client: ClientSource, total: int | None,
-             labels: Mapping[str, str] | None) -> Session:  # fmt: skip
+def _session(
+    options: ObserveOptions,
+    client: ClientSource,
+    total: int | None,
+    labels: Mapping[str, str] | None,
+) -> Session:
     console = Console(stderr=True)
     mode = DisplayMode.choose(quiet=options.quiet, log_format=options.log_format, console=console)
     dashboard = Dashboard(mode, console=console)

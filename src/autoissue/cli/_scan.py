@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
@@ -31,16 +31,24 @@ from autoissue.scan import Forecast, ScanEntry, ScanOptions, ScanReport, duratio
 from autoissue.state import StateStore, open_state
 
 _TITLE_CHARS = 60
+#: The issues table's columns, left to right, and how each aligns its cells.
+_COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
+    ("#", "right"),
+    ("title", "left"),
+    ("priority", "left"),
+    ("why", "left"),
+    ("complexity", "right"),
+    ("top factors", "left"),
+    ("verdict", "left"),
+)
 
 
 def issues_table(report: ScanReport, limit: int | None) -> Table:
     """The issues in the order the run would take them, then the skipped."""
     listed, admitted = len(report.entries), len(report.admitted)
     table = Table(title=f"{report.processor} on {report.repo}: {admitted:,} of {listed:,} to do")
-    for name, justify in (("#", "right"), ("title", "left"), ("priority", "left"),
-                          ("why", "left"), ("complexity", "right"), ("top factors", "left"),
-                          ("verdict", "left")):  # fmt: skip
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for name, justify in _COLUMNS:
+        table.add_column(name, justify=justify)
     for entry in report.entries[:limit]:
         table.add_row(*_row(entry))
     return table

@@ -69,9 +69,15 @@ def _engine(
         concurrency=options["concurrency"], idle_exit_s=options["idle_exit"]
     )
     return Engine(
-        client, "(queued items)", processors[0], processors=processors[1:], options=engine_options,
-        pages=no_pages(), queue=stores.queue, state=stores.state,
-    )  # fmt: skip
+        client,
+        "(queued items)",
+        processors[0],
+        processors=processors[1:],
+        options=engine_options,
+        pages=no_pages(),
+        queue=stores.queue,
+        state=stores.state,
+    )
 
 
 @click.command("worker")

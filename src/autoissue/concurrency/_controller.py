@@ -20,9 +20,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
-
 from autoissue._clock import Clock, SystemClock
+from autoissue._percentiles import percentiles
 from autoissue.concurrency._guard import (
     GuardAction,
     GuardVerdict,
@@ -240,10 +239,8 @@ class AdaptiveConcurrencyController:
         self._decisions.append(event)
 
     def _percentiles(self) -> tuple[float, float, float]:
-        if not self._latencies:
-            return (0.0, 0.0, 0.0)
-        values = np.percentile(np.fromiter(self._latencies, dtype=np.float64), [50, 95, 99])
-        return (float(values[0]), float(values[1]), float(values[2]))
+        found = percentiles(self._latencies)
+        return (found["p50"], found["p95"], found["p99"])
 
     def _restore(self) -> None:
         history = self._history.load() if self._history is not None else None

@@ -21,9 +21,9 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from types import TracebackType
 
+from autoissue._classify import classify
 from autoissue._clock import Clock, SystemClock
-from autoissue._exceptions import ConfigurationError, GitHubUnreachableError, RateLimitedError
-from autoissue._exceptions import ServerError as _ServerError
+from autoissue._exceptions import ConfigurationError
 from autoissue.concurrency._limit import LimitAlgorithm, Outcome
 
 __all__ = [
@@ -37,12 +37,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_OVERLOAD = (TimeoutError, RateLimitedError, _ServerError, GitHubUnreachableError)
-
 
 def classify_error(error: BaseException) -> Outcome:
-    """Timeouts, rate limits, 5xx and unreachable hosts are overload; anything else is ignored."""
-    return Outcome.DROPPED if isinstance(error, _OVERLOAD) else Outcome.IGNORED
+    """Overload (a timeout, a rate limit, a 5xx, an unreachable host) is a drop; else ignored."""
+    return Outcome.DROPPED if classify(error).overload else Outcome.IGNORED
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,8 +128,13 @@ _KIND_LABEL = {
     "docs": "documentation",
 }
 _PRIORITIES = ("critical", "urgent", "p0", "p1", "p2", "p3", "high", "low", "priority: high")
-_EXTRAS = (("good first issue", 0.05), ("help wanted", 0.05), ("wontfix", 0.02),
-           ("duplicate", 0.02), ("invalid", 0.01))  # fmt: skip
+_EXTRAS = (
+    ("good first issue", 0.05),
+    ("help wanted", 0.05),
+    ("wontfix", 0.02),
+    ("duplicate", 0.02),
+    ("invalid", 0.01),
+)
 
 _BODIES: tuple[str | None, ...] = (
     None,

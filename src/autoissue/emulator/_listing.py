@@ -104,8 +104,8 @@ class Listing:
         An incremental scan asks for few items, so this costs what it returns rather than a
         pass over the repository; the update order is always sorted (see ``RepoStore.touch``).
         """
-        found = list(takewhile(lambda rec: rec.updated_at >= since,
-                               reversed(self.store.updated_order.values())))  # fmt: skip
+        newest_first = reversed(self.store.updated_order.values())
+        found = list(takewhile(lambda rec: rec.updated_at >= since, newest_first))
         found.reverse()
         return self._filter(query, found)
 

@@ -150,9 +150,13 @@ class RateLimiter:
     def headers(self, identity: str) -> dict[str, str]:
         """The ``x-ratelimit-*`` headers GitHub sends on every response."""
         limit, remaining, used, reset = self.status(identity)
-        return {"x-ratelimit-limit": str(limit), "x-ratelimit-remaining": str(remaining),
-                "x-ratelimit-used": str(used), "x-ratelimit-reset": str(reset),
-                "x-ratelimit-resource": "core"}  # fmt: skip
+        return {
+            "x-ratelimit-limit": str(limit),
+            "x-ratelimit-remaining": str(remaining),
+            "x-ratelimit-used": str(used),
+            "x-ratelimit-reset": str(reset),
+            "x-ratelimit-resource": "core",
+        }
 
     def overview(self, identity: str) -> dict[str, object]:
         """The body of ``GET /rate_limit``."""
@@ -160,9 +164,13 @@ class RateLimiter:
         core = {"limit": limit, "used": used, "remaining": remaining, "reset": reset}
         search = {"limit": 30, "used": 0, "remaining": 30, "reset": reset}
         graphql = {"limit": limit, "used": 0, "remaining": limit, "reset": reset}
-        resources = {"core": core, "search": search, "graphql": graphql,
-                     "integration_manifest": graphql,
-                     "code_search": search | {"limit": 10, "remaining": 10}}  # fmt: skip
+        resources = {
+            "core": core,
+            "search": search,
+            "graphql": graphql,
+            "integration_manifest": graphql,
+            "code_search": search | {"limit": 10, "remaining": 10},
+        }
         return {"resources": resources, "rate": core}
 
 

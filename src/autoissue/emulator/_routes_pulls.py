@@ -91,24 +91,30 @@ class PullRoutes:
         """``POST /repos/{owner}/{repo}/pulls``: the head branch must exist in the bare repo."""
         check_repo(self.ctx, request.match_info["owner"], request.match_info["repo"])
         fields = _pull_fields(await read_json(request))
-        head = self._branch(fields["head"])
-        shas = await branch_shas(self.ctx.bare, head or "", fields["base"])
-        head_sha = shas[head] if head else None
-        if head is None or head_sha is None:
-            raise validation_failed("PullRequest", "head")
-        if shas[fields["base"]] is None:
-            raise validation_failed("PullRequest", "base")
+        head, head_sha = await self._head_commit(fields["head"], fields["base"])
         store = self.ctx.store  # read after the awaits: another request may have opened one
         if head in store.open_heads:
             self.ctx.stats.duplicate_writes += 1
             message = f"A pull request already exists for {self.ctx.config.owner}:{head}."
             raise validation_failed("PullRequest", "", "custom", message=message)
-        info = PullInfo(head=head, base=fields["base"], draft=fields["draft"], head_sha=head_sha,
-                        merged_at=None)  # fmt: skip
+        info = PullInfo(
+            head=head, base=fields["base"], draft=fields["draft"], head_sha=head_sha, merged_at=None
+        )
         user = token_login(identity(request))
         rec = store.create_pull(user=user, title=fields["title"], body=fields["body"], info=info)
         obj = store.pull(rec)
         return json_body(obj, 201, {"Location": obj["url"]})
+
+    async def _head_commit(self, ref: str, base: str) -> tuple[str, str]:
+        """The head branch of ``ref`` and its sha; 422 unless both it and ``base`` exist."""
+        head = self._branch(ref)
+        shas = await branch_shas(self.ctx.bare, head or "", base)
+        head_sha = shas[head] if head else None
+        if head is None or head_sha is None:
+            raise validation_failed("PullRequest", "head")
+        if shas[base] is None:
+            raise validation_failed("PullRequest", "base")
+        return head, head_sha
 
     async def user(self, request: web.Request) -> web.Response:
         """``GET /user``: the token's owner; 401 without a token."""
@@ -134,5 +140,10 @@ def _pull_fields(body: Any) -> dict[str, Any]:
             raise validation_failed("PullRequest", field, code)
     if not isinstance(body.get("body", ""), str | None):
         raise validation_failed("PullRequest", "body")
-    return {"title": body["title"], "head": body["head"], "base": body["base"],
-            "body": body.get("body"), "draft": bool(body.get("draft", False))}  # fmt: skip
+    return {
+        "title": body["title"],
+        "head": body["head"],
+        "base": body["base"],
+        "body": body.get("body"),
+        "draft": bool(body.get("draft", False)),
+    }

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from autoissue._percentiles import percentiles_ms
+from autoissue._percentiles import percentiles
 
 __all__ = ["LABELS_SET", "Stats"]
 
@@ -98,5 +98,5 @@ class Stats:
             "in_flight": self.in_flight,
             "in_flight_max": self.in_flight_max,
             "issues_labelled": len(self._labelled_after),
-            "issue_latency_ms": percentiles_ms(self._labelled_after.values()),
+            "issue_latency_ms": percentiles(self._labelled_after.values(), scale=1000.0),
         }

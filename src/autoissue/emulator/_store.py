@@ -210,9 +210,14 @@ class RepoStore:
         """Open a pull request as the next item of the issue list."""
         number = len(self.records) + 1
         rec = IssueRecord(
-            number=number, id=1_000_000 + number, title=title, body=body, user=user,
-            labels=(), created_at=max(int(self.clock.time()), self._latest),
-        )  # fmt: skip
+            number=number,
+            id=1_000_000 + number,
+            title=title,
+            body=body,
+            user=user,
+            labels=(),
+            created_at=max(int(self.clock.time()), self._latest),
+        )
         rec.pull = info
         self.records.append(rec)
         self.open_heads[info.head] = number
@@ -225,21 +230,37 @@ class RepoStore:
         """The repository as ``GET /_emulator/state`` shows it."""
         items = [_item(r) for r in self.records]
         pulls = [_pull_item(r) for r in self.records if r.pull]
-        return {"full_name": self.payloads.full_name, "clone_url": self.clone_url,
-                "issues": items, "pulls": pulls}  # fmt: skip
+        return {
+            "full_name": self.payloads.full_name,
+            "clone_url": self.clone_url,
+            "issues": items,
+            "pulls": pulls,
+        }
 
 
 def _item(rec: IssueRecord) -> dict[str, Any]:
     return {
-        "number": rec.number, "title": rec.title, "body": rec.body, "state": rec.state,
-        "locked": rec.locked, "is_pull_request": rec.pull is not None, "labels": list(rec.labels),
+        "number": rec.number,
+        "title": rec.title,
+        "body": rec.body,
+        "state": rec.state,
+        "locked": rec.locked,
+        "is_pull_request": rec.pull is not None,
+        "labels": list(rec.labels),
         "updated_at": iso(rec.updated_at),
         "comments": [{"id": c.id, "user": c.user, "body": c.body} for c in rec.comments],
-    }  # fmt: skip
+    }
 
 
 def _pull_item(rec: IssueRecord) -> dict[str, Any]:
     assert rec.pull is not None  # noqa: S101 - filtered by the caller
-    return {"number": rec.number, "head": rec.pull.head, "base": rec.pull.base,
-            "state": rec.state, "title": rec.title, "body": rec.body,
-            "draft": rec.pull.draft, "labels": list(rec.labels)}  # fmt: skip
+    return {
+        "number": rec.number,
+        "head": rec.pull.head,
+        "base": rec.pull.base,
+        "state": rec.state,
+        "title": rec.title,
+        "body": rec.body,
+        "draft": rec.pull.draft,
+        "labels": list(rec.labels),
+    }

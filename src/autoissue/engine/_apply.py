@@ -55,10 +55,13 @@ class ApplySummary:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready figures."""
         return {
-            "applied": self.applied, "already_applied": self.already_applied,
-            "requeued": self.requeued, "failed": self.failed, "writes": self.writes,
+            "applied": self.applied,
+            "already_applied": self.already_applied,
+            "requeued": self.requeued,
+            "failed": self.failed,
+            "writes": self.writes,
             "failures": list(self.failures),
-        }  # fmt: skip
+        }
 
 
 class PlanApplier:

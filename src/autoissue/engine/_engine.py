@@ -187,21 +187,35 @@ class Engine:
     ) -> HandlerSetup:
         options = self.options
         return HandlerSetup(
-            client=self._client, queue=self.queue, state=self.state, tally=self.tally,
-            processors={p.name: p for p in processors}, owner=_owner(),
-            lock_ttl_s=self.queue.lease_s, dry_run=options.dry_run, force=options.force,
-            plan_writer=plan_writer, on_plan=on_plan, on_progress=on_progress,
+            client=self._client,
+            queue=self.queue,
+            state=self.state,
+            tally=self.tally,
+            processors={p.name: p for p in processors},
+            owner=_owner(),
+            lock_ttl_s=self.queue.lease_s,
+            dry_run=options.dry_run,
+            force=options.force,
+            plan_writer=plan_writer,
+            on_plan=on_plan,
+            on_progress=on_progress,
             planner=self.planner,
-        )  # fmt: skip
+        )
 
     def _build_dispatcher(self) -> Dispatcher:
         cap = self._governor_cap if self.options.adaptive else None
         handler = self.handler
         return Dispatcher(
-            self.controller, self.queue, handler, cap=cap, paused=self._paused,
-            refresh=handler.refresh, prepare=handler.prepare, flush=handler.flush,
+            self.controller,
+            self.queue,
+            handler,
+            cap=cap,
+            paused=self._paused,
+            refresh=handler.refresh,
+            prepare=handler.prepare,
+            flush=handler.flush,
             caps=self._caps,
-        )  # fmt: skip
+        )
 
     def __repr__(self) -> str:
         tally = self.tally

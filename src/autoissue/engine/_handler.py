@@ -21,10 +21,11 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from autoissue._classify import classify
 from autoissue._exceptions import ConfigurationError, CorruptItemError
 from autoissue.engine._isolation import Planner
 from autoissue.engine._summary import RunTally
-from autoissue.engine._work import WorkItem, classify, decode_item
+from autoissue.engine._work import WorkItem, decode_item
 from autoissue.engine._writeback import PlanWriter, WriteBack
 from autoissue.github import GitHubClient
 from autoissue.model import Plan
@@ -134,9 +135,11 @@ class ItemHandler:
         for lease in leases:
             if lease.id in items and wanted.get(lease.id) not in taken:
                 await setup.queue.nack(
-                    lease.id, ErrorKind.RATE_LIMITED, "another worker holds the issue",
+                    lease.id,
+                    ErrorKind.RATE_LIMITED,
+                    "another worker holds the issue",
                     retry_after=setup.lock_ttl_s,
-                )  # fmt: skip
+                )
         locked = [lease for lease in leases if wanted.get(lease.id) in taken]
         self.locks |= {lease.id: wanted[lease.id] for lease in locked}
         return locked
@@ -214,9 +217,12 @@ class ItemHandler:
         self._progress()
 
     async def _fail(self, lease: Lease, item: WorkItem | None, error: BaseException) -> None:
-        kind, wait = classify(error)
+        verdict = classify(error)
         decision = await self.setup.queue.nack(
-            lease.id, kind, f"{type(error).__name__}: {error}", retry_after=wait
+            lease.id,
+            verdict.kind,
+            f"{type(error).__name__}: {error}",
+            retry_after=verdict.retry_after,
         )
         number = item.issue.number if item is not None else 0
         if decision is not None and decision.dead:

@@ -1,34 +1,14 @@
-"""What travels through the queue for one issue, and how a failure is classified for a retry."""
+"""What travels through the queue for one issue."""
 
 from __future__ import annotations
 
 import msgspec
 
-from autoissue._exceptions import (
-    AuthenticationError,
-    ConfigurationError,
-    CorruptItemError,
-    GitHubError,
-    NotFoundError,
-    RateLimitedError,
-    TrustViolationError,
-    ValidationFailedError,
-)
+from autoissue._exceptions import CorruptItemError
 from autoissue.model import Issue, Priority
-from autoissue.queue import ErrorKind, Message, idempotency_key
+from autoissue.queue import Message, idempotency_key
 from autoissue.state import issue_name
 from autoissue.stream import PayloadCodec
-
-_LATER = frozenset({408, 409, 429})
-# Retrying cannot fix these: the item goes to the dead letters at once, with the reason.
-_PERMANENT = (
-    AuthenticationError,
-    ConfigurationError,
-    CorruptItemError,
-    NotFoundError,
-    TrustViolationError,
-    ValidationFailedError,
-)
 
 
 class WorkItem(msgspec.Struct, frozen=True, array_like=True):
@@ -78,18 +58,3 @@ def message_for(item: WorkItem, priority: Priority, *, dry_run: bool = False) ->
     """
     key = f"{item.key}/dry-run" if dry_run else item.key
     return Message(encode_item(item), key=key, priority=priority)
-
-
-def classify(error: BaseException) -> tuple[ErrorKind, float | None]:
-    """How a failed item is retried: the kind of error, and the wait a rate limit named.
-
-    GitHub's other 4xx answers (a plain 403 "Resource not accessible", a 410, a 422) say the
-    request itself is wrong: repeating it cannot help. A 408, 409 or 429 may pass later.
-    """
-    if isinstance(error, RateLimitedError):
-        return ErrorKind.RATE_LIMITED, error.retry_after
-    if isinstance(error, _PERMANENT):
-        return ErrorKind.PERMANENT, None
-    if isinstance(error, GitHubError) and 400 <= error.status < 500 and error.status not in _LATER:
-        return ErrorKind.PERMANENT, None
-    return ErrorKind.TRANSIENT, None

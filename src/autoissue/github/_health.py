@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from autoissue._percentiles import percentiles
+
 _LATENCY_SAMPLES = 2048  # per endpoint: enough for a stable p99, bounded memory
 
 
@@ -40,15 +42,9 @@ class ClientStatistics:
         return self.cache_hits / gets if gets else 0.0
 
 
-def _percentiles(samples: deque[float]) -> dict[str, float]:
-    if not samples:
-        return {}
-    ordered = sorted(samples)
-    last = len(ordered) - 1
-    return {name: ordered[round(q * last)] * 1000 for name, q in _QUANTILES}
-
-
-_QUANTILES = (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
+def _latency_ms(samples: deque[float]) -> dict[str, float]:
+    # No samples, no figures: a latency of 0 ms would be a claim, not an absence.
+    return percentiles(samples, scale=1000.0) if samples else {}
 
 
 @dataclass
@@ -67,7 +63,7 @@ class _Endpoint:
             retries=self.retries,
             failures=self.failures,
             cache_hits=self.cache_hits,
-            latency_ms=MappingProxyType(_percentiles(self.latencies)),
+            latency_ms=MappingProxyType(_latency_ms(self.latencies)),
         )
 
 

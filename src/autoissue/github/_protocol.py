@@ -100,13 +100,15 @@ def error_for(
 
 
 # Endpoints that trigger notifications: GitHub's content-creation limits apply to them.
-CONTENT_ENDPOINTS = frozenset({
-    "POST /repos/{owner}/{repo}/issues",
-    "POST /repos/{owner}/{repo}/issues/{n}/comments",
-    "POST /repos/{owner}/{repo}/pulls",
-    "POST /repos/{owner}/{repo}/pulls/{n}/comments",
-    "POST /repos/{owner}/{repo}/pulls/{n}/reviews",
-})  # fmt: skip
+CONTENT_ENDPOINTS = frozenset(
+    {
+        "POST /repos/{owner}/{repo}/issues",
+        "POST /repos/{owner}/{repo}/issues/{n}/comments",
+        "POST /repos/{owner}/{repo}/pulls",
+        "POST /repos/{owner}/{repo}/pulls/{n}/comments",
+        "POST /repos/{owner}/{repo}/pulls/{n}/reviews",
+    }
+)
 
 
 def endpoint_template(method: str, path: str) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from autoissue._backoff import full_jitter
+
 # Answers that say "try again": the gateway or the service failed, not the request.
 TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 
@@ -29,8 +31,7 @@ class RetryPolicy:
 
     def delay(self, retry: int, rng: random.Random) -> float:
         """The wait before retry number ``retry`` (1 for the first retry)."""
-        ceiling = min(self.max_delay, self.base_delay * 2 ** (retry - 1))
-        return rng.uniform(0, ceiling)
+        return full_jitter(retry, base_s=self.base_delay, cap_s=self.max_delay, rng=rng)
 
 
 class RetryBudget:

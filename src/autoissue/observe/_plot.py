@@ -52,8 +52,10 @@ def chart_png(document: Mapping[str, Any]) -> bytes:
     _draw_throughput(axes[0], samples)
     _draw_concurrency(axes[1], samples)
     _draw_latency(axes[2], samples)
-    axes[0].set_title(f"{summary['processor']} on {summary['repo']}: {summary['listed']} items"
-                      f" in {summary['seconds']:.1f} s")  # fmt: skip
+    axes[0].set_title(
+        f"{summary['processor']} on {summary['repo']}: {summary['listed']} items"
+        f" in {summary['seconds']:.1f} s"
+    )
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)

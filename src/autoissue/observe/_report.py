@@ -105,8 +105,8 @@ def _summary_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("issues/s", summary["issues_per_s"]),
     ]
     if concurrency:
-        rows.append(("concurrency limit at end / peak",
-                     f"{concurrency['limit']} / {concurrency['limit_peak']}"))  # fmt: skip
+        limits = f"{concurrency['limit']} / {concurrency['limit_peak']}"
+        rows.append(("concurrency limit at end / peak", limits))
     return [(name, str(value)) for name, value in rows]
 
 

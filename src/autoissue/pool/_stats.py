@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import collections
 import enum
-import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from autoissue._percentiles import percentile
 from autoissue.pool._config import RecycleReason
 
-__all__ = ["Counters", "PoolStatistics", "WorkerState", "percentile"]
+__all__ = ["Counters", "PoolStatistics", "WorkerState"]
 
 #: Queue waits and start times are summarised over this many recent samples.
 _WINDOW = 2048
@@ -23,15 +23,6 @@ class WorkerState(enum.Enum):
     IDLE = "idle"
     BUSY = "busy"
     STOPPING = "stopping"
-
-
-def percentile(samples: Iterable[float], q: float) -> float:
-    """The ``q`` (0..1) quantile of ``samples`` by the nearest-rank method; 0.0 when empty."""
-    ordered = sorted(samples)
-    if not ordered:
-        return 0.0
-    rank = max(1, math.ceil(q * len(ordered)))
-    return ordered[rank - 1]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,9 +103,9 @@ class Counters:
             crashes=self.crashes,
             spawned=self.spawned,
             recycles=dict(self.recycles),
-            queue_wait_p50_s=percentile(self.waits, 0.5),
-            queue_wait_p99_s=percentile(self.waits, 0.99),
-            warm_start_p50_s=percentile(self.starts, 0.5),
+            queue_wait_p50_s=percentile(self.waits, 50),
+            queue_wait_p99_s=percentile(self.waits, 99),
+            warm_start_p50_s=percentile(self.starts, 50),
             warm_start_max_s=max(self.starts, default=0.0),
             completed_by_pid=dict(self.completed_by_pid),
             pids=pids,

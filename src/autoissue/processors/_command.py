@@ -140,14 +140,25 @@ def _write_issue_files(issue: Issue, repo: str, tree: Worktree) -> _IssueFiles:
     issue_file.write_bytes(payload)
     prompt = f"# {_one_line(issue.title)}\n\n{_CONTROL.sub('', issue.body or '')}\n"
     prompt_file.write_text(prompt, encoding="utf-8", errors="replace")
-    paths = {"issue_file": issue_file, "prompt_file": prompt_file, "result_file": result,
-             "worktree": tree.path}  # fmt: skip
+    paths = {
+        "issue_file": issue_file,
+        "prompt_file": prompt_file,
+        "result_file": result,
+        "worktree": tree.path,
+    }
     placeholders = {"{" + key + "}": str(path) for key, path in paths.items()}
     placeholders["{number}"] = str(issue.number)
+    return _IssueFiles(payload, placeholders, _agent_env(paths, issue, repo, tree), result)
+
+
+def _agent_env(paths: dict[str, Path], issue: Issue, repo: str, tree: Worktree) -> dict[str, str]:
+    """The variables that tell the agent where the issue's files are and what it works on."""
     env = {f"AUTOISSUE_{key.upper()}": str(path) for key, path in paths.items()}
-    env |= {"AUTOISSUE_REPO": repo, "AUTOISSUE_ISSUE_NUMBER": str(issue.number),
-            "AUTOISSUE_BRANCH": tree.branch}  # fmt: skip
-    return _IssueFiles(payload, placeholders, env, result)
+    return env | {
+        "AUTOISSUE_REPO": repo,
+        "AUTOISSUE_ISSUE_NUMBER": str(issue.number),
+        "AUTOISSUE_BRANCH": tree.branch,
+    }
 
 
 class CommandProcessor:
@@ -222,9 +233,11 @@ class CommandProcessor:
                 await tree.commit_and_push(f"Resolve #{issue.number}\n\nBranch {branch}.")
         actions = self._actions(issue, completed, result, pull)
         return msgspec.structs.replace(
-            plan, actions=actions, reasons=_reasons(completed, changes),
+            plan,
+            actions=actions,
+            reasons=_reasons(completed, changes),
             cost_usd=max(0.0, result.cost_usd),
-        )  # fmt: skip
+        )
 
     def _already_covered(self, plan: Plan, branch: str, prepared: _Prepared) -> Plan:
         reason = "an open pull request already covers this issue"
@@ -258,8 +271,9 @@ class CommandProcessor:
         )
         pulls = await load_open_pulls(context.github, context.repo)
         await mirror.fetch()
-        logger.info("command %s: %d open pull requests in %s", self.name, len(pulls.heads),
-                    context.repo)  # fmt: skip
+        logger.info(
+            "command %s: %d open pull requests in %s", self.name, len(pulls.heads), context.repo
+        )
         return _Prepared(mirror, pulls)
 
     async def _run_agent(
@@ -267,8 +281,9 @@ class CommandProcessor:
     ) -> tuple[Completed, AgentResult]:
         files = _write_issue_files(issue, repo, tree)
         config = self.config
-        env = scrubbed_env(self._environ, passthrough=config.pass_env,
-                           extra={**config.env, **files.env})  # fmt: skip
+        env = scrubbed_env(
+            self._environ, passthrough=config.pass_env, extra={**config.env, **files.env}
+        )
         argv = expand_argv(config.argv, files.placeholders)
         async with (
             self._agents,
@@ -306,8 +321,14 @@ class CommandProcessor:
         body = body or f"Changes made by the `{self.name}` command processor for #{number}."
         if number not in closing_references(body, repo):
             body += f"\n\nCloses #{number}"
-        return OpenPullRequest(head=branch, title=title, body=body, base=self.config.base,
-                               labels=self.config.pr_labels, draft=self.config.draft)  # fmt: skip
+        return OpenPullRequest(
+            head=branch,
+            title=title,
+            body=body,
+            base=self.config.base,
+            labels=self.config.pr_labels,
+            draft=self.config.draft,
+        )
 
     def _actions(
         self,

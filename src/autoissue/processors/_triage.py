@@ -33,14 +33,50 @@ TYPE_LABELS = {
     "docs": "documentation",
 }
 _KEYWORDS = {
-    "bug": {"bug", "crash", "crashes", "error", "exception", "fails", "failing", "failure",
-            "broken", "traceback", "regression", "segfault", "panic", "incorrect", "wrong"},
-    "feature": {"feature", "support", "add", "request", "enhancement", "proposal", "allow",
-                "implement", "option", "improve", "new"},
+    "bug": {
+        "bug",
+        "crash",
+        "crashes",
+        "error",
+        "exception",
+        "fails",
+        "failing",
+        "failure",
+        "broken",
+        "traceback",
+        "regression",
+        "segfault",
+        "panic",
+        "incorrect",
+        "wrong",
+    },
+    "feature": {
+        "feature",
+        "support",
+        "add",
+        "request",
+        "enhancement",
+        "proposal",
+        "allow",
+        "implement",
+        "option",
+        "improve",
+        "new",
+    },
     "question": {"question", "how", "why", "what", "help", "possible", "understand", "clarify"},
-    "docs": {"docs", "documentation", "readme", "typo", "docstring", "guide", "tutorial",
-             "example", "examples", "wiki"},
-}  # fmt: skip
+    "docs": {
+        "docs",
+        "documentation",
+        "readme",
+        "typo",
+        "docstring",
+        "guide",
+        "tutorial",
+        "example",
+        "examples",
+        "wiki",
+    },
+}
 _WORD = re.compile(r"[a-z]+")
 _TITLE_WEIGHT = 3
 _BODY_CHARS = 2_000  # enough to see what an issue is about, bounded for giant bodies

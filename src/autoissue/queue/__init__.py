@@ -8,6 +8,7 @@ machines, in ``autoissue.queue._redis`` because redis is an optional dependency)
 
 from __future__ import annotations
 
+from autoissue._classify import ErrorKind
 from autoissue.queue._base import Queue
 from autoissue.queue._dsn import DEFAULT_DSN, BackendSpec, open_queue
 from autoissue.queue._memory import MemoryQueue
@@ -17,7 +18,6 @@ from autoissue.queue._sqlite_db import DEFAULT_SQLITE_PATH, SqliteDatabase
 from autoissue.queue._types import (
     DEFAULT_LEASE_S,
     DeadLetter,
-    ErrorKind,
     Lease,
     Message,
     QueueStatistics,

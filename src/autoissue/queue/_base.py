@@ -21,6 +21,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 
+from autoissue._classify import ErrorKind
 from autoissue._clock import Clock, SystemClock
 from autoissue._exceptions import ConfigurationError, QueueFullError
 from autoissue.model import Priority
@@ -30,7 +31,6 @@ from autoissue.queue._types import (
     DEFAULT_LEASE_S,
     Backlog,
     DeadLetter,
-    ErrorKind,
     Lease,
     Message,
     QueueStatistics,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections
 from dataclasses import dataclass, field
 
-from autoissue._percentiles import percentiles_ms
+from autoissue._percentiles import percentiles
 
 #: How many recent wait times the percentiles are computed from.
 _SAMPLES = 2048
@@ -48,7 +48,7 @@ class Meter:
 
     def wait_ms(self) -> dict[str, float]:
         """Percentiles of recent wait times, in milliseconds."""
-        return percentiles_ms(self.waits)
+        return percentiles(self.waits, scale=1000.0)
 
     def acks_per_s(self, now: float) -> float:
         """Acks per second over the last minute (or since the first ack, if sooner)."""

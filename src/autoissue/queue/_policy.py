@@ -9,9 +9,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from autoissue._backoff import full_jitter
+from autoissue._classify import ErrorKind
 from autoissue._exceptions import ConfigurationError
 from autoissue.model import Priority
-from autoissue.queue._types import ErrorKind
 
 _ORDER = tuple(Priority)
 
@@ -52,8 +53,7 @@ class RetryPolicy:
 
     def backoff(self, attempts: int) -> float:
         """Seconds to wait before the retry that follows failed attempt number ``attempts``."""
-        ceiling = min(self.cap_s, self.base_s * 2.0 ** max(0, attempts - 1))
-        return self.rng.uniform(0.0, ceiling)
+        return full_jitter(attempts, base_s=self.base_s, cap_s=self.cap_s, rng=self.rng)
 
     def decide(
         self,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 
 from autoissue._exceptions import ConfigurationError
@@ -10,17 +9,6 @@ from autoissue.model import Priority
 
 #: A lease this short brings a killed consumer's work back within 2 s; heartbeats extend it.
 DEFAULT_LEASE_S = 2.0
-
-
-class ErrorKind(enum.Enum):
-    """Why processing an item failed, which decides what ``nack`` does with it."""
-
-    #: Worth retrying after a full-jitter exponential backoff.
-    TRANSIENT = "transient"
-    #: Retrying cannot help: dead-lettered at once.
-    PERMANENT = "permanent"
-    #: Refused by a rate limit: retried after the wait the limit named (or a backoff).
-    RATE_LIMITED = "rate_limited"
 
 
 def idempotency_key(issue: str | int, updated_at: str, processor: str) -> str:

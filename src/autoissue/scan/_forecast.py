@@ -218,21 +218,30 @@ def forecast(calls: CallTally, budget: Budget, measured: Measured, *, now: float
     bounds = [_listing_bound(calls, measured), _concurrency_bound(calls, budget, measured)]
     note = ""
     if budget.limited:
-        core = budget.core or _assumed_core(budget.settings, now)
-        bounds += [
-            _primary_bound(calls.total, core, budget.settings, now),
-            _spacing_bound(calls.mutations, budget.settings),
-            _content_bound(calls.content, budget.settings),
-            _points_bound(calls, budget.settings),
-        ]
+        bounds += _rate_limit_bounds(calls, budget, now)
     else:
         note = "the server reports no rate limits: the duration is estimated from measured latency"
     binding = max(bounds, key=lambda bound: bound.seconds)
     return Forecast(
-        calls=calls, seconds=binding.seconds, binding=f"{binding.name}: {binding.detail}",
-        bounds=tuple(bounds), limited=budget.limited,
-        budget=budget.core if budget.limited else None, note=note,
-    )  # fmt: skip
+        calls=calls,
+        seconds=binding.seconds,
+        binding=f"{binding.name}: {binding.detail}",
+        bounds=tuple(bounds),
+        limited=budget.limited,
+        budget=budget.core if budget.limited else None,
+        note=note,
+    )
+
+
+def _rate_limit_bounds(calls: CallTally, budget: Budget, now: float) -> list[Bound]:
+    """The bounds each of the server's rate limits puts on ``calls``."""
+    core = budget.core or _assumed_core(budget.settings, now)
+    return [
+        _primary_bound(calls.total, core, budget.settings, now),
+        _spacing_bound(calls.mutations, budget.settings),
+        _content_bound(calls.content, budget.settings),
+        _points_bound(calls, budget.settings),
+    ]
 
 
 def _assumed_core(settings: GovernorSettings, now: float) -> RateLimitInfo:

@@ -104,13 +104,19 @@ class ScanEntry:
         priority = None if self.priority is None else self.priority.name.lower()
         plan = self.plan
         return {
-            "number": self.number, "title": self.title, "position": self.position,
-            "admitted": self.admitted, "skip_reason": self.skip_reason,
-            "priority": priority, "priority_reason": self.priority_reason,
-            "complexity": self.complexity.score, "factors": self.top_factors(),
+            "number": self.number,
+            "title": self.title,
+            "position": self.position,
+            "admitted": self.admitted,
+            "skip_reason": self.skip_reason,
+            "priority": priority,
+            "priority_reason": self.priority_reason,
+            "complexity": self.complexity.score,
+            "factors": self.top_factors(),
             "actions": [] if plan is None else [type(a).__name__ for a in plan.actions],
-            "reasons": [] if plan is None else list(plan.reasons), "calls": self.calls,
-        }  # fmt: skip
+            "reasons": [] if plan is None else list(plan.reasons),
+            "calls": self.calls,
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,12 +143,16 @@ class ScanReport:
     def to_dict(self, *, limit: int | None = None) -> dict[str, Any]:
         """Plain JSON-ready data; ``limit`` keeps only the first entries (``None``: all)."""
         return {
-            "repo": self.repo, "processor": self.processor, "listed": len(self.entries),
-            "admitted": len(self.admitted), "skipped": self.skipped, "pages": self.pages,
+            "repo": self.repo,
+            "processor": self.processor,
+            "listed": len(self.entries),
+            "admitted": len(self.admitted),
+            "skipped": self.skipped,
+            "pages": self.pages,
             "processor_reads": self.processor_reads,
             "issues": [entry.to_dict() for entry in self.entries[:limit]],
             "forecast": self.forecast.to_dict(),
-        }  # fmt: skip
+        }
 
 
 class CountingGitHub(ReadOnlyGitHub):
@@ -233,10 +243,14 @@ class Scanner:
         if decision.priority is not None and decision.priority != verdict.priority:
             reason = f"{self._processor.name} says {decision.priority.name.lower()}"
         return ScanEntry(
-            number=issue.number, title=issue.title, position=position,
-            priority=decision.priority, priority_reason=reason if decision.admitted else "",
-            complexity=complexity(issue), skip_reason=decision.reason,
-        )  # fmt: skip
+            number=issue.number,
+            title=issue.title,
+            position=position,
+            priority=decision.priority,
+            priority_reason=reason if decision.admitted else "",
+            complexity=complexity(issue),
+            skip_reason=decision.reason,
+        )
 
     async def _skip_done(self, page: Sequence[Issue], entries: list[ScanEntry]) -> None:
         """Mark what the ledger says is done at this version, as the run's selector would."""
@@ -286,16 +300,20 @@ class Scanner:
 
     def _report(self, progress: _Progress, listing: int) -> ScanReport:
         calls = tally_calls(
-            listing=listing, processor_reads=self._github.reads,
-            writes=[progress.writes], repository=self.options.repository,
-        )  # fmt: skip
+            listing=listing,
+            processor_reads=self._github.reads,
+            writes=[progress.writes],
+            repository=self.options.repository,
+        )
         measured = Measured(listing_s=progress.listing_s, latency_s=self._latency())
         return ScanReport(
-            repo=self._repo, processor=self._processor.name,
-            entries=tuple(queue_order(progress.entries)), pages=listing,
+            repo=self._repo,
+            processor=self._processor.name,
+            entries=tuple(queue_order(progress.entries)),
+            pages=listing,
             processor_reads=self._github.reads,
             forecast=forecast(calls, self.budget(), measured, now=time.time()),
-        )  # fmt: skip
+        )
 
     def budget(self) -> Budget:
         """The governor's view of the server's limits and the token's primary budget now."""

@@ -20,9 +20,21 @@ COMPLEXITY_THRESHOLD = 0.7
 
 #: Labels that say the work is bigger than one change.
 SCOPE_LABELS = frozenset(
-    {"epic", "needs-design", "needs design", "breaking", "breaking-change", "breaking change",
-     "rfc", "needs-discussion", "architecture", "refactor", "meta", "tracking"}
-)  # fmt: skip
+    {
+        "epic",
+        "needs-design",
+        "needs design",
+        "breaking",
+        "breaking-change",
+        "breaking change",
+        "rfc",
+        "needs-discussion",
+        "architecture",
+        "refactor",
+        "meta",
+        "tracking",
+    }
+)
 
 # Only the head of a body is scanned: a 1 MB body costs no more than a long one, and its length
 # alone already saturates the length factor.
