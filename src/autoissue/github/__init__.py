@@ -18,6 +18,7 @@ from autoissue.github._client import (
     PullRequest,
     Repository,
 )
+from autoissue.github._fake import FakeTransport, Request, answer
 from autoissue.github._governor import (
     Governor,
     GovernorSettings,
@@ -51,11 +52,12 @@ from autoissue.github._shared import (
     budget_key,
 )
 from autoissue.github._transport import (
+    AiohttpTransport,
+    HttpTransport,
     OversizedAnswerError,
     PoolSettings,
     Response,
     SendFailure,
-    Transport,
 )
 from autoissue.github._window import SlidingWindow
 
@@ -64,6 +66,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "IDEMPOTENT_METHODS",
     "TRANSIENT_STATUSES",
+    "AiohttpTransport",
     "AppAuth",
     "BudgetStore",
     "CachedAnswer",
@@ -72,10 +75,12 @@ __all__ = [
     "ClientStatistics",
     "ETagCache",
     "EndpointStatistics",
+    "FakeTransport",
     "GitHubClient",
     "Governor",
     "GovernorSettings",
     "GovernorStatistics",
+    "HttpTransport",
     "InstallationToken",
     "IssueComment",
     "MemoryBudgetStore",
@@ -88,6 +93,7 @@ __all__ = [
     "RedisBudgetStore",
     "Refusal",
     "Repository",
+    "Request",
     "RequestKind",
     "Response",
     "RetryBudget",
@@ -97,7 +103,7 @@ __all__ = [
     "SingleFlight",
     "SlidingWindow",
     "SqliteBudgetStore",
-    "Transport",
+    "answer",
     "budget_key",
     "classify_refusal",
     "dump_cache",

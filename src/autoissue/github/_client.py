@@ -63,11 +63,12 @@ from autoissue.github._ratelimit import (
 )
 from autoissue.github._retry import TRANSIENT_STATUSES, RetryBudget, RetryPolicy
 from autoissue.github._transport import (
+    AiohttpTransport,
+    HttpTransport,
     OversizedAnswerError,
     PoolSettings,
     Response,
     SendFailure,
-    Transport,
 )
 from autoissue.model import Issue, User, decode_issue_page
 
@@ -118,8 +119,10 @@ class GitHubClient:
 
     ``base_url`` is ``https://api.github.com``, a GitHub Enterprise Server's
     ``https://HOST/api/v3``, or the emulator's URL. ``governor`` may be shared by the
-    clients of one token (GitHub's secondary limits are per user). ``clock`` is
-    injectable so tests never wait for real.
+    clients of one token (GitHub's secondary limits are per user). ``transport`` sends the
+    requests: a pooled aiohttp session sized by ``pool`` unless another is given (a
+    :class:`~autoissue.github.FakeTransport` in tests). ``clock`` is injectable so tests
+    never wait for real.
     """
 
     def __init__(
@@ -129,6 +132,7 @@ class GitHubClient:
         token: str | None = None,
         app: AppAuth | None = None,
         pool: PoolSettings | None = None,
+        transport: HttpTransport | None = None,
         governor: Governor | GovernorSettings | None = None,
         retry: RetryPolicy | None = None,
         cache: ETagCache | None = None,
@@ -138,7 +142,10 @@ class GitHubClient:
         self.base_url = normalise_base_url(base_url)
         self._origin = _origin(self.base_url)
         self._clock = clock or SystemClock()
-        self._transport = Transport(_default_headers(token), pool)
+        if transport is not None and pool is not None:
+            raise ConfigurationError("pool settings are for the default transport: give one")
+        self._transport = transport or AiohttpTransport(pool)
+        self._default_headers = _default_headers(token)
         self._app = app
         self.governor = (
             governor if isinstance(governor, Governor) else Governor(governor, clock=self._clock)
@@ -242,7 +249,7 @@ class GitHubClient:
     ) -> _Call:
         url = self._resolve(path_or_url, params)
         body = None if json is None else msgspec.json.encode(json)
-        sent_headers = dict(headers or {})
+        sent_headers = {**self._default_headers, **(headers or {})}
         if body is not None:
             sent_headers["Content-Type"] = "application/json"
         endpoint = endpoint_template(method, self._path(url))
@@ -315,7 +322,7 @@ class GitHubClient:
     async def _exchange(self, path: str, app_jwt: str) -> InstallationToken:
         """Buy an installation token with the app's JWT (outside the token's own budget)."""
         url = self._resolve(path, None)
-        headers = {"Authorization": f"Bearer {app_jwt}"}
+        headers = {**self._default_headers, "Authorization": f"Bearer {app_jwt}"}
         try:
             response = await self._transport.send("POST", url, body=None, headers=headers)
         except SendFailure as failure:

@@ -1,13 +1,16 @@
-"""Sending one HTTP request on a pooled aiohttp session, and nothing more.
+"""Sending one HTTP request, and nothing more: the client's seam to the network.
 
-Failures are reported with whether the request may have reached the server: a refused
-connection never did (safe to send again), a dropped one or a timeout may have (a POST
-sent again could create a second comment).
+:class:`HttpTransport` is the contract; :class:`AiohttpTransport` (a pooled keep-alive
+session) is what the client uses unless it is handed another, such as
+:class:`~autoissue.github.FakeTransport` in tests. Failures are reported with whether the
+request may have reached the server: a refused connection never did (safe to send again), a
+dropped one or a timeout may have (a POST sent again could create a second comment).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import aiohttp
 import msgspec
@@ -48,23 +51,38 @@ class PoolSettings:
     keepalive_timeout: float = 30.0
 
 
-class Transport:
+class HttpTransport(Protocol):
+    """Sends one request and returns the whole answer; knows nothing of GitHub.
+
+    Every header, the token's included, comes with the request: a transport holds none.
+    """
+
+    async def send(
+        self, method: str, url: str, *, body: bytes | None, headers: dict[str, str]
+    ) -> Response:
+        """The answer to one request; raises :class:`SendFailure` when none came."""
+        ...
+
+    async def close(self) -> None:
+        """Let go of every connection; the transport may be used again afterwards."""
+        ...
+
+
+class AiohttpTransport:
     """One keep-alive aiohttp session, opened lazily and re-opened after ``close``."""
 
-    def __init__(self, headers: dict[str, str], settings: PoolSettings | None = None) -> None:
-        self._headers = headers
+    def __init__(self, settings: PoolSettings | None = None) -> None:
         self.settings = settings or PoolSettings()
         self._session: aiohttp.ClientSession | None = None
 
     def __repr__(self) -> str:
         state = "open" if self._session is not None else "idle"
-        return f"<Transport {state} max_connections={self.settings.max_connections}>"
+        return f"<AiohttpTransport {state} max_connections={self.settings.max_connections}>"
 
     def _session_or_new(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             settings = self.settings
             self._session = aiohttp.ClientSession(
-                headers=self._headers,
                 connector=aiohttp.TCPConnector(
                     limit=settings.max_connections,
                     keepalive_timeout=settings.keepalive_timeout,
