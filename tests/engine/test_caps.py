@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import msgspec
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
 
+import msgspec
+import pytest
+
+from autoissue import FakeClock
 from autoissue.engine import Engine, EngineOptions
 from autoissue.engine._caps import RunCaps, Shortlist
 from autoissue.engine._work import WorkItem, message_for
 from autoissue.model import Issue, Priority
 from autoissue.queue import MemoryQueue, Message
-from autoissue.state import MemoryStateStore
+from autoissue.state import MemoryStateStore, StateStore, open_state
 from tests.engine.test_dispatch import Busy, issue, offline, pages
 
 HOUR = 3600.0
@@ -30,6 +36,39 @@ async def test_the_hourly_cap_holds_across_runs_and_resets_next_hour() -> None:
     assert await second.room() == 3
     now[0] += HOUR
     assert await second.room() == 8
+
+
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+async def shared(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StateStore]:
+    """A state store whose calls really wait (a thread, a server), so that spends interleave."""
+    sqlite = f"sqlite:///{tmp_path / 'state.db'}"
+    dsn = sqlite if request.param == "sqlite" else str(request.getfixturevalue("redis_url"))
+    async with await open_state(dsn) as opened:
+        yield opened
+
+
+async def test_runs_spending_at_once_cannot_overshoot_the_hourly_cap(shared: StateStore) -> None:
+    def now() -> float:
+        return 10 * HOUR
+
+    runs = [RunCaps(shared, "o/r:t", per_hour=12, now=now) for _ in range(2)]
+    assert [await caps.room() for caps in runs] == [12, 12]
+    await asyncio.gather(*(caps.spend(1) for caps in runs for _ in range(6)))
+    assert [await caps.room() for caps in runs] == [0, 0]  # every spend counted
+    assert await RunCaps(shared, "o/r:t", per_hour=12, now=now).room() == 0
+    assert (await shared.statistics()).entries == 0  # counters, not ledger entries
+
+
+async def test_an_hours_count_is_kept_two_hours_on_the_stores_clock() -> None:
+    clock = FakeClock(start=10 * HOUR)
+    state = MemoryStateStore(clock=clock)
+    caps = RunCaps(state, "o/r:t", per_hour=8, now=clock.time)
+    await caps.spend(3)
+    clock.advance(HOUR - 1)  # still the same clock hour
+    assert await caps.room() == 5
+    assert await state.counter("@caps:o/r:t:hour-19700101T10") == 3
+    clock.advance(HOUR + 1)  # two hours after the first spend the store drops it
+    assert await state.counter("@caps:o/r:t:hour-19700101T10") == 0
 
 
 async def test_a_run_starts_no_more_than_its_cap() -> None:

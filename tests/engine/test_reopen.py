@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +15,7 @@ from autoissue.engine import Engine
 from autoissue.engine._reopen import HandOff, ReopenCounter
 from autoissue.github import GitHubClient
 from autoissue.model import Issue, Priority
-from autoissue.state import MemoryStateStore
+from autoissue.state import MemoryStateStore, open_state
 from tests.engine._commenter import Commenter
 
 REPO = "acme/widgets"
@@ -87,6 +89,17 @@ async def test_a_round_is_counted_once() -> None:
     assert await counter.count("o/r#1", "t1") == 1
     assert await counter.count("o/r#1", "t2") == 2
     assert "limit=3" in repr(counter)
+
+
+async def test_workers_counting_at_once_count_each_round_once(tmp_path: Path) -> None:
+    async with await open_state(f"sqlite:///{tmp_path / 'state.db'}") as state:
+        workers = [ReopenCounter(state, "triage") for _ in range(4)]
+        rounds = ["t1", "t2", "t1", "t2"]
+        await asyncio.gather(*(w.count("o/r#1", r) for w, r in zip(workers, rounds, strict=True)))
+        assert await workers[0].count("o/r#1", "t2") == 2
+        assert await ReopenCounter(state, "other").count("o/r#1", "t1") == 1  # per processor
+        assert await workers[0].count("o/r#2", "t1") == 1  # per issue
+        assert (await state.statistics()).entries == 0  # not in the ledger
 
 
 def test_the_handoff_takes_only_what_it_is_sent() -> None:

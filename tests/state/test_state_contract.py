@@ -1,7 +1,8 @@
-"""The state store contract (ledger and locks), on memory, SQLite and a real Redis."""
+"""The state store contract (ledger, locks, artifacts, counters) on memory, SQLite and Redis."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -188,3 +189,131 @@ async def test_artifacts_are_not_ledger_entries(store: StateStore) -> None:
     await store.save_artifact("triage:acme/widgets", bytes(range(256)) * 4)
     assert (await store.statistics()).entries == 0
     assert await store.load_artifact("triage:acme/widgets") == bytes(range(256)) * 4
+
+
+# -- counters ------------------------------------------------------------------------------
+
+
+async def test_increments_add_up_to_the_total_they_return(store: StateStore) -> None:
+    assert await store.increment("caps:o/r") == 1
+    assert await store.increment("caps:o/r", 5) == 6
+    assert await store.increment("caps:o/r", -2) == 4
+    assert await store.counter("caps:o/r") == 4
+    assert await store.increment("caps:other", 3) == 3  # each key its own total
+
+
+async def test_the_counter_of_an_absent_key_is_zero(store: StateStore) -> None:
+    assert await store.counter("never") == 0
+    assert await store.counter("never") == 0  # reading creates nothing
+    assert await store.increment("never", 0) == 0
+
+
+async def test_concurrent_increments_lose_nothing(store: StateStore) -> None:
+    totals = await asyncio.gather(*(store.increment("hits", 1, ttl_s=60) for _ in range(50)))
+    assert sorted(totals) == list(range(1, 51))  # every step saw a distinct total
+    assert await store.counter("hits") == 50
+
+
+async def test_a_total_expires_ttl_after_its_first_increment(
+    store: StateStore, clock: FakeClock
+) -> None:
+    await store.increment("hour", 2, ttl_s=10)
+    clock.advance(6)
+    assert await store.increment("hour", 3, ttl_s=10) == 5  # keeps the first expiry
+    clock.advance(3.5)
+    assert await store.counter("hour") == 5
+    clock.advance(0.5)
+    assert await store.counter("hour") == 0
+    assert await store.increment("hour", 1, ttl_s=10) == 1  # starts afresh
+    clock.advance(9)
+    assert await store.counter("hour") == 1
+
+
+async def test_a_total_without_expiry_takes_the_first_ttl_given(
+    store: StateStore, clock: FakeClock
+) -> None:
+    await store.increment("k", 4)
+    clock.advance(1000)
+    assert await store.increment("k", 1, ttl_s=5) == 5
+    clock.advance(4)
+    assert await store.increment("k", 1) == 6
+    clock.advance(1)
+    assert await store.counter("k") == 0
+
+
+async def test_add_member_is_idempotent(store: StateStore) -> None:
+    assert await store.add_member("reopens:o/r#1", "t1") == 1
+    assert await store.add_member("reopens:o/r#1", "t1") == 1
+    assert await store.add_member("reopens:o/r#1", "t2") == 2
+    assert await store.add_member("reopens:o/r#1", "t1") == 2
+    assert await store.add_member("reopens:o/r#2", "t1") == 1  # each key its own set
+
+
+async def test_add_member_returns_the_size_of_the_set(store: StateStore) -> None:
+    members = [f"m{n % 20}" for n in range(60)]  # twenty members, each added three times
+    sizes = await asyncio.gather(*(store.add_member("set", m) for m in members))
+    assert max(sizes) == 20
+    assert await store.add_member("set", "until") == 21  # no name is special
+    assert await store.add_member("set", "+m1") == 22
+
+
+async def test_a_member_set_expires_as_a_whole(store: StateStore, clock: FakeClock) -> None:
+    assert await store.add_member("s", "a", ttl_s=10) == 1
+    clock.advance(5)
+    assert await store.add_member("s", "b", ttl_s=10) == 2  # keeps the set's expiry
+    clock.advance(4)
+    assert await store.add_member("s", "c") == 3
+    clock.advance(1)
+    assert await store.add_member("s", "a") == 1  # all three expired together
+    clock.advance(1000)
+    assert await store.add_member("s", "b", ttl_s=1) == 2  # no expiry since: takes this one
+    clock.advance(1)
+    assert await store.add_member("s", "b") == 1
+
+
+async def test_totals_and_sets_are_apart_and_not_ledger_entries(store: StateStore) -> None:
+    await store.increment("k", 7)
+    assert await store.add_member("k", "x") == 1
+    assert await store.counter("k") == 7
+    assert await store.lookup("k", "x") is None
+    assert (await store.statistics()).entries == 0
+
+
+async def test_a_counter_ttl_must_be_positive(store: StateStore) -> None:
+    with pytest.raises(ConfigurationError, match="ttl_s must be positive"):
+        await store.increment("k", ttl_s=0)
+    with pytest.raises(ConfigurationError):
+        await store.add_member("k", "m", ttl_s=-1)
+    assert await store.counter("k") == 0
+
+
+@pytest.mark.redis
+async def test_counters_of_stores_with_different_prefixes_do_not_collide(
+    redis_url: str,
+) -> None:
+    # The second prefix extends the first, so the fixture deletes both stores' keys.
+    async with await open_state(redis_url) as one, await open_state(f"{redis_url}:b") as two:
+        await one.increment("k", 2)
+        await one.add_member("k", "x")
+        assert await two.counter("k") == 0
+        assert await two.increment("k", 5) == 5
+        assert await two.add_member("k", "y") == 1
+        assert await one.counter("k") == 2
+        assert await one.add_member("k", "z") == 2
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+async def test_two_stores_on_one_backend_share_their_counters(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
+) -> None:
+    dsn = (
+        f"sqlite:///{tmp_path / 's.db'}"
+        if kind == "sqlite"
+        else request.getfixturevalue("redis_url")
+    )
+    async with await open_state(dsn, clock=clock) as one, await open_state(dsn, clock=clock) as two:
+        adds = [store.increment("k", ttl_s=60) for store in (one, two) for _ in range(25)]
+        await asyncio.gather(*adds)
+        assert await one.counter("k") == await two.counter("k") == 50
+        await asyncio.gather(one.add_member("s", "a"), two.add_member("s", "a"))
+        assert await two.add_member("s", "b") == 2

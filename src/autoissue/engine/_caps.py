@@ -2,9 +2,11 @@
 
 A cap bounds what is *claimed and started*, whatever the queue held before the run (items a
 killed run left are processed under the same cap as the ones this run lists). The hourly
-count lives in the state store, so it holds across runs and restarts (and, on Redis, across
-machines — read then written, so two runs starting work in the same instant may overshoot by
-one claimed batch).
+count is a counter in the state store, so it holds across runs and restarts (and, on Redis,
+across machines), and each spend adds to it atomically: runs spending at once never lose a
+count, so the hour's total is exact. What remains is the gap between reading the room and
+spending it: a run claims up to the room it read, so runs that read the last room in the same
+instant may each claim a batch of it, and the hour may overshoot by those batches.
 
 Under a cap the run should spend it on the most urgent issues, not on the first ones listed:
 :class:`Shortlist` keeps the ``size`` most urgent messages of the whole listing (FIFO within a
@@ -25,6 +27,8 @@ T = TypeVar("T")
 
 #: The skip reason of the issues a cap leaves for a later run.
 CAP_REACHED = "cap reached"
+#: How long an hour's count is kept after its first spend: its hour, and one more.
+HOUR_COUNT_TTL_S = 7200.0
 
 
 class RunCaps:
@@ -39,6 +43,8 @@ class RunCaps:
         per_hour: int | None = None,
         now: Callable[[], float] = time.time,
     ) -> None:
+        # Older versions kept the hour's count as an ``@caps:`` ledger entry; it is ignored
+        # (the hour of an upgrade may start up to ``per_hour`` more) and left in the ledger.
         self.state, self.scope = state, f"@caps:{scope}"
         self.per_run, self.per_hour, self._now = per_run, per_hour, now
         self.started = 0
@@ -66,15 +72,14 @@ class RunCaps:
             return
         self.started += count
         if self.per_hour is not None:
-            total = await self._this_hour() + count
-            await self.state.record(self.scope, self._hour(), "", str(total))
+            await self.state.increment(self._hour(), count, ttl_s=HOUR_COUNT_TTL_S)
 
     async def _this_hour(self) -> int:
-        entry = await self.state.lookup(self.scope, self._hour())
-        return int(entry.outcome) if entry is not None else 0
+        return await self.state.counter(self._hour())
 
     def _hour(self) -> str:
-        return time.strftime("hour-%Y%m%dT%H", time.gmtime(self._now()))
+        """The key of this clock hour's count."""
+        return f"{self.scope}:{time.strftime('hour-%Y%m%dT%H', time.gmtime(self._now()))}"
 
 
 class Shortlist(Generic[T]):

@@ -1,7 +1,7 @@
 """Reopened issues: processed again at high priority, and handed to a human after a few times.
 
 GitHub says an issue was reopened (``state_reason == "reopened"``) but not how often, so the
-ledger counts it: one reopen per version of the issue this tool had finished. An issue reopened
+state store counts it: one reopen per version of the issue this tool had finished. An issue reopened
 after ``limit`` such rounds is not attempted again: the ``handoff`` processor asks for a human.
 (An issue edited after a reopen, without being closed again, also counts as a round: GitHub's
 snapshot cannot tell the two apart without the events API.)
@@ -19,7 +19,13 @@ NEEDS_HUMAN = "needs-human"
 
 
 class ReopenCounter:
-    """Counts, in the ledger, the rounds in which ``processor``'s work on an issue was reopened."""
+    """Counts the rounds in which ``processor``'s work on an issue was reopened.
+
+    An issue's rounds are a member set in the state store (the ``processed_at`` of each version
+    that was reopened), so workers counting the same round at once count it once. Rounds that
+    older versions kept as ``@reopens:`` ledger entries are ignored (an issue's count starts
+    over after the upgrade) and left in the ledger.
+    """
 
     def __init__(
         self, state: StateStore, processor: str, limit: int = DEFAULT_REOPEN_LIMIT
@@ -32,12 +38,7 @@ class ReopenCounter:
 
     async def count(self, issue: str, processed_at: str) -> int:
         """Count the reopen of the version finished at ``processed_at`` (once); return the total."""
-        entry = await self.state.lookup(issue, self._key)
-        rounds = entry.actions if entry is not None else ()
-        if processed_at not in rounds:
-            rounds = (*rounds, processed_at)
-            await self.state.record(issue, self._key, processed_at, "counted", rounds)
-        return len(rounds)
+        return await self.state.add_member(f"{self._key}:{issue}", processed_at)
 
 
 class HandOff:

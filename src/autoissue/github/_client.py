@@ -142,9 +142,7 @@ class GitHubClient:
         self.base_url = normalise_base_url(base_url)
         self._origin = _origin(self.base_url)
         self._clock = clock or SystemClock()
-        if transport is not None and pool is not None:
-            raise ConfigurationError("pool settings are for the default transport: give one")
-        self._transport = transport or AiohttpTransport(pool)
+        self._transport = _transport(transport, pool)
         self._default_headers = _default_headers(token)
         self._app = app
         self.governor = (
@@ -583,6 +581,14 @@ def _checked(response: Response, method: str) -> Response:
     raise error_for(
         response.status, response.headers, response.body, method=method, url=response.url
     )
+
+
+def _transport(given: HttpTransport | None, pool: PoolSettings | None) -> HttpTransport:
+    if given is None:
+        return AiohttpTransport(pool)
+    if pool is not None:
+        raise ConfigurationError("pool settings are for the default transport: give one")
+    return given
 
 
 def _origin(url: str) -> str:

@@ -60,7 +60,7 @@ class BudgetStore(Protocol):
 
 def budget_key(base_url: str, token: str) -> str:
     """The store key of one token's budget on one host; the token itself is never stored."""
-    digest = hashlib.sha256(f"{base_url}\\n{token}".encode()).hexdigest()[:24]
+    digest = hashlib.sha256(f"{base_url}\n{token}".encode()).hexdigest()[:24]
     return f"github-budget:{digest}"
 
 

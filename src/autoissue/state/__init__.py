@@ -1,7 +1,7 @@
-"""The state store: the ledger of what was done to each issue, and per-issue locks.
+"""The state store: the ledger of what was done to each issue, locks, artifacts and counters.
 
 It lives in the same backend as the queue (:func:`open_state` takes the same DSNs): memory,
-SQLite (two more tables in the queue's file) or Redis (beside the queue, under its prefix;
+SQLite (more tables in the queue's file) or Redis (beside the queue, under its prefix;
 ``RedisStateStore`` is in ``autoissue.state._redis`` since redis is an optional dependency).
 """
 

@@ -1,11 +1,14 @@
-"""The state store contract: a ledger of what was done, per-issue locks, and artifacts.
+"""The state store contract: a ledger of what was done, per-issue locks, artifacts and counters.
 
 The **ledger** maps (issue, processor) to the ``updated_at`` it last processed, the outcome and
 the actions applied so far, so a rerun skips what is done and a crash mid-plan resumes without
 repeating an action. The **locks** make sure no issue is processed by two workers at once:
 each has an owner and a TTL (on the injected clock), and an expired lock is free to take.
 **Artifacts** are named blobs a processor keeps between runs (a learned model), so every
-worker on the backend reads the same one.
+worker on the backend reads the same one. **Counters** are totals and member sets shared by
+every worker (how many issues were started this hour, in how many rounds an issue was
+reopened), each changed in one atomic step that returns the new size, so two workers never
+lose each other's update; either may expire, on the injected clock.
 
 Every method is one atomic step on its backend (a lock, a transaction or a Lua script).
 """
@@ -170,6 +173,34 @@ class StateStore(abc.ABC):
         """The data saved under ``key``, or ``None``."""
         return await self._load_artifact(key)
 
+    # -- counters --------------------------------------------------------------------------
+    # A total and a member set may share a key: they are apart. Each expires, if it was given
+    # a ``ttl_s``, that long after the call that first gave it one (on the store's clock); an
+    # expired one reads as absent and starts afresh. A ``ttl_s`` that is not positive raises
+    # :class:`ConfigurationError`.
+
+    async def increment(self, key: str, amount: int = 1, *, ttl_s: float | None = None) -> int:
+        """Add ``amount`` (it may be negative) to the total ``key``; return the new total. Atomic.
+
+        An absent or expired total starts from 0. With ``ttl_s``, a total that does not expire
+        yet expires ``ttl_s`` seconds from now; one that does keeps its time.
+        """
+        now = self.clock.time()
+        return await self._increment(key, amount, now, _until(now, ttl_s))
+
+    async def counter(self, key: str) -> int:
+        """The total ``key`` has now: 0 if it was never incremented or has expired."""
+        return await self._counter(key, self.clock.time())
+
+    async def add_member(self, key: str, member: str, *, ttl_s: float | None = None) -> int:
+        """Add ``member`` to the set ``key``; return how many members the set has. Atomic.
+
+        Adding a member the set has changes nothing (and returns the same size). ``ttl_s``
+        applies to the whole set, as to a total in :meth:`increment`.
+        """
+        now = self.clock.time()
+        return await self._add_member(key, member, now, _until(now, ttl_s))
+
     # -- observing and lifecycle -----------------------------------------------------------
 
     async def statistics(self) -> StateStatistics:
@@ -236,6 +267,15 @@ class StateStore(abc.ABC):
     @abc.abstractmethod
     async def _load_artifact(self, key: str) -> bytes | None: ...
 
+    @abc.abstractmethod
+    async def _increment(self, key: str, amount: int, now: float, until: float | None) -> int: ...
+
+    @abc.abstractmethod
+    async def _counter(self, key: str, now: float) -> int: ...
+
+    @abc.abstractmethod
+    async def _add_member(self, key: str, member: str, now: float, until: float | None) -> int: ...
+
     # -- batched hooks: one step each where the backend can; these defaults loop -----------
 
     async def _record_many(self, entries: list[LedgerEntry]) -> None:
@@ -265,10 +305,19 @@ class StateStore(abc.ABC):
             await self._release(issue, owner)
 
 
-def _positive(ttl_s: float) -> float:
+def _positive(ttl_s: float, what: str = "a lock") -> float:
     if ttl_s <= 0:
-        raise ConfigurationError(f"a lock's ttl_s must be positive, not {ttl_s}")
+        raise ConfigurationError(f"{what}'s ttl_s must be positive, not {ttl_s}")
     return ttl_s
+
+
+def _until(now: float, ttl_s: float | None) -> float | None:
+    return None if ttl_s is None else now + _positive(ttl_s, "a counter")
+
+
+def expired(until: float | None, now: float) -> bool:
+    """Whether a counter that expires at ``until`` (``None``: never) has expired at ``now``."""
+    return until is not None and until <= now
 
 
 def fresh_entry(issue: str, processor: str, updated_at: str, now: float) -> LedgerEntry:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import TypeVar
 
 from autoissue._clock import Clock
-from autoissue.state._base import LedgerEntry, StateStore, fresh_entry
+from autoissue.state._base import LedgerEntry, StateStore, expired, fresh_entry
+
+T = TypeVar("T")
 
 
 class MemoryStateStore(StateStore):
@@ -16,6 +19,9 @@ class MemoryStateStore(StateStore):
         self._ledger: dict[tuple[str, str], LedgerEntry] = {}
         self._locks: dict[str, tuple[str, float]] = {}
         self._artifacts: dict[str, bytes] = {}
+        # Totals and member sets by key, each with when it expires (None: never).
+        self._totals: dict[str, tuple[int, float | None]] = {}
+        self._sets: dict[str, tuple[frozenset[str], float | None]] = {}
 
     def describe(self) -> str:
         """Always ``memory://``."""
@@ -73,5 +79,31 @@ class MemoryStateStore(StateStore):
     async def _load_artifact(self, key: str) -> bytes | None:
         return self._artifacts.get(key)
 
+    async def _increment(self, key: str, amount: int, now: float, until: float | None) -> int:
+        total, expires = _live(self._totals, key, now) or (0, None)
+        self._totals[key] = (total + amount, until if expires is None else expires)
+        return total + amount
+
+    async def _counter(self, key: str, now: float) -> int:
+        live = _live(self._totals, key, now)
+        return 0 if live is None else live[0]
+
+    async def _add_member(self, key: str, member: str, now: float, until: float | None) -> int:
+        members, expires = _live(self._sets, key, now) or (frozenset(), None)
+        members |= {member}
+        self._sets[key] = (members, until if expires is None else expires)
+        return len(members)
+
     async def _close(self) -> None:
         return None
+
+
+def _live(
+    table: dict[str, tuple[T, float | None]], key: str, now: float
+) -> tuple[T, float | None] | None:
+    """The value under ``key`` with its expiry, or ``None`` if absent or expired (then dropped)."""
+    held = table.get(key)
+    if held is not None and expired(held[1], now):
+        del table[key]
+        return None
+    return held

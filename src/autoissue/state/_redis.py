@@ -5,11 +5,18 @@ issue to ``owner NUL expires_at``; ``P:artifacts`` a hash from key to data. Lock
 times from the injected clock inside Lua scripts, rather than using ``SET NX PX`` (whose
 expiry runs on the server's clock), so lock expiry obeys the same clock as leases and tests
 never sleep.
+
+Counters do the same: the total ``K`` is a hash ``P:counters:K`` with its ``total``, the
+member set ``K`` a hash ``P:members:K`` with a field ``+member`` per member; either has an
+``until`` field (the injected clock's expiry) once given a ``ttl_s``. The Lua script that
+writes one also sets the key to expire on the server after ``ttl_s``, only so that the
+server reclaims it: ``until`` decides whether it has expired.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -18,7 +25,7 @@ from redis.typing import EncodableT, FieldT
 from autoissue._clock import Clock
 from autoissue._exceptions import CorruptItemError
 from autoissue.queue._redis import call_redis
-from autoissue.state._base import LedgerEntry, StateStore
+from autoissue.state._base import LedgerEntry, StateStore, expired
 
 _APPLIED = """
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
@@ -60,6 +67,28 @@ end
 return results
 """
 
+# Adds to a total or a member to a set, after deleting it if it has expired, and sets its
+# expiry if it has none yet: KEYS[1] = the hash, ARGV = mode, now, deadline (or ''), ttl in
+# ms, amount or member. Returns the new total or the set's size.
+_COUNT = """
+local now, deadline = tonumber(ARGV[2]), ARGV[3]
+local expires = tonumber(redis.call('HGET', KEYS[1], 'until'))
+if expires and expires <= now then
+  redis.call('DEL', KEYS[1])
+  expires = nil
+end
+if not expires and deadline ~= '' then
+  redis.call('HSET', KEYS[1], 'until', deadline)
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+  expires = tonumber(deadline)
+end
+if ARGV[1] == 'increment' then
+  return redis.call('HINCRBY', KEYS[1], 'total', ARGV[5])
+end
+redis.call('HSET', KEYS[1], '+' .. ARGV[5], '')
+return redis.call('HLEN', KEYS[1]) - (expires and 1 or 0)
+"""
+
 
 class RedisStateStore(StateStore):
     """A :class:`StateStore` in Redis under ``prefix``; closes ``client`` if ``owns_client``."""
@@ -83,6 +112,7 @@ class RedisStateStore(StateStore):
         self._artifacts = f"{prefix}:artifacts"
         self._applied_script = client.register_script(_APPLIED)
         self._lock_many_script = client.register_script(_LOCK_MANY)
+        self._count_script = client.register_script(_COUNT)
 
     def describe(self) -> str:
         """The server and key prefix, never a password."""
@@ -168,6 +198,27 @@ class RedisStateStore(StateStore):
     async def _load_artifact(self, key: str) -> bytes | None:
         raw = await self._call(lambda: self.client.hget(self._artifacts, key))
         return None if raw is None else bytes(raw)
+
+    async def _increment(self, key: str, amount: int, now: float, until: float | None) -> int:
+        return await self._count("increment", f"{self.prefix}:counters:{key}", now, until, amount)
+
+    async def _counter(self, key: str, now: float) -> int:
+        name = f"{self.prefix}:counters:{key}"
+        total, until = await self._call(lambda: self.client.hmget(name, ["total", "until"]))
+        if total is None or expired(None if until is None else float(until), now):
+            return 0
+        return int(total)
+
+    async def _add_member(self, key: str, member: str, now: float, until: float | None) -> int:
+        return await self._count("add", f"{self.prefix}:members:{key}", now, until, member)
+
+    async def _count(
+        self, mode: str, name: str, now: float, until: float | None, value: int | str
+    ) -> int:
+        ttl_ms = 0 if until is None else max(1, math.ceil((until - now) * 1000))
+        deadline = "" if until is None else repr(until)
+        args: list[EncodableT] = [mode, repr(now), deadline, ttl_ms, value]
+        return int(await self._call(lambda: self._count_script(keys=[name], args=args)))
 
     async def _close(self) -> None:
         if self._owns_client:

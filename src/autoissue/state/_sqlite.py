@@ -1,4 +1,9 @@
-"""The state store in the SQLite file the queue uses (three more tables, same WAL file)."""
+"""The state store in the SQLite file the queue uses (five more tables, same WAL file).
+
+A total is a ``counters`` row; a member set is its ``counter_members`` rows, which all carry
+the set's ``expires_at``. An expired total or set is deleted by the next call that writes it
+and ignored by reads, as the injected clock tells.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +36,17 @@ CREATE TABLE IF NOT EXISTS artifacts (
     data BLOB NOT NULL,
     saved_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS counters (
+    key TEXT PRIMARY KEY,
+    total INTEGER NOT NULL,
+    expires_at REAL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS counter_members (
+    key TEXT NOT NULL,
+    member TEXT NOT NULL,
+    expires_at REAL,
+    PRIMARY KEY (key, member)
+) WITHOUT ROWID;
 """
 
 _SELECT = (
@@ -118,6 +134,21 @@ class SqliteStateStore(StateStore):
         row = await self.db.run(lambda conn: conn.execute(sql, (key,)).fetchone())
         return None if row is None else bytes(row[0])
 
+    async def _increment(self, key: str, amount: int, now: float, until: float | None) -> int:
+        def increment(conn: sqlite3.Connection) -> int:
+            conn.execute("DELETE FROM counters WHERE key = ? AND expires_at <= ?", (key, now))
+            return int(conn.execute(_INCREMENT, (key, amount, until)).fetchone()[0])
+
+        return await self.db.run(increment)
+
+    async def _counter(self, key: str, now: float) -> int:
+        sql = "SELECT total FROM counters WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)"
+        row = await self.db.run(lambda conn: conn.execute(sql, (key, now)).fetchone())
+        return 0 if row is None else int(row[0])
+
+    async def _add_member(self, key: str, member: str, now: float, until: float | None) -> int:
+        return await self.db.run(lambda conn: _add(conn, key, member, now, until))
+
     # -- batched: one transaction each -------------------------------------------------------
 
     async def _record_many(self, entries: list[LedgerEntry]) -> None:
@@ -164,6 +195,28 @@ _LOCK = (
     " ON CONFLICT (issue) DO UPDATE SET owner = excluded.owner,"
     " expires_at = excluded.expires_at WHERE locks.owner = ? OR locks.expires_at <= ?"
 )
+
+# Add to a total, creating it if absent; an expiry it has already stays.
+_INCREMENT = (
+    "INSERT INTO counters (key, total, expires_at) VALUES (?, ?, ?)"
+    " ON CONFLICT (key) DO UPDATE SET total = counters.total + excluded.total,"
+    " expires_at = coalesce(counters.expires_at, excluded.expires_at) RETURNING total"
+)
+# A new member takes the set's expiry, or ``until`` if the set is new.
+_ADD_MEMBER = (
+    "INSERT OR IGNORE INTO counter_members (key, member, expires_at) VALUES"
+    " (?1, ?2, coalesce((SELECT expires_at FROM counter_members WHERE key = ?1 LIMIT 1), ?3))"
+)
+
+
+def _add(conn: sqlite3.Connection, key: str, member: str, now: float, until: float | None) -> int:
+    conn.execute("DELETE FROM counter_members WHERE key = ? AND expires_at <= ?", (key, now))
+    if until is not None:  # a set without an expiry yet takes this one
+        sql = "UPDATE counter_members SET expires_at = ? WHERE key = ? AND expires_at IS NULL"
+        conn.execute(sql, (until, key))
+    conn.execute(_ADD_MEMBER, (key, member, until))
+    size = conn.execute("SELECT count(*) FROM counter_members WHERE key = ?", (key,))
+    return int(size.fetchone()[0])
 
 
 def _lock_all(
