@@ -7,11 +7,21 @@ import pytest
 from autoissue.emulator import Emulator, EmulatorConfig, run_in_thread
 from autoissue.engine import Engine, EngineOptions
 from autoissue.github import GitHubClient
-from autoissue.model import AddLabels, Close, Comment, Issue, OpenPullRequest, Plan, Priority
+from autoissue.model import (
+    AddLabels,
+    Close,
+    Comment,
+    Issue,
+    OpenPullRequest,
+    Plan,
+    Priority,
+    RemoveLabels,
+)
 from autoissue.processors import Duplicates, Isolation, ProcessContext, Processor, Triage
 from autoissue.scan import ALREADY_PROCESSED, ScanEntry, Scanner, ScanOptions, queue_order, scan
+from autoissue.scan._forecast import REMOVE_LABEL
 from autoissue.selection import complexity
-from autoissue.state import MemoryStateStore
+from autoissue.state import MemoryStateStore, issue_name
 
 REPO = "acme/widgets"
 
@@ -47,6 +57,16 @@ class Reader(Mixed):
         return await super().process(issue, context)
 
 
+class Unlabel(Mixed):
+    """Takes back the labels it marked issues with: which ones, only the ledger knows."""
+
+    name = "unlabel"
+
+    async def process(self, issue: Issue, context: ProcessContext) -> Plan:
+        action = RemoveLabels(("seen", "x"))
+        return Plan(self.name, context.repo, issue.number, issue.updated_at, (action,))
+
+
 class Failing(Mixed):
     name = "failing"
 
@@ -54,6 +74,16 @@ class Failing(Mixed):
         if issue.number % 2:
             raise RuntimeError("boom")
         return await super().process(issue, context)
+
+
+class BadSlot(Mixed):
+    """Plans a comment in a slot whose name write-back refuses."""
+
+    name = "badslot"
+
+    async def process(self, issue: Issue, context: ProcessContext) -> Plan:
+        action = Comment("hi", slot="not a name")
+        return Plan(self.name, context.repo, issue.number, issue.updated_at, (action,))
 
 
 class Agent(Mixed):
@@ -139,10 +169,39 @@ async def test_what_the_ledger_says_is_done_is_skipped(emulator: Emulator) -> No
     assert report.forecast.calls.mutations == 0
 
 
+async def test_labels_are_removed_as_the_ledger_says_and_counted_as_the_run_removes_them(
+    emulator: Emulator,
+) -> None:
+    # Write-back removes only the labels its ledger says the tool added: the scan hands the
+    # ledger's entries to the write-back it counts with, so it counts what the run sends.
+    unknown = await scanned(emulator.base_url, Unlabel())
+    assert unknown.forecast.calls.mutations == 0  # no ledger: the tool added nothing
+    first, second, third = (entry.number for entry in unknown.admitted[:3])
+    state = MemoryStateStore()
+    owned = {first: ["label:seen"], second: ["label:seen", "label:x"], third: []}
+    for number, actions in owned.items():
+        await state.record(
+            issue_name(REPO, number), "unlabel", "2000-01-01T00:00:00Z", "done", actions
+        )
+    report = await scanned(emulator.base_url, Unlabel(), state=state)
+    calls = {entry.number: entry.calls for entry in report.admitted}
+    assert (calls[first], calls[second], calls[third]) == (1, 2, 0)
+    assert report.forecast.calls.counts[REMOVE_LABEL] == 3
+    assert report.forecast.calls.total == await run_calls(emulator.base_url, Unlabel(), state)
+
+
 async def test_a_failing_plan_is_reported_not_raised(emulator: Emulator) -> None:
     report = await scanned(emulator.base_url, Failing())
     reasons = {e.skip_reason for e in report.entries if e.number % 2 and e.priority is not None}
     assert "would fail: RuntimeError: boom" in reasons
+
+
+async def test_a_plan_write_back_refuses_is_reported_as_failing(emulator: Emulator) -> None:
+    # The hand model counted such a plan's calls; write-back, run for the count, refuses it.
+    report = await scanned(emulator.base_url, BadSlot())
+    assert not report.admitted
+    assert "would fail: ValueError: processor and slot names" in next(iter(report.skipped))
+    assert report.forecast.calls.mutations == 0
 
 
 async def test_a_command_processor_is_assumed_to_open_a_pull_request(emulator: Emulator) -> None:

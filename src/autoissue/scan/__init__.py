@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from autoissue.scan._counting import WriteBackCounter, writeback_calls
 from autoissue.scan._forecast import (
     Bound,
     Budget,
@@ -17,7 +18,6 @@ from autoissue.scan._forecast import (
     duration,
     forecast,
     tally_calls,
-    writeback_calls,
 )
 from autoissue.scan._scan import (
     ALREADY_PROCESSED,
@@ -42,6 +42,7 @@ __all__ = [
     "ScanOptions",
     "ScanReport",
     "Scanner",
+    "WriteBackCounter",
     "duration",
     "forecast",
     "queue_order",

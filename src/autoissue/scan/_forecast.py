@@ -2,15 +2,20 @@
 
 ::
 
-    plans ──writeback_calls──▶ CallTally ◀── listing pages, processor reads, warm-up, repository
-                                   │
-      governor (budget, settings) ─┼──▶ one lower bound per constraint ──max──▶ Forecast
-      measured latency ────────────┘    (primary, spacing, content, points, concurrency, listing)
+    plans ──▶ write-back on a fake GitHub ──▶ CallTally ◀── listing pages, processor reads,
+                                                  │         warm-up, repository
+      governor (budget, settings) ────────────────┼──▶ one lower bound per constraint
+      measured latency ───────────────────────────┘    (primary, spacing, content, points,
+                                                        concurrency, listing)
+                                                                 │ the largest
+                                                                 ▼
+                                                              Forecast
 
 Every constraint gives a lower bound on the run's duration; the largest one binds, and the
-forecast names it. The calls are counted per endpoint exactly as write-back sends them (see
-:mod:`autoissue.engine._writeback`): what cannot be known without writing (whether a comment
-already exists, which labels the tool added) is counted the expensive way, as an upper bound.
+forecast names it. Write-back's calls are not modelled here: they are counted by running the
+run's own write-back against a fake GitHub (see :mod:`autoissue.scan._counting`), which
+answers what cannot be known without writing (whether a comment already exists, whether a
+pull request is open) the expensive way, so the count is an upper bound.
 """
 
 from __future__ import annotations
@@ -28,19 +33,9 @@ from autoissue.github import (
     RateLimitInfo,
     endpoint_template,
 )
-from autoissue.model import (
-    Action,
-    AddLabels,
-    Comment,
-    Issue,
-    OpenPullRequest,
-    Plan,
-    RemoveLabels,
-)
 
 HOUR = 3600.0
 MINUTE = 60.0
-_COMMENTS_PER_PAGE = 100
 _REPO = "/repos/o/r"  # any concrete path: only its endpoint template is kept
 
 LISTING = endpoint_template("GET", f"{_REPO}/issues")
@@ -61,42 +56,6 @@ PROCESSOR_READS = "GET (processor reads)"
 def is_mutation(endpoint: str) -> bool:
     """Whether an endpoint template (``"POST /repos/…"``) names a mutating request."""
     return endpoint.split(" ", 1)[0] not in {"GET", "HEAD", "OPTIONS"}
-
-
-def writeback_calls(plan: Plan, issue: Issue) -> Counter[str]:
-    """The calls write-back makes to apply ``plan`` to ``issue``, by endpoint template.
-
-    Not counted here: the one ``GET /user`` of a run's first comment (see :func:`tally_calls`).
-    """
-    calls: Counter[str] = Counter()
-    for action in plan.actions:
-        calls.update(_action_calls(action, issue))
-    return calls
-
-
-def _action_calls(action: Action, issue: Issue) -> Counter[str]:
-    if isinstance(action, AddLabels):
-        return Counter({ADD_LABELS: 1} if action.labels else {})
-    if isinstance(action, RemoveLabels):
-        # Only labels the tool added are removed; a label the issue does not carry is not one.
-        return Counter({REMOVE_LABEL: len(set(action.labels) & issue.label_names)})
-    if isinstance(action, Comment):
-        # The slot's comment is looked for first; whether it exists is unknown until then,
-        # so it counts as a new comment: a content creation, the dearer case.
-        pages = max(1, math.ceil(issue.comments / _COMMENTS_PER_PAGE))
-        return Counter({LIST_COMMENTS: pages, CREATE_COMMENT: 1})
-    if isinstance(action, OpenPullRequest):
-        return _pull_calls(action)
-    return Counter({CLOSE_ISSUE: 1})
-
-
-def _pull_calls(action: OpenPullRequest) -> Counter[str]:
-    calls = Counter({FIND_PULL: 1, CREATE_PULL: 1})
-    if not action.base:
-        calls[REPOSITORY] += 1  # the default branch
-    if action.labels:
-        calls[ADD_LABELS] += 1
-    return calls
 
 
 @dataclass(frozen=True)
@@ -131,16 +90,14 @@ def tally_calls(
     """Every call of a run: warm-up, repository, listing, processor reads, then write-back.
 
     ``repository`` counts the ``GET /repos/{owner}/{repo}`` that ``autoissue run`` makes
-    before listing. A run's first comment also costs one ``GET /user`` (the login that
-    recognises the tool's own comments).
+    before listing. ``writes`` are write-back's calls as it sent them, the one ``GET /user``
+    of a run's first comment included (see :class:`~autoissue.scan.WriteBackCounter`).
     """
     counts: Counter[str] = Counter({RATE_LIMIT: 1, LISTING: listing})
     counts[REPOSITORY] += 1 if repository else 0
     counts[PROCESSOR_READS] += processor_reads
     for calls in writes:
         counts.update(calls)
-    if counts[CREATE_COMMENT]:
-        counts[USER] += 1
     return CallTally(MappingProxyType({name: n for name, n in counts.items() if n}))
 
 

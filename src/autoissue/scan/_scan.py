@@ -3,18 +3,23 @@
 ::
 
     issue pages ──▶ Selector.decide ──admitted──▶ ledger: done? ──no──▶ processor.process
-    (read-only)        │ skip reason               │ "already processed"  │ Plan (not applied)
-                       ▼                           ▼                      ▼
-                   ScanEntry ◀─────────────────────────────────── writeback_calls
+    (read-only)        │ skip reason               │ "already processed"  │ Plan, ledger entry
+                       │                           │                      ▼
+                       │                           │           write-back on a fake GitHub
+                       ▼                           ▼                      │ its calls, counted
+                   ScanEntry ◀────────────────────────────────────────────┘
                        │
                        ▼ sorted as the queue claims: priority, then listing order
                    ScanReport + Forecast (calls and duration under the token's budget)
 
 The selector, the ledger check and the processor are the run's own, so the scan admits what
 the run would admit and gets the plans the run would apply. Processors only ever see a
-read-only view of GitHub, which here also counts their reads: the run makes them again.
-A command processor is not run (it would run an agent and push a branch for every issue):
-its plan is assumed to be a pull request, the dearest case.
+read-only view of GitHub, which here also counts their reads: the run makes them again. The
+calls a plan costs are counted by applying it with the run's own write-back, against a fake
+GitHub that answers as for a run finding nothing done (see :mod:`autoissue.scan._counting`),
+after the issue's entry in the ledger, as the run applies it. A command processor is not run
+(it would run an agent and push a branch for every issue): its plan is assumed to be a pull
+request, the dearest case.
 """
 
 from __future__ import annotations
@@ -32,16 +37,10 @@ from autoissue.engine._writeback import finished_at
 from autoissue.github import GitHubClient, Mode
 from autoissue.model import Issue, OpenPullRequest, Plan, Priority
 from autoissue.processors import Isolation, ProcessContext, Processor, ReadOnlyGitHub
-from autoissue.scan._forecast import (
-    Budget,
-    Forecast,
-    Measured,
-    forecast,
-    tally_calls,
-    writeback_calls,
-)
+from autoissue.scan._counting import WriteBackCounter
+from autoissue.scan._forecast import Budget, Forecast, Measured, forecast, tally_calls
 from autoissue.selection import Complexity, complexity, priority_of
-from autoissue.state import StateStore, issue_name
+from autoissue.state import LedgerEntry, StateStore, issue_name
 
 ALREADY_PROCESSED = "already processed"
 _TOP_FACTORS = 3
@@ -199,6 +198,8 @@ class Scanner:
         self.options = options or ScanOptions()
         self._state = state
         self._github = CountingGitHub(client)
+        self._counter = WriteBackCounter()  # one for every plan, as a run has one write-back
+        self._priors: dict[int, LedgerEntry] = {}  # the ledger's word on issues not done
         self._gate = asyncio.Semaphore(self.options.concurrency)
         # Under a cap the run starts only the most urgent of the whole listing: keep those
         # (and their issues, to plan them once the listing ends); the rest reach the cap.
@@ -253,14 +254,22 @@ class Scanner:
         )
 
     async def _skip_done(self, page: Sequence[Issue], entries: list[ScanEntry]) -> None:
-        """Mark what the ledger says is done at this version, as the run's selector would."""
+        """Mark what the ledger says is done at this version, as the run's selector would.
+
+        The entries of the others are kept: write-back applies their plans after them.
+        """
         if self._state is None:
             return
         names = [issue_name(self._repo, issue.number) for issue in page]
         ledger = await self._state.lookup_many(names, self._processor.name)
         for i, (issue, entry) in enumerate(zip(page, entries, strict=True)):
-            if entry.admitted and finished_at(ledger.get(names[i]), issue.updated_at):
+            prior = ledger.get(names[i])
+            if not entry.admitted or prior is None:
+                continue
+            if finished_at(prior, issue.updated_at):
                 entries[i] = replace(entry, skip_reason=ALREADY_PROCESSED)
+            else:
+                self._priors[issue.number] = prior
 
     async def _plan_shortlist(self, progress: _Progress) -> None:
         """Plan the issues a capped run would start; the other admitted ones reach the cap."""
@@ -281,14 +290,17 @@ class Scanner:
     async def _plan(self, issue: Issue, entry: ScanEntry, writes: Counter[str]) -> ScanEntry:
         if not entry.admitted:
             return entry
+        prior = self._priors.pop(issue.number, None)
         async with self._gate:
             try:
                 plan = await self._process(issue)
+                calls = Counter[str]()
+                if not plan.skip_reason:
+                    calls = await self._counter.calls(plan, issue, prior)
             except Exception as error:  # noqa: BLE001 - one issue's failure is part of the report
                 return replace(entry, skip_reason=f"would fail: {type(error).__name__}: {error}")
         if plan.skip_reason:
             return replace(entry, skip_reason=plan.skip_reason, plan=plan)
-        calls = writeback_calls(plan, issue)
         writes.update(calls)
         return replace(entry, plan=plan, calls=calls.total())
 
