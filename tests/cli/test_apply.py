@@ -10,9 +10,10 @@ from typing import Any
 
 from click.testing import CliRunner
 
+from autoissue.backend import open_backend
 from autoissue.cli import main
 from autoissue.emulator import Emulator
-from autoissue.engine import WorkItem, message_for, open_backend
+from autoissue.engine import WorkItem, message_for
 from autoissue.model import Issue, Priority, decode_plan, priority_from_labels
 
 

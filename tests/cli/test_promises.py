@@ -14,10 +14,10 @@ from typing import Any
 
 from rich.console import Console
 
+from autoissue.backend import open_backend
 from autoissue.cli._apply import ApplyProgress
 from autoissue.cli._interrupt import exit_status
 from autoissue.emulator import Emulator
-from autoissue.engine import open_backend
 from autoissue.engine._work import WorkItem, message_for
 from autoissue.model import Issue, Priority
 from tests.cli.test_run import emulator_state, invoke, labels_by_issue

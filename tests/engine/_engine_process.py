@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from autoissue.engine import Engine, EngineOptions, no_pages, open_backend
+from autoissue.backend import open_backend
+from autoissue.engine import Engine, EngineOptions, no_pages
 from autoissue.github import GitHubClient
 from tests.engine._commenter import Commenter
 

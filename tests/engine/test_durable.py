@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from autoissue.backend import open_backend
 from autoissue.cli import main
 from autoissue.emulator import Emulator, EmulatorConfig, run_in_thread
-from autoissue.engine import Engine, EngineOptions, open_backend
+from autoissue.engine import Engine, EngineOptions
 from autoissue.engine._work import WorkItem, message_for
 from autoissue.engine._writeback import comment_marker
 from autoissue.github import GitHubClient

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
+from autoissue.backend import open_backend
 from autoissue.emulator import Emulator, EmulatorConfig, run_in_thread
-from autoissue.engine import Engine, EngineOptions, open_backend
+from autoissue.engine import Engine, EngineOptions
 from autoissue.engine._work import WorkItem, message_for
 from autoissue.model import Issue, Plan, Priority
 from autoissue.processors import ProcessContext

@@ -7,7 +7,8 @@ import sqlite3
 import pytest
 
 from autoissue import BackendUnavailableError
-from autoissue.queue import MemoryQueue, SqliteDatabase
+from autoissue.backend import SqliteDatabase
+from autoissue.queue import MemoryQueue
 
 
 async def test_use_before_open_is_a_clear_error() -> None:
@@ -18,10 +19,11 @@ async def test_use_before_open_is_a_clear_error() -> None:
     await db.close()
 
 
-async def test_an_in_memory_database_opens_once() -> None:
+async def test_an_in_memory_database_opens_once_and_takes_every_store_s_tables() -> None:
     db = SqliteDatabase(":memory:")
     await db.open("CREATE TABLE t (x)")
-    await db.open("CREATE TABLE t (x)")  # already open: the schema is not applied twice
+    await db.open("CREATE TABLE u (y)")  # already open: the same connection, another table
+    await db.run(lambda conn: conn.execute("INSERT INTO u VALUES (2)"))
     await db.run(lambda conn: conn.execute("INSERT INTO t VALUES (1)"))
     rows = await db.run(lambda conn: conn.execute("SELECT x FROM t").fetchall())
     assert rows == [(1,)]

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 from autoissue import BackendUnavailableError, ConfigurationError, QueueFullError
+from autoissue.backend import DEFAULT_SQLITE_PATH, BackendSpec
 from autoissue.model import Priority
 from autoissue.queue import (
-    DEFAULT_SQLITE_PATH,
-    BackendSpec,
     ErrorKind,
     MemoryQueue,
     PriorityPolicy,

@@ -1,4 +1,10 @@
-"""The durable backend of a run or a worker: the queue and the state store behind one DSN."""
+"""One backend per DSN: the queue and the state store on one SQLite database or Redis client.
+
+A run, a worker and ``autoissue apply`` open the backend once: on SQLite the queue and the
+state store (ledger, locks, artifacts, counters) share one connection and its thread, so their
+transactions never wait on each other's write lock; on Redis they share one client (one
+connection pool). Whoever opened the backend closes it; the parts never close what they share.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from autoissue.queue import Queue, open_queue
-from autoissue.state import StateStore, open_state
+from autoissue._clock import Clock
+from autoissue._dsn import DEFAULT_SQLITE_PATH, BackendSpec
+from autoissue._sqlite import SqliteDatabase
+from autoissue.queue import MemoryQueue, Queue, SqliteQueue
+from autoissue.state import MemoryStateStore, SqliteStateStore, StateStore
 
 #: Items waiting in the queue before the pager waits: enough to keep any worker busy, small
 #: enough that memory does not follow the backlog.
@@ -18,24 +27,66 @@ DEFAULT_MAX_DEPTH = 2_000
 
 @dataclass(frozen=True)
 class Backend:
-    """An open queue and state store, in the same SQLite file or Redis server."""
+    """An open queue and state store, on the store ``spec`` names."""
 
+    spec: BackendSpec
     queue: Queue
     state: StateStore
 
+    def __repr__(self) -> str:
+        return f"<Backend {self.spec.describe()}>"
+
 
 @contextlib.asynccontextmanager
-async def open_backend(dsn: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> AsyncIterator[Backend]:
-    """Open the queue and the state store ``dsn`` names; close both on exit."""
-    queue = await open_queue(dsn, max_depth=max_depth)
+async def open_backend(
+    dsn: str, *, max_depth: int = DEFAULT_MAX_DEPTH, clock: Clock | None = None
+) -> AsyncIterator[Backend]:
+    """Open the backend ``dsn`` names; close it on exit.
+
+    Raises :class:`~autoissue.ConfigurationError` for a bad DSN and
+    :class:`~autoissue.BackendUnavailableError` when the database or server cannot be reached.
+    """
+    spec = BackendSpec.from_dsn(dsn)
+    if spec.kind == "sqlite":
+        async with _sqlite(spec, max_depth, clock) as backend:
+            yield backend
+    elif spec.kind == "redis":
+        async with _redis(spec, max_depth, clock) as backend:
+            yield backend
+    else:
+        yield Backend(spec, MemoryQueue(max_depth=max_depth), MemoryStateStore(clock=clock))
+
+
+@contextlib.asynccontextmanager
+async def _sqlite(spec: BackendSpec, max_depth: int, clock: Clock | None) -> AsyncIterator[Backend]:
+    db = SqliteDatabase(spec.path or DEFAULT_SQLITE_PATH)
     try:
-        state = await open_state(dsn)
-        try:
-            yield Backend(queue, state)
-        finally:
-            await state.close()
+        queue = await SqliteQueue(db=db, max_depth=max_depth).open()
+        state = await SqliteStateStore(db=db, clock=clock).open()
+        yield Backend(spec, queue, state)
     finally:
-        await queue.close()
+        await db.close()
+
+
+@contextlib.asynccontextmanager
+async def _redis(spec: BackendSpec, max_depth: int, clock: Clock | None) -> AsyncIterator[Backend]:
+    # redis is an optional dependency (the "redis" extra), imported only for redis:// DSNs.
+    from autoissue._redis import connect_redis  # noqa: PLC0415
+    from autoissue.queue._redis import RedisQueue  # noqa: PLC0415
+    from autoissue.state._redis import RedisStateStore  # noqa: PLC0415
+
+    client = await connect_redis(spec)
+    where = spec.describe()
+    try:
+        queue = RedisQueue(
+            client, prefix=spec.prefix, where=where, owns_client=False, max_depth=max_depth
+        )
+        state = RedisStateStore(
+            client, prefix=spec.prefix, where=where, owns_client=False, clock=clock
+        )
+        yield Backend(spec, queue, state)
+    finally:
+        await client.aclose()
 
 
 @contextlib.asynccontextmanager

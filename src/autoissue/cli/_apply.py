@@ -13,10 +13,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from autoissue import _runtime
+from autoissue.backend import open_backend
 from autoissue.cli._errors import friendly_errors
 from autoissue.cli._github import Auth, connected, credentials, github_options
 from autoissue.cli._terminal import inert
-from autoissue.engine import ApplySummary, PlanApplier, open_backend, read_plans
+from autoissue.engine import ApplySummary, PlanApplier, read_plans
 from autoissue.github import (
     normalise_base_url,
 )

@@ -10,18 +10,12 @@ import click
 from rich.console import Console
 
 from autoissue import _runtime
+from autoissue.backend import Backend, fresh_backend
 from autoissue.cli._errors import friendly_errors
 from autoissue.cli._observe_options import ObserveOptions, observability_options, observed_run
 from autoissue.cli._summary import print_summary
 from autoissue.emulator import EmulatorConfig, run_in_thread
-from autoissue.engine import (
-    DEFAULT_SKIP_LABELS,
-    Backend,
-    Engine,
-    EngineOptions,
-    RunSummary,
-    fresh_backend,
-)
+from autoissue.engine import DEFAULT_SKIP_LABELS, Engine, EngineOptions, RunSummary
 from autoissue.github import GitHubClient
 from autoissue.model import priority_from_labels
 from autoissue.processors import Triage

@@ -12,11 +12,12 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from autoissue._dsn import DEFAULT_DSN
 from autoissue._exceptions import CorruptItemError
 from autoissue.cli._errors import friendly_errors
 from autoissue.cli._terminal import cell
 from autoissue.engine import decode_item
-from autoissue.queue import DEFAULT_DSN, DeadLetter, Queue, open_queue
+from autoissue.queue import DeadLetter, Queue, open_queue
 
 __all__ = ["dlq_command"]
 

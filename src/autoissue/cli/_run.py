@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from autoissue import _runtime
+from autoissue.backend import Backend, open_backend
 from autoissue.cli._agent_options import agent_options, processor_options, spawns_processes
 from autoissue.cli._errors import friendly_errors
 from autoissue.cli._github import connected, credentials, github_options, identity, repo_option
@@ -23,13 +24,11 @@ from autoissue.cli._summary import end_with_status, print_summary, saved_or_expl
 from autoissue.concurrency import STRATEGIES, JsonFileHistoryStore, Strategy
 from autoissue.engine import (
     DEFAULT_SKIP_LABELS,
-    Backend,
     Engine,
     EngineOptions,
     PlanWriter,
     RunSummary,
     Selector,
-    open_backend,
 )
 from autoissue.github import (
     AppAuth,

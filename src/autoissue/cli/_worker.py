@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from autoissue import _runtime
+from autoissue.backend import Backend, open_backend
 from autoissue.cli._agent_options import agent_options, processor_options, spawns_processes
 from autoissue.cli._errors import friendly_errors
 from autoissue.cli._github import Auth, connected, credentials, github_options
@@ -15,7 +16,7 @@ from autoissue.cli._interrupt import graceful_interrupt
 from autoissue.cli._observe_options import ObserveOptions, observability_options, observed_run
 from autoissue.cli._processor_settings import config_tables, option_flag, settings_for
 from autoissue.cli._summary import end_with_status, print_summary
-from autoissue.engine import Backend, Engine, EngineOptions, RunSummary, no_pages, open_backend
+from autoissue.engine import Engine, EngineOptions, RunSummary, no_pages
 from autoissue.github import (
     GitHubClient,
     normalise_base_url,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from autoissue.engine._apply import ApplySummary, PlanApplier, read_plans
-from autoissue.engine._backend import Backend, fresh_backend, open_backend
 from autoissue.engine._engine import Engine, EngineOptions, no_pages
 from autoissue.engine._selector import DEFAULT_SKIP_LABELS, Decision, Selector
 from autoissue.engine._summary import RunSummary, RunTally
@@ -13,7 +12,6 @@ from autoissue.engine._writeback import PlanWriter, WriteBack, comment_marker, p
 __all__ = [
     "DEFAULT_SKIP_LABELS",
     "ApplySummary",
-    "Backend",
     "Decision",
     "Engine",
     "EngineOptions",
@@ -27,10 +25,8 @@ __all__ = [
     "comment_marker",
     "decode_item",
     "encode_item",
-    "fresh_backend",
     "message_for",
     "no_pages",
-    "open_backend",
     "plan_id",
     "read_plans",
 ]

@@ -2,80 +2,64 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from autoissue._dsn import BackendSpec
 from autoissue._exceptions import BackendUnavailableError
-from autoissue._sqlite import enable_wal
+from autoissue._sqlite import SqliteDatabase
 from autoissue.github._shared import BudgetStore, MemoryBudgetStore, budget_key
-from autoissue.queue import BackendSpec
 
 T = TypeVar("T")
 _TTL_S = 7200  # a budget nobody touched for two hours describes windows long gone
 
 
 class SqliteBudgetStore:
-    """The budget in one row of a SQLite table; ``BEGIN IMMEDIATE`` makes changes atomic."""
+    """The budget in one row of a SQLite table; each change is one ``BEGIN IMMEDIATE``.
+
+    It has a :class:`~autoissue.backend.SqliteDatabase` (connection and thread) of its own in
+    the backend's file: every request of a run passes through it, and the queue's work must
+    not wait behind those transactions, nor they behind the queue's.
+    """
 
     def __init__(self, path: Path, key: str) -> None:
         self.path, self.key = path, key
-        self._lock = threading.Lock()  # one connection, used from worker threads in turn
-        self._db: sqlite3.Connection | None = None
+        self._db = SqliteDatabase(path, busy_timeout_s=30.0)
+        self._opened = False
 
     def __repr__(self) -> str:
         return f"<SqliteBudgetStore {self.path}>"
 
-    def _connection(self) -> sqlite3.Connection:
-        if self._db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(
-                self.path, timeout=30, isolation_level=None, check_same_thread=False
-            )
-            enable_wal(db)
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS github_budget (key TEXT PRIMARY KEY, state BLOB)"
-            )
-            self._db = db
-        return self._db
-
-    def _transact(self, change: Callable[[bytes | None], tuple[bytes, T]]) -> T:
-        with self._lock:
-            db = self._connection()
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                row = db.execute(
-                    "SELECT state FROM github_budget WHERE key = ?", (self.key,)
-                ).fetchone()
-                state, result = change(row[0] if row else None)
-                db.execute(
-                    "INSERT INTO github_budget (key, state) VALUES (?, ?) "
-                    "ON CONFLICT (key) DO UPDATE SET state = excluded.state",
-                    (self.key, state),
-                )
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-            return result
-
     async def transact(self, change: Callable[[bytes | None], tuple[bytes, T]]) -> T:
         """Read, change and write the budget in one transaction (off the event loop)."""
         try:
-            return await asyncio.to_thread(self._transact, change)
-        except (sqlite3.Error, OSError) as error:
-            # OSError: the database's folder cannot be created (a read-only or absent parent).
-            raise BackendUnavailableError(f"GitHub budget in {self.path}: {error}") from error
+            if not self._opened:
+                await self._db.open(_SCHEMA)
+                self._opened = True
+            return await self._db.run(lambda db: self._change(db, change))
+        except BackendUnavailableError as error:
+            raise BackendUnavailableError(f"GitHub budget in {error}") from error
+
+    def _change(
+        self, db: sqlite3.Connection, change: Callable[[bytes | None], tuple[bytes, T]]
+    ) -> T:
+        row = db.execute("SELECT state FROM github_budget WHERE key = ?", (self.key,)).fetchone()
+        state, result = change(row[0] if row else None)
+        db.execute(
+            "INSERT INTO github_budget (key, state) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET state = excluded.state",
+            (self.key, state),
+        )
+        return result
 
     async def close(self) -> None:
         """Close the database."""
-        with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
+        await self._db.close()
+
+
+_SCHEMA = "CREATE TABLE IF NOT EXISTS github_budget (key TEXT PRIMARY KEY, state BLOB)"
 
 
 class RedisBudgetStore:
@@ -127,6 +111,6 @@ def open_budget_store(dsn: str, *, base_url: str, token: str) -> BudgetStore:
         assert spec.path is not None  # noqa: S101 - from_dsn always sets it for sqlite
         return SqliteBudgetStore(spec.path, key)
     # The queue's client: bytes kept as bytes, and timeouts so a gone server cannot hang us.
-    from autoissue.queue._redis import redis_client  # noqa: PLC0415 - the redis extra
+    from autoissue._redis import redis_client  # noqa: PLC0415 - the redis extra
 
     return RedisBudgetStore(redis_client(spec), f"{spec.prefix}:{key}")

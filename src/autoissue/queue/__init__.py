@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from autoissue._classify import ErrorKind
 from autoissue.queue._base import Queue
-from autoissue.queue._dsn import DEFAULT_DSN, BackendSpec, open_queue
+from autoissue.queue._dsn import open_queue
 from autoissue.queue._memory import MemoryQueue
 from autoissue.queue._policy import Decision, PriorityPolicy, RetryPolicy
 from autoissue.queue._sqlite import SqliteQueue
-from autoissue.queue._sqlite_db import DEFAULT_SQLITE_PATH, SqliteDatabase
 from autoissue.queue._types import (
     DEFAULT_LEASE_S,
     DeadLetter,
@@ -26,10 +25,7 @@ from autoissue.queue._types import (
 )
 
 __all__ = [
-    "DEFAULT_DSN",
     "DEFAULT_LEASE_S",
-    "DEFAULT_SQLITE_PATH",
-    "BackendSpec",
     "DeadLetter",
     "Decision",
     "ErrorKind",
@@ -40,7 +36,6 @@ __all__ = [
     "Queue",
     "QueueStatistics",
     "RetryPolicy",
-    "SqliteDatabase",
     "SqliteQueue",
     "idempotency_key",
     "open_queue",

@@ -18,7 +18,7 @@ it either ran entirely or not at all, and the run resumes when Redis is back.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -31,9 +31,6 @@ from autoissue.queue import _redis_lua as lua
 from autoissue.queue._base import Decide, Queue
 from autoissue.queue._policy import Decision
 from autoissue.queue._types import Backlog, DeadLetter, Lease, Message
-
-if TYPE_CHECKING:
-    from autoissue.queue._dsn import BackendSpec
 
 T = TypeVar("T")
 
@@ -48,27 +45,6 @@ async def call_redis(where: str, action: Callable[[], Awaitable[T]]) -> T:
         raise BackendUnavailableError(f"redis at {where} is unreachable: {exc}") from exc
     except RedisError as exc:
         raise QueueError(f"redis at {where} refused a queue operation: {exc}") from exc
-
-
-def redis_client(spec: BackendSpec, *, timeout_s: float = 10.0) -> aioredis.Redis:
-    """A client for ``spec``'s server that keeps payloads as bytes and never hangs for ever."""
-    return aioredis.Redis.from_url(
-        spec.url or "redis://127.0.0.1:6379/0",
-        decode_responses=False,
-        socket_timeout=timeout_s,
-        socket_connect_timeout=timeout_s,
-    )
-
-
-async def connect_redis(spec: BackendSpec) -> aioredis.Redis:
-    """A client for ``spec``'s server that has answered a ping (closed again if it did not)."""
-    client = redis_client(spec)
-    try:
-        await call_redis(spec.describe(), client.ping)
-    except BaseException:
-        await client.aclose()
-        raise
-    return client
 
 
 class RedisQueue(Queue):

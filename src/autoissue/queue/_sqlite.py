@@ -3,7 +3,7 @@
 One table holds every item; ``state`` says waiting, leased or dead, and ``ready_at`` is when a
 waiting item becomes visible or when a lease ends, so one index serves claims and another
 finds due leases. Each hook is one ``BEGIN IMMEDIATE`` transaction (see
-:mod:`autoissue.queue._sqlite_db`): a batch claim costs a handful of indexed statements
+:mod:`autoissue._sqlite`): a batch claim costs a handful of indexed statements
 whatever its size, which is where the throughput comes from. AUTOINCREMENT keeps ids unique
 for the file's life, so a stale ack can never hit a newer item.
 """
@@ -14,10 +14,11 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from autoissue._dsn import DEFAULT_SQLITE_PATH
+from autoissue._sqlite import SqliteDatabase
 from autoissue.model import Priority
 from autoissue.queue._base import Decide, Queue
 from autoissue.queue._policy import Decision
-from autoissue.queue._sqlite_db import DEFAULT_SQLITE_PATH, SqliteDatabase
 from autoissue.queue._types import Backlog, DeadLetter, Lease, Message
 
 _WAITING, _LEASED, _DEAD = 0, 1, 2
@@ -52,13 +53,21 @@ class SqliteQueue(Queue):
     """A :class:`Queue` in a SQLite file (default ``.autoissue/state.db``).
 
     Open it with ``await queue.open()`` (or ``async with``); see :class:`Queue` for options.
+    ``db`` shares a database another store uses (the queue then leaves closing it to its
+    owner); without it the queue opens ``path`` on a connection of its own.
     """
 
     def __init__(
-        self, path: str | Path = DEFAULT_SQLITE_PATH, *, busy_timeout_s: float = 5.0, **options: Any
+        self,
+        path: str | Path = DEFAULT_SQLITE_PATH,
+        *,
+        busy_timeout_s: float = 5.0,
+        db: SqliteDatabase | None = None,
+        **options: Any,
     ) -> None:
         super().__init__(**options)
-        self.db = SqliteDatabase(path, busy_timeout_s=busy_timeout_s)
+        self._owns_db = db is None
+        self.db = db or SqliteDatabase(path, busy_timeout_s=busy_timeout_s)
 
     async def open(self) -> SqliteQueue:
         """Create the file and its tables if needed; return the queue."""
@@ -205,7 +214,8 @@ class SqliteQueue(Queue):
         return await self.db.run(backlog)
 
     async def _close(self) -> None:
-        await self.db.close()
+        if self._owns_db:
+            await self.db.close()
 
 
 def _int(item_id: str) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from autoissue._clock import Clock
-from autoissue.queue import DEFAULT_DSN, DEFAULT_SQLITE_PATH, BackendSpec
+from autoissue._dsn import DEFAULT_DSN, DEFAULT_SQLITE_PATH, BackendSpec
 from autoissue.state._base import StateStore
 from autoissue.state._memory import MemoryStateStore
 from autoissue.state._sqlite import SqliteStateStore
@@ -25,7 +25,7 @@ async def open_state(dsn: str = DEFAULT_DSN, *, clock: Clock | None = None) -> S
 
 async def _open_redis(spec: BackendSpec, clock: Clock | None) -> StateStore:
     # redis is an optional dependency (the "redis" extra), imported only for redis:// DSNs.
-    from autoissue.queue._redis import connect_redis  # noqa: PLC0415
+    from autoissue._redis import connect_redis  # noqa: PLC0415
     from autoissue.state._redis import RedisStateStore  # noqa: PLC0415
 
     client = await connect_redis(spec)

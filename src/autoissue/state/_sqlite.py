@@ -12,8 +12,9 @@ import sqlite3
 from pathlib import Path
 
 from autoissue._clock import Clock
+from autoissue._dsn import DEFAULT_SQLITE_PATH
 from autoissue._exceptions import CorruptItemError
-from autoissue.queue import DEFAULT_SQLITE_PATH, SqliteDatabase
+from autoissue._sqlite import SqliteDatabase
 from autoissue.state._base import LedgerEntry, StateStore, fresh_entry
 
 SCHEMA = """
@@ -56,7 +57,11 @@ _SELECT = (
 
 
 class SqliteStateStore(StateStore):
-    """A :class:`StateStore` in a SQLite file; open it with ``await store.open()``."""
+    """A :class:`StateStore` in a SQLite file; open it with ``await store.open()``.
+
+    ``db`` shares a database another store uses (the state store then leaves closing it to
+    its owner); without it the store opens ``path`` on a connection of its own.
+    """
 
     def __init__(
         self,
@@ -64,9 +69,11 @@ class SqliteStateStore(StateStore):
         *,
         clock: Clock | None = None,
         busy_timeout_s: float = 5.0,
+        db: SqliteDatabase | None = None,
     ) -> None:
         super().__init__(clock=clock)
-        self.db = SqliteDatabase(path, busy_timeout_s=busy_timeout_s)
+        self._owns_db = db is None
+        self.db = db or SqliteDatabase(path, busy_timeout_s=busy_timeout_s)
 
     async def open(self) -> SqliteStateStore:
         """Create the tables if needed; return the store."""
@@ -122,7 +129,8 @@ class SqliteStateStore(StateStore):
         return await self.db.run(counts)
 
     async def _close(self) -> None:
-        await self.db.close()
+        if self._owns_db:
+            await self.db.close()
 
     async def _save_artifact(self, key: str, data: bytes) -> None:
         sql = "INSERT OR REPLACE INTO artifacts VALUES (?, ?, ?)"
