@@ -8,6 +8,7 @@ import pytest
 
 from autoissue import ConfigurationError, FakeClock, UnknownOutcomeError
 from autoissue.github import (
+    ETagCache,
     FakeTransport,
     GitHubClient,
     PoolSettings,
@@ -91,6 +92,25 @@ async def test_an_unchanged_page_is_revalidated_and_served_from_the_cache() -> N
     assert "If-None-Match" not in transport.requests[0].headers
     assert transport.requests[1].headers["If-None-Match"] == '"v1"'
     assert github.statistics().cache_hits == 1
+
+
+async def test_an_answer_evicted_while_revalidating_is_fetched_whole_again() -> None:
+    github: GitHubClient
+
+    async def evicting(request: Request) -> Response:
+        if "If-None-Match" in request.headers:
+            # Another page fills the one-entry cache while this request is out.
+            github.cache.store("elsewhere", answer(request, 200, [], headers={"ETag": '"x"'}))
+            return answer(request, 304, headers={"ETag": '"v1"'})
+        return answer(request, 200, [{"id": 1}], headers={"ETag": '"v1"'})
+
+    transport = FakeTransport(evicting)
+    github = client(transport, cache=ETagCache(max_entries=1))
+    assert await github.get_json("/repos/acme/widgets/issues") == [{"id": 1}]
+    assert await github.get_json("/repos/acme/widgets/issues") == [{"id": 1}]
+    revalidated, whole = transport.requests[1:]
+    assert revalidated.headers["If-None-Match"] == '"v1"'
+    assert "If-None-Match" not in whole.headers
 
 
 def test_pool_settings_go_with_the_default_transport_only() -> None:

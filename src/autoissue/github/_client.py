@@ -254,12 +254,18 @@ class GitHubClient:
         return _Call(method, url, body, sent_headers, endpoint, method in IDEMPOTENT_METHODS)
 
     async def _conditional(self, call: _Call) -> Response:
-        call.headers.update(self.cache.validators(call.url))
+        validators = self.cache.validators(call.url)
+        call.headers.update(validators)
         response = await self._attempts(call)
         if response.status == 304:
             cached = self.cache.hit(call.url)
             if cached is not None:
                 return cached
+            # The answer was evicted while the request was out (the cache is bounded): a
+            # 304 carries no body, so ask again for the whole answer.
+            for name in validators:
+                del call.headers[name]
+            response = await self._attempts(call)
         response = _checked(response, call.method)
         self.cache.store(call.url, response)
         return response
