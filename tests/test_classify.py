@@ -17,7 +17,8 @@ from autoissue import (
     TrustViolationError,
 )
 from autoissue._classify import ErrorKind, Verdict, classify
-from autoissue.concurrency import Outcome, classify_error
+from autoissue.concurrency._limit import Outcome
+from autoissue.concurrency._limiter import classify_error
 from autoissue.queue import ErrorKind as QueueErrorKind
 
 

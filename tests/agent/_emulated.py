@@ -13,7 +13,8 @@ import pytest
 
 from autoissue.emulator import Emulator, EmulatorConfig, run_in_thread
 from autoissue.github import GitHubClient
-from autoissue.model import Issue, Label
+from autoissue.model import Issue
+from autoissue.model._issue import Label
 from autoissue.processors import ProcessContext, ReadOnlyGitHub
 
 REPO = "acme/widgets"

@@ -6,23 +6,26 @@ from pathlib import Path
 
 import pytest
 
-from autoissue import AutoIssueError, ConfigurationError
-from autoissue.agent import (
-    BASE_ENV,
-    PRESETS,
+from autoissue import (
     AgentError,
     AgentTimeoutError,
-    CommandConfig,
+    AutoIssueError,
+    ConfigurationError,
     GitCommandError,
-    TrustPolicy,
     TrustViolationError,
+)
+from autoissue.agent import (
+    PRESETS,
+    CommandConfig,
+    TrustPolicy,
     branch_name,
     expand_argv,
     git_env,
-    glob_match,
     preset_argv,
     scrubbed_env,
 )
+from autoissue.agent._env import BASE_ENV
+from autoissue.agent._trust import glob_match
 
 SOURCE = {
     "PATH": "/bin",

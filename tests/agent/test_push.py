@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from autoissue._exceptions import GitCommandError
-from autoissue.agent import BatchedPush, Completed, run_command
-from autoissue.agent._push import _failures, _Request, _retrieved, _settle
+from autoissue.agent import Completed, run_command
+from autoissue.agent._push import BatchedPush, _failures, _Request, _retrieved, _settle
 
 URL = "https://git.example.invalid/acme/widgets.git"
 FAST = 0.05  # linger of the tests that do not measure the linger itself

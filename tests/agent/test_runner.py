@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from autoissue import _runtime
-from autoissue.agent import AgentError, AgentTimeoutError, run_command
+from autoissue import AgentError, AgentTimeoutError, _runtime
+from autoissue.agent import run_command
 from tests.agent._emulated import Signal
 
 PY = sys.executable

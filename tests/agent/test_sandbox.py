@@ -19,11 +19,12 @@ from typing import Any
 
 import pytest
 
-from autoissue.agent import AgentError, Sandbox, SandboxKind, TrustViolationError
+from autoissue import AgentError, TrustViolationError
+from autoissue.agent import CommandConfig, Sandbox, SandboxKind
 from autoissue.agent._limits import limit_mechanism
 from autoissue.emulator import Emulator
 from autoissue.model import Comment, OpenPullRequest, Plan
-from autoissue.processors import CommandConfig, CommandProcessor, ProcessContext
+from autoissue.processors import CommandProcessor, ProcessContext
 from tests.agent._emulated import admin, client, context, emulator, make_issue, module_emulator
 
 __all__ = ["client", "context", "emulator", "module_emulator"]

@@ -9,7 +9,8 @@ from typing import Any
 import pygit2
 import pytest
 
-from autoissue.agent import Completed, GitCommandError, RepoMirror, git_env
+from autoissue import GitCommandError
+from autoissue.agent import Completed, RepoMirror, git_env
 from autoissue.agent._libgit import reset_worktree, stage_worktree
 from autoissue.agent._worktree import PRUNE_EVERY
 from autoissue.emulator import Emulator

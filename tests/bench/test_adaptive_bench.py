@@ -10,13 +10,14 @@ import pytest
 from click.testing import CliRunner
 
 from autoissue import ConfigurationError
-from autoissue.bench import AdaptiveBenchConfig, BenchReport, plot_report, settle_time
+from autoissue.bench import AdaptiveBenchConfig, BenchReport, plot_report
 from autoissue.bench._adaptive import (
     compare,
     moved,
     phase_figures,
     reach_time,
     reconverge,
+    settle_time,
     settled,
     smoothed,
     throughput_series,

@@ -17,7 +17,8 @@ from autoissue.agent.fake import should_fail
 from autoissue.bench import AgentBenchConfig
 from autoissue.bench._agent import Quota, check, open_issue_numbers, run_spawn_loop
 from autoissue.cli import main
-from autoissue.model import Issue, PullRequestRef
+from autoissue.model import Issue
+from autoissue.model._issue import PullRequestRef
 from autoissue.processors import CommandProcessor
 
 pytestmark = pytest.mark.timeout(90)

@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from autoissue import LearningError
-from autoissue.bench import QualityBenchConfig, f1_macro, run_quality_bench
+from autoissue.bench import QualityBenchConfig, run_quality_bench
+from autoissue.bench._quality import f1_macro
 from autoissue.cli import main
 from tests.learn._corpus import corpus_rows, write_corpus
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from autoissue.bench import BenchReport, QueueBenchConfig, machine_info, median, run_queue_bench
+from autoissue.bench import BenchReport, QueueBenchConfig, run_queue_bench
+from autoissue.bench._report import machine_info, median
 from autoissue.cli import main
 
 pytestmark = pytest.mark.timeout(60)

@@ -14,19 +14,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from autoissue.bench import (
-    ALL_CONTENDERS,
-    BENCH_LABEL,
-    TriageBenchConfig,
-    bench_labels,
-    calibrate,
-    check,
-    expected_labels,
-    run_triage_bench,
-    theoretical_rate,
-)
+from autoissue.bench import ALL_CONTENDERS, TriageBenchConfig, run_triage_bench
 from autoissue.bench._emulated import EmulatorProcess
-from autoissue.bench._triage import REPO, _turn, summarise
+from autoissue.bench._triage import REPO, _turn, check, expected_labels, summarise, theoretical_rate
+from autoissue.bench._work import BENCH_LABEL, bench_labels, calibrate
 from autoissue.cli import main
 from autoissue.emulator import FakeClock
 from autoissue.emulator._limits import CONTENT_ROUTES

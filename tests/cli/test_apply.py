@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from autoissue.backend import open_backend
 from autoissue.cli import main
 from autoissue.emulator import Emulator
-from autoissue.engine import WorkItem, message_for
+from autoissue.engine._work import WorkItem, message_for
 from autoissue.model import Issue, Priority, decode_plan, priority_from_labels
 
 

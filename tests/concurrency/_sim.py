@@ -9,7 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from autoissue import FakeClock
-from autoissue.concurrency import AdaptiveLimiter, Listener
+from autoissue.concurrency import Listener
+from autoissue.concurrency._limiter import AdaptiveLimiter
 
 
 @dataclass

@@ -5,14 +5,11 @@ import math
 import pytest
 
 from autoissue import ConfigurationError
-from autoissue.concurrency import (
-    AIMDLimit,
-    Gradient2Limit,
-    VegasLimit,
-    WindowedLimit,
-    log10_root,
-    sqrt_root,
-)
+from autoissue.concurrency._aimd import AIMDLimit
+from autoissue.concurrency._gradient2 import Gradient2Limit
+from autoissue.concurrency._limit import log10_root, sqrt_root
+from autoissue.concurrency._vegas import VegasLimit
+from autoissue.concurrency._windowed import WindowedLimit
 
 
 def steady(algorithm: Gradient2Limit, rtt: float, count: int) -> int:

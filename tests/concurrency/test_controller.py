@@ -8,22 +8,20 @@ import pytest
 
 from autoissue import ConfigurationError, FakeClock
 from autoissue.concurrency import (
-    AGGRESSIVE,
     BALANCED,
-    CONSERVATIVE,
     STRATEGIES,
     AdaptiveConcurrencyController,
-    AIMDLimit,
-    Gradient2Limit,
     JsonFileHistoryStore,
     LimitChange,
-    MemoryHistoryStore,
-    ResourceReading,
-    ScalingHistory,
     Strategy,
-    VegasLimit,
-    WindowedLimit,
 )
+from autoissue.concurrency._aimd import AIMDLimit
+from autoissue.concurrency._gradient2 import Gradient2Limit
+from autoissue.concurrency._guard import ResourceReading
+from autoissue.concurrency._history import MemoryHistoryStore, ScalingHistory
+from autoissue.concurrency._strategies import AGGRESSIVE, CONSERVATIVE
+from autoissue.concurrency._vegas import VegasLimit
+from autoissue.concurrency._windowed import WindowedLimit
 from tests.concurrency.test_guard import FixedSampler
 
 CALM = ResourceReading(1.0, 1)

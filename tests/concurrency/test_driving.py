@@ -5,17 +5,11 @@ from __future__ import annotations
 import pytest
 
 from autoissue import ConfigurationError, FakeClock
-from autoissue.concurrency import (
-    BALANCED,
-    AdaptiveConcurrencyController,
-    AdaptiveLimiter,
-    FixedLimit,
-    Gradient2Limit,
-    GuardAction,
-    ResourceGuard,
-    ResourceReading,
-    Strategy,
-)
+from autoissue.concurrency import BALANCED, AdaptiveConcurrencyController, Strategy
+from autoissue.concurrency._gradient2 import Gradient2Limit
+from autoissue.concurrency._guard import GuardAction, ResourceGuard, ResourceReading
+from autoissue.concurrency._limit import FixedLimit
+from autoissue.concurrency._limiter import AdaptiveLimiter
 from tests.concurrency.test_guard import FixedSampler
 
 

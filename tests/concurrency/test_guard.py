@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from autoissue import ConfigurationError
-from autoissue.concurrency import (
+from autoissue.concurrency._guard import (
     GuardAction,
     PsutilSampler,
     ResourceGuard,

@@ -2,12 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autoissue.concurrency import (
-    JsonFileHistoryStore,
-    MemoryHistoryStore,
-    ScalingEvent,
-    ScalingHistory,
-)
+from autoissue.concurrency import JsonFileHistoryStore
+from autoissue.concurrency._history import MemoryHistoryStore, ScalingEvent, ScalingHistory
 
 HISTORY = ScalingHistory(
     limit=42,

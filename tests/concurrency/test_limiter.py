@@ -8,15 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autoissue import ConfigurationError, FakeClock, RateLimitedError, ServerError
-from autoissue.concurrency import (
-    BALANCED,
-    AdaptiveLimiter,
-    AIMDLimit,
-    Completion,
-    LimitChange,
-    Outcome,
-    classify_error,
-)
+from autoissue.concurrency import BALANCED, LimitChange
+from autoissue.concurrency._aimd import AIMDLimit
+from autoissue.concurrency._limit import Outcome
+from autoissue.concurrency._limiter import AdaptiveLimiter, Completion, classify_error
 from tests.concurrency._sim import QueueingServer
 
 

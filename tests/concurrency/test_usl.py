@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autoissue.concurrency import ScalingPredictor, USLFit, fit_usl
+from autoissue.concurrency._usl import ScalingPredictor, USLFit, fit_usl
 
 
 def synthetic(lam: float, sigma: float, kappa: float, noise: float, seed: int = 7) -> tuple:

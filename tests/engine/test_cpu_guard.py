@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 
 from autoissue import FakeClock
-from autoissue.concurrency import BALANCED, AdaptiveConcurrencyController, ResourceReading
+from autoissue.concurrency import BALANCED, AdaptiveConcurrencyController
+from autoissue.concurrency._guard import ResourceReading
 from autoissue.engine import Engine, EngineOptions
 from autoissue.model import Issue, Plan
 from autoissue.processors import ProcessContext

@@ -13,10 +13,10 @@ from autoissue.concurrency import (
     BALANCED,
     AdaptiveConcurrencyController,
     JsonFileHistoryStore,
-    ResourceReading,
-    ScalingHistory,
     Strategy,
 )
+from autoissue.concurrency._guard import ResourceReading
+from autoissue.concurrency._history import ScalingHistory
 from autoissue.engine import Engine, EngineOptions
 from autoissue.engine._dispatcher import Dispatcher
 from autoissue.github import GitHubClient

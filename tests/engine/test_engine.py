@@ -8,7 +8,8 @@ import pytest
 
 from autoissue import FakeClock
 from autoissue.engine import Engine, EngineOptions, PlanWriter, RunTally
-from autoissue.github import GitHubClient, RetryPolicy
+from autoissue.github import GitHubClient
+from autoissue.github._retry import RetryPolicy
 from autoissue.model import Issue, Plan, decode_plan
 from autoissue.processors import ProcessContext, Triage
 from tests.github._scripted import Scripted, ScriptedServer

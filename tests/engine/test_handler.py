@@ -9,15 +9,8 @@ from autoissue import (
     CorruptItemError,
     FakeClock,
 )
-from autoissue.engine import (
-    Engine,
-    EngineOptions,
-    WorkItem,
-    decode_item,
-    encode_item,
-    message_for,
-    no_pages,
-)
+from autoissue.engine import Engine, EngineOptions, decode_item, no_pages
+from autoissue.engine._work import WorkItem, encode_item, message_for
 from autoissue.model import Issue, Priority
 from autoissue.queue import MemoryQueue, Message, RetryPolicy
 from autoissue.state import MemoryStateStore

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from autoissue.engine import Decision, Selector
-from autoissue.model import Issue, Label, Priority, PullRequestRef
+from autoissue.engine import Selector
+from autoissue.engine._selector import Decision
+from autoissue.model import Issue, Priority
+from autoissue.model._issue import Label, PullRequestRef
 from autoissue.processors import Triage
 
 

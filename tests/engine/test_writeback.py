@@ -13,7 +13,8 @@ from autoissue import ConfigurationError, FakeClock, ValidationFailedError
 from autoissue.emulator import Emulator, EmulatorConfig
 from autoissue.engine import WriteBack
 from autoissue.engine._writeback import comment_marker, plan_id
-from autoissue.github import GitHubClient, PullRequest, RetryPolicy
+from autoissue.github import GitHubClient, PullRequest
+from autoissue.github._retry import RetryPolicy
 from autoissue.model import (
     AddLabels,
     Close,

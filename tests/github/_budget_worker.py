@@ -7,7 +7,9 @@ import sys
 import time
 from pathlib import Path
 
-from autoissue.github import GovernorSettings, RequestKind, SharedGovernor, SqliteBudgetStore
+from autoissue.github import GovernorSettings, SharedGovernor
+from autoissue.github._budget_stores import SqliteBudgetStore
+from autoissue.github._governor import RequestKind
 
 COMMENT = RequestKind(
     "POST /repos/{owner}/{repo}/issues/{n}/comments", mutation=True, creates_content=True

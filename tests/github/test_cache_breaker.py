@@ -5,16 +5,10 @@ import asyncio
 import pytest
 
 from autoissue import CircuitOpenError, FakeClock, MalformedResponseError
-from autoissue.github import (
-    CircuitBreaker,
-    CircuitState,
-    ETagCache,
-    Response,
-    RetryBudget,
-    SingleFlight,
-    dump_cache,
-    load_cache,
-)
+from autoissue.github import ETagCache, Response, dump_cache, load_cache
+from autoissue.github._breaker import CircuitBreaker, CircuitState
+from autoissue.github._cache import SingleFlight
+from autoissue.github._retry import RetryBudget
 
 
 def answer(body: bytes = b"[]", etag: str | None = '"v1"', status: int = 200) -> Response:

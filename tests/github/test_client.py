@@ -16,7 +16,8 @@ from autoissue import (
     ServerError,
     ValidationFailedError,
 )
-from autoissue.github import GitHubClient, RetryPolicy
+from autoissue.github import GitHubClient
+from autoissue.github._retry import RetryPolicy
 from autoissue.processors import ReadOnlyGitHub
 from tests.github._scripted import Scripted, ScriptedServer, replay
 

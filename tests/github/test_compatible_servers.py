@@ -16,7 +16,8 @@ import pytest
 
 from autoissue import FakeClock, NotFoundError, RateLimitedError
 from autoissue.github import GitHubClient, Mode
-from autoissue.model import Issue, Label, Reactions, User
+from autoissue.model import Issue, User
+from autoissue.model._issue import Label, Reactions
 from tests.github._hostile import WAIT_S, HostileServer
 from tests.github._scripted import Scripted
 from tests.github.test_hostile_server import LABELS, NOW, REPO, client_for, issue, limits

@@ -7,17 +7,9 @@ import random
 import pytest
 
 from autoissue import ConfigurationError, FakeClock, UnknownOutcomeError
-from autoissue.github import (
-    ETagCache,
-    FakeTransport,
-    GitHubClient,
-    PoolSettings,
-    Request,
-    Response,
-    RetryPolicy,
-    SendFailure,
-    answer,
-)
+from autoissue.github import ETagCache, FakeTransport, GitHubClient, Request, Response, answer
+from autoissue.github._retry import RetryPolicy
+from autoissue.github._transport import PoolSettings, SendFailure
 
 BASE = "https://api.github.test"
 TOKEN = "ghp_fake_token_for_tests"

@@ -16,7 +16,8 @@ import pytest
 
 from autoissue import FakeClock, UnknownOutcomeError
 from autoissue.emulator import Emulator, EmulatorConfig, run_in_thread
-from autoissue.github import GitHubClient, Governor, GovernorSettings, Mode, RequestKind
+from autoissue.github import GitHubClient, Governor, GovernorSettings, Mode
+from autoissue.github._governor import RequestKind
 from tests.github._hostile import ManualClock
 
 REPO = "acme/widgets"

@@ -7,14 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autoissue import FakeClock
-from autoissue.github import (
-    Governor,
-    GovernorSettings,
-    Mode,
-    RateLimitInfo,
-    RequestKind,
-    SlidingWindow,
-)
+from autoissue.github import Governor, GovernorSettings, Mode, RateLimitInfo
+from autoissue.github._governor import RequestKind
+from autoissue.github._window import SlidingWindow
 
 READ = RequestKind("GET /repos/{owner}/{repo}/issues")
 LABELS = RequestKind("POST /repos/{owner}/{repo}/issues/{n}/labels", mutation=True)

@@ -25,7 +25,10 @@ from autoissue import (
     ServerError,
     UnknownOutcomeError,
 )
-from autoissue.github import CircuitState, GitHubClient, PoolSettings, RetryPolicy
+from autoissue.github import GitHubClient
+from autoissue.github._breaker import CircuitState
+from autoissue.github._retry import RetryPolicy
+from autoissue.github._transport import PoolSettings
 from tests.github._hostile import WAIT_S, HostileServer, ManualClock, Stall, Stream
 from tests.github._scripted import Scripted
 

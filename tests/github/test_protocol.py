@@ -6,13 +6,9 @@ import random
 import pytest
 
 from autoissue import ConfigurationError, GitHubError, NotFoundError, RateLimitedError, ServerError
-from autoissue.github import (
-    RetryPolicy,
-    error_for,
-    is_rate_limited,
-    parse_link_header,
-    parse_repo_name,
-)
+from autoissue.github import parse_repo_name
+from autoissue.github._protocol import error_for, is_rate_limited, parse_link_header
+from autoissue.github._retry import RetryPolicy
 from tests.github._scripted import octokit
 
 

@@ -6,15 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autoissue.github import (
-    RateLimitInfo,
+from autoissue.github import RateLimitInfo, endpoint_template
+from autoissue.github._ratelimit import (
     Refusal,
     classify_refusal,
-    endpoint_template,
     parse_rate_limit,
     refusal_wait,
+    reset_beyond_window,
+    utc_text,
 )
-from autoissue.github._ratelimit import reset_beyond_window, utc_text
 from tests.github._scripted import octokit
 
 NOW = 1_800_000_000.0

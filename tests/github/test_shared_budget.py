@@ -14,15 +14,14 @@ import redis.asyncio as aioredis
 from autoissue import BackendUnavailableError, FakeClock
 from autoissue.github import (
     GovernorSettings,
-    MemoryBudgetStore,
     RateLimitInfo,
-    RedisBudgetStore,
-    RequestKind,
     SharedGovernor,
-    SqliteBudgetStore,
     budget_key,
     open_budget_store,
 )
+from autoissue.github._budget_stores import RedisBudgetStore, SqliteBudgetStore
+from autoissue.github._governor import RequestKind
+from autoissue.github._shared import MemoryBudgetStore
 
 COMMENT = RequestKind(
     "POST /repos/{owner}/{repo}/issues/{n}/comments", mutation=True, creates_content=True

@@ -8,8 +8,6 @@ import pytest
 from autoissue.model import (
     AddLabels,
     Issue,
-    Label,
-    Milestone,
     Plan,
     Priority,
     User,
@@ -19,6 +17,7 @@ from autoissue.model import (
     encode_plan,
     priority_from_labels,
 )
+from autoissue.model._issue import Label, Milestone
 from tests.github._scripted import octokit
 
 

@@ -8,15 +8,10 @@ import pytest
 
 from autoissue.concurrency import ControllerStatistics
 from autoissue.emulator import Emulator, EmulatorConfig, run_in_thread
-from autoissue.github import (
-    ClientStatistics,
-    EndpointStatistics,
-    GovernorStatistics,
-    Mode,
-    RateLimitInfo,
-)
+from autoissue.github import ClientStatistics, GovernorStatistics, Mode, RateLimitInfo
+from autoissue.github._health import EndpointStatistics
 from autoissue.model import Priority
-from autoissue.observe import ProcessStatistics, Reading, TallySnapshot
+from autoissue.observe._sources import ProcessStatistics, Reading, TallySnapshot
 from autoissue.pool import PoolStatistics, RecycleReason, WorkerState
 from autoissue.queue import QueueStatistics
 

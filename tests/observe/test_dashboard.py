@@ -16,7 +16,8 @@ from autoissue.cli._dashboard import (
     json_root_logs,
     plain_line,
 )
-from autoissue.observe import Sample, TallySnapshot, Timeline
+from autoissue.observe import Sample, Timeline
+from autoissue.observe._sources import TallySnapshot
 from tests.observe.conftest import full_reading
 
 

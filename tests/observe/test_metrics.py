@@ -9,7 +9,9 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 from prometheus_client.parser import text_string_to_metric_families
 
-from autoissue.observe import METRICS, ProcessStatistics, Reading, ReadingCollector
+from autoissue.observe import METRICS
+from autoissue.observe._metrics import ReadingCollector
+from autoissue.observe._sources import ProcessStatistics, Reading
 from tests.observe.conftest import controller_statistics, full_reading
 
 DASHBOARD = Path(__file__).parents[2] / "docs" / "grafana" / "autoissue.json"

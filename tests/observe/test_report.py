@@ -12,13 +12,13 @@ import pytest
 from autoissue import ConfigurationError
 from autoissue.engine import RunSummary
 from autoissue.observe import (
-    TallySnapshot,
     Timeline,
     render_report,
     report_document,
     require_matplotlib,
     write_json_report,
 )
+from autoissue.observe._sources import TallySnapshot
 from tests.observe.conftest import full_reading
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from autoissue.engine import RunTally
 from autoissue.model import Priority
-from autoissue.observe import Sources, TallySnapshot
+from autoissue.observe import Sources
+from autoissue.observe._sources import TallySnapshot
 from autoissue.pool import PoolConfig, WarmPool
 from autoissue.queue import MemoryQueue
 

@@ -5,7 +5,8 @@ from types import MappingProxyType
 import pytest
 
 from autoissue.github import GovernorStatistics, Mode
-from autoissue.observe import Reading, Sample, TallySnapshot, Timeline
+from autoissue.observe import Sample, Timeline
+from autoissue.observe._sources import Reading, TallySnapshot
 from tests.observe.conftest import controller_statistics, full_reading
 
 

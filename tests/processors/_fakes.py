@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from autoissue.model import Issue, Label, Milestone, PullRequestRef, User
+from autoissue.model import Issue, User
+from autoissue.model._issue import Label, Milestone, PullRequestRef
 from autoissue.processors import ProcessContext, ReadOnlyGitHub
 
 

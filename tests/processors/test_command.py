@@ -9,34 +9,14 @@ from typing import Any
 
 import pytest
 
-from autoissue import ConfigurationError
-from autoissue.agent import (
-    AgentError,
-    AgentTimeoutError,
-    Sandbox,
-    SandboxKind,
-    TrustPolicy,
-    TrustViolationError,
-)
+from autoissue import AgentError, AgentTimeoutError, ConfigurationError, TrustViolationError
+from autoissue.agent import CommandConfig, Sandbox, SandboxKind, TrustPolicy
 from autoissue.agent._worktree import PRUNE_EVERY
 from autoissue.emulator import Emulator
 from autoissue.github import GitHubClient
-from autoissue.model import (
-    AddLabels,
-    Comment,
-    Issue,
-    OpenPullRequest,
-    Plan,
-    Priority,
-    PullRequestRef,
-)
-from autoissue.processors import (
-    CommandConfig,
-    CommandProcessor,
-    Isolation,
-    ProcessContext,
-    Processor,
-)
+from autoissue.model import AddLabels, Comment, Issue, OpenPullRequest, Plan, Priority
+from autoissue.model._issue import PullRequestRef
+from autoissue.processors import CommandProcessor, Isolation, ProcessContext, Processor
 from tests.agent._emulated import (
     FAKE,
     REPO,

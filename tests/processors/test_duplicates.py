@@ -22,15 +22,9 @@ from autoissue.emulator import Emulator, EmulatorConfig, run_in_thread
 from autoissue.github import GitHubClient
 from autoissue.model import Comment, Issue, Priority
 from autoissue.pool import PoolConfig, SharedArray, SharedArrays, WarmPool
-from autoissue.processors import (
-    Duplicates,
-    ProcessContext,
-    ReadOnlyGitHub,
-    TfidfIndex,
-    get_processor,
-    quote_title,
-)
-from autoissue.processors._tfidf import share_matrix, tfidf_matrix
+from autoissue.processors import ProcessContext, ReadOnlyGitHub, get_processor
+from autoissue.processors._duplicates import Duplicates, quote_title
+from autoissue.processors._tfidf import TfidfIndex, share_matrix, tfidf_matrix
 from tests.processors._fakes import FakeClient, context_for, make_issue
 
 CORPUS = [

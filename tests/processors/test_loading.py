@@ -7,15 +7,11 @@ from typing import Any
 import pytest
 
 from autoissue import ConfigurationError
-from autoissue.processors import (
-    BUILTIN_PROCESSORS,
-    ENTRY_POINT_GROUP,
-    Duplicates,
-    Stale,
-    Triage,
-    available_processors,
-    get_processor,
-)
+from autoissue.processors import Triage, get_processor
+from autoissue.processors._duplicates import Duplicates
+from autoissue.processors._loading import ENTRY_POINT_GROUP
+from autoissue.processors._registry import BUILTIN_PROCESSORS, available_processors
+from autoissue.processors._stale import Stale
 from tests.processors._plugins import READY, Echo
 
 PLUGINS = "tests.processors._plugins"

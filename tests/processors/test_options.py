@@ -6,14 +6,10 @@ from typing import Any
 import pytest
 
 from autoissue import ConfigurationError
-from autoissue.processors import (
-    CommandProcessor,
-    Duplicates,
-    Stale,
-    coerce_options,
-    get_processor,
-    option_names,
-)
+from autoissue.processors import CommandProcessor, coerce_options, get_processor
+from autoissue.processors._duplicates import Duplicates
+from autoissue.processors._options import option_names
+from autoissue.processors._stale import Stale
 
 PLUGINS = "tests.processors._plugins"
 TUNED = "tests.processors._option_plugins:Tuned"

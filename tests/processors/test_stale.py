@@ -10,14 +10,8 @@ from autoissue._clock import FakeClock
 from autoissue.emulator import EmulatorConfig, run_in_thread
 from autoissue.github import GitHubClient
 from autoissue.model import AddLabels, Close, Comment, Issue, Priority, RemoveLabels
-from autoissue.processors import (
-    STALE_SIGNATURE,
-    ProcessContext,
-    ReadOnlyGitHub,
-    Stale,
-    StaleConfig,
-    get_processor,
-)
+from autoissue.processors import ProcessContext, ReadOnlyGitHub, get_processor
+from autoissue.processors._stale import STALE_SIGNATURE, Stale, StaleConfig
 from tests.processors._fakes import FakeClient, context_for, make_issue
 
 DAY = 86_400

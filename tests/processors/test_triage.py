@@ -4,7 +4,8 @@ import pytest
 
 from autoissue import ConfigurationError
 from autoissue.github import GitHubClient
-from autoissue.model import AddLabels, Issue, Label, Priority
+from autoissue.model import AddLabels, Issue, Priority
+from autoissue.model._issue import Label
 from autoissue.processors import (
     Isolation,
     ProcessContext,

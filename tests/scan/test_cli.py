@@ -16,7 +16,8 @@ from autoissue.cli._terminal import printable
 from autoissue.emulator import Emulator, EmulatorConfig, run_in_thread
 from autoissue.github import RateLimitInfo
 from autoissue.model import Issue, Priority, decode_plan
-from autoissue.scan import Budget, CallTally, Measured, ScanEntry, ScanReport, forecast
+from autoissue.scan import ScanEntry, ScanReport
+from autoissue.scan._forecast import Budget, CallTally, Measured, forecast
 from autoissue.selection import complexity
 
 REPO = "acme/widgets"

@@ -7,18 +7,9 @@ from urllib.parse import urlsplit
 
 from autoissue.engine._writeback import DONE
 from autoissue.github import Request, endpoint_template
-from autoissue.model import (
-    AddLabels,
-    Close,
-    Comment,
-    Issue,
-    Label,
-    OpenPullRequest,
-    Plan,
-    RemoveLabels,
-)
-from autoissue.scan import WriteBackCounter, writeback_calls
-from autoissue.scan._counting import BASE_URL, _FakeGitHub
+from autoissue.model import AddLabels, Close, Comment, Issue, OpenPullRequest, Plan, RemoveLabels
+from autoissue.model._issue import Label
+from autoissue.scan._counting import BASE_URL, WriteBackCounter, _FakeGitHub, writeback_calls
 from autoissue.state import PENDING, LedgerEntry
 
 UPDATED = "2026-01-01T00:00:00Z"

@@ -5,7 +5,7 @@ from collections import Counter
 import pytest
 
 from autoissue.github import GovernorSettings, RateLimitInfo
-from autoissue.scan import Budget, CallTally, Measured, duration, forecast, tally_calls
+from autoissue.scan import duration
 from autoissue.scan._forecast import (
     ADD_LABELS,
     CLOSE_ISSUE,
@@ -16,6 +16,11 @@ from autoissue.scan._forecast import (
     RATE_LIMIT,
     REPOSITORY,
     USER,
+    Budget,
+    CallTally,
+    Measured,
+    forecast,
+    tally_calls,
 )
 
 NOW = 1_000_000.0

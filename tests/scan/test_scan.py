@@ -17,9 +17,11 @@ from autoissue.model import (
     Priority,
     RemoveLabels,
 )
-from autoissue.processors import Duplicates, Isolation, ProcessContext, Processor, Triage
-from autoissue.scan import ALREADY_PROCESSED, ScanEntry, Scanner, ScanOptions, queue_order, scan
+from autoissue.processors import Isolation, ProcessContext, Processor, Triage
+from autoissue.processors._duplicates import Duplicates
+from autoissue.scan import ScanEntry, ScanOptions, scan
 from autoissue.scan._forecast import REMOVE_LABEL
+from autoissue.scan._scan import ALREADY_PROCESSED, Scanner, queue_order
 from autoissue.selection import complexity
 from autoissue.state import MemoryStateStore, issue_name
 

@@ -5,7 +5,8 @@ import time
 import pytest
 
 from autoissue import ConfigurationError
-from autoissue.model import Issue, Label
+from autoissue.model import Issue
+from autoissue.model._issue import Label
 from autoissue.selection import COMPLEXITY_THRESHOLD, Complexity, Factor, complexity
 
 FACTORS = (

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from autoissue.model import Issue, Label, Priority
+from autoissue.model import Issue, Priority
+from autoissue.model._issue import Label
 from autoissue.selection import PriorityVerdict, priority_of
 
 

@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from autoissue.stream import Budget, Buffer, BufferClosedError
+from autoissue.stream import Budget
+from autoissue.stream._buffer import Buffer, BufferClosedError
 from tests.stream._helpers import settle
 
 pytestmark = pytest.mark.timeout(10)

@@ -8,8 +8,10 @@ import msgspec
 import pytest
 
 from autoissue._exceptions import CorruptItemError
-from autoissue.model import Issue, Label, User
-from autoissue.stream import COMPRESSED, RAW, PayloadCodec, issue_size
+from autoissue.model import Issue, User
+from autoissue.model._issue import Label
+from autoissue.stream import PayloadCodec
+from autoissue.stream._codec import COMPRESSED, RAW, issue_size
 
 
 def make_issue(body: str) -> Issue:

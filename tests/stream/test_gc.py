@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from autoissue.stream import GcMeter, GcPolicy, restore_gc, tune_gc
+from autoissue.stream._gc import GcMeter, GcPolicy, restore_gc, tune_gc
 
 
 def test_tune_gc_freezes_sets_thresholds_and_restore_undoes_it() -> None:

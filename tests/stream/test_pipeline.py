@@ -8,18 +8,10 @@ from collections.abc import AsyncGenerator, AsyncIterator
 import pytest
 
 from autoissue._clock import FakeClock
-from autoissue.stream import (
-    Budget,
-    Buffer,
-    Pipeline,
-    PipelineState,
-    RssWatermark,
-    Step,
-    concurrent,
-    filtered,
-    flattened,
-    mapped,
-)
+from autoissue.stream import Budget, Pipeline, RssWatermark, Step, concurrent
+from autoissue.stream._buffer import Buffer
+from autoissue.stream._pipeline import PipelineState
+from autoissue.stream._stages import filtered, flattened, mapped
 from tests.stream._helpers import Source, settle
 
 pytestmark = pytest.mark.timeout(10)

@@ -8,7 +8,9 @@ from contextlib import aclosing
 
 import pytest
 
-from autoissue.stream import Budget, Buffer, concurrent, filtered, flattened, mapped
+from autoissue.stream import Budget, concurrent
+from autoissue.stream._buffer import Buffer
+from autoissue.stream._stages import filtered, flattened, mapped
 from tests.stream._helpers import Source, settle
 
 pytestmark = pytest.mark.timeout(10)

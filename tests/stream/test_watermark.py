@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from autoissue._clock import FakeClock
-from autoissue.stream import RssWatermark, process_rss
+from autoissue.stream import RssWatermark
+from autoissue.stream._watermark import process_rss
 
 pytestmark = pytest.mark.timeout(10)
 

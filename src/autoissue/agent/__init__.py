@@ -19,18 +19,11 @@ argv items may hold the placeholders ``{issue_file}``, ``{prompt_file}``, ``{res
 
 from __future__ import annotations
 
-from autoissue._exceptions import (
-    AgentError,
-    AgentTimeoutError,
-    GitCommandError,
-    TrustViolationError,
-)
 from autoissue.agent._config import CommandConfig, branch_name
 from autoissue.agent._contain import Containment
-from autoissue.agent._env import BASE_ENV, git_env, scrubbed_env
-from autoissue.agent._presets import PLACEHOLDERS, PRESETS, expand_argv, preset_argv
+from autoissue.agent._env import git_env, scrubbed_env
+from autoissue.agent._presets import PRESETS, expand_argv, preset_argv
 from autoissue.agent._pulls import OpenPullIndex, closing_references, load_open_pulls
-from autoissue.agent._push import BatchedPush
 from autoissue.agent._runner import Completed, run_command
 from autoissue.agent._sandbox import (
     DEFAULT_MEMORY_BYTES,
@@ -39,36 +32,28 @@ from autoissue.agent._sandbox import (
     SandboxKind,
     default_sandbox_kind,
 )
-from autoissue.agent._trust import TrustPolicy, glob_match
+from autoissue.agent._trust import TrustPolicy
 from autoissue.agent._worktree import ChangeSet, RepoMirror, Worktree
 
 __all__ = [
-    "BASE_ENV",
     "DEFAULT_MEMORY_BYTES",
     "DEFAULT_PROCESSES",
-    "PLACEHOLDERS",
     "PRESETS",
-    "AgentError",
-    "AgentTimeoutError",
-    "BatchedPush",
     "ChangeSet",
     "CommandConfig",
     "Completed",
     "Containment",
-    "GitCommandError",
     "OpenPullIndex",
     "RepoMirror",
     "Sandbox",
     "SandboxKind",
     "TrustPolicy",
-    "TrustViolationError",
     "Worktree",
     "branch_name",
     "closing_references",
     "default_sandbox_kind",
     "expand_argv",
     "git_env",
-    "glob_match",
     "load_open_pulls",
     "preset_argv",
     "run_command",

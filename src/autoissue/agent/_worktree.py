@@ -10,7 +10,7 @@ Each worktree is detached: its commit is pushed to ``autoissue/<name>/issue-<n>`
 local branch is made. The commit is made from the staged worktree on the base, so whatever
 the agent did to HEAD (its own commits) the pull request is one commit holding the
 worktree's final state. Pushes of many issues share ``git push`` processes
-(:class:`~autoissue.agent.BatchedPush`).
+(:class:`~autoissue.agent._push.BatchedPush`).
 
 A worktree is made once and used for issue after issue: when an issue ends, its worktree is
 put back at ``refs/remotes/origin/<base>`` (changed, new and ignored files undone, index and

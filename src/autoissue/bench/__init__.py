@@ -12,31 +12,17 @@ mid-run); ``quality`` (how often each type classifier is right on a labelled dat
 
 from __future__ import annotations
 
-from autoissue.bench._adaptive import AdaptiveBenchConfig, run_adaptive_bench, settle_time
+from autoissue.bench._adaptive import AdaptiveBenchConfig, run_adaptive_bench
 from autoissue.bench._agent import AgentBenchConfig, run_agent_bench
 from autoissue.bench._faults import FaultsBenchConfig, run_faults_bench
 from autoissue.bench._plot import plot_report
 from autoissue.bench._pooled import PoolBenchConfig, run_pool_bench
-from autoissue.bench._quality import (
-    QUALITY_CONTENDERS,
-    KeywordClassifier,
-    QualityBenchConfig,
-    f1_macro,
-    run_quality_bench,
-)
+from autoissue.bench._quality import QUALITY_CONTENDERS, QualityBenchConfig, run_quality_bench
 from autoissue.bench._queue import QueueBenchConfig, run_queue_bench
-from autoissue.bench._report import BenchReport, machine_info, median
+from autoissue.bench._report import BenchReport
 from autoissue.bench._scaling import ScalingBenchConfig, run_scaling_bench
 from autoissue.bench._suite import WORKLOADS, SuiteReport, run_suite
-from autoissue.bench._triage import (
-    ALL_CONTENDERS,
-    TriageBenchConfig,
-    check,
-    expected_labels,
-    run_triage_bench,
-    theoretical_rate,
-)
-from autoissue.bench._work import BENCH_LABEL, bench_labels, calibrate
+from autoissue.bench._triage import ALL_CONTENDERS, TriageBenchConfig, run_triage_bench
 
 _TRIAGE_COLUMNS = [
     "contender",
@@ -125,7 +111,6 @@ COLUMNS = {
 
 __all__ = [
     "ALL_CONTENDERS",
-    "BENCH_LABEL",
     "COLUMNS",
     "QUALITY_CONTENDERS",
     "WORKLOADS",
@@ -133,20 +118,12 @@ __all__ = [
     "AgentBenchConfig",
     "BenchReport",
     "FaultsBenchConfig",
-    "KeywordClassifier",
     "PoolBenchConfig",
     "QualityBenchConfig",
     "QueueBenchConfig",
     "ScalingBenchConfig",
     "SuiteReport",
     "TriageBenchConfig",
-    "bench_labels",
-    "calibrate",
-    "check",
-    "expected_labels",
-    "f1_macro",
-    "machine_info",
-    "median",
     "plot_report",
     "run_adaptive_bench",
     "run_agent_bench",
@@ -157,6 +134,4 @@ __all__ = [
     "run_scaling_bench",
     "run_suite",
     "run_triage_bench",
-    "settle_time",
-    "theoretical_rate",
 ]

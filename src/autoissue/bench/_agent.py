@@ -31,6 +31,7 @@ from typing import Any
 
 from autoissue import _runtime
 from autoissue.agent import (
+    CommandConfig,
     Containment,
     Sandbox,
     SandboxKind,
@@ -46,7 +47,7 @@ from autoissue.engine import Engine, EngineOptions, Selector
 from autoissue.github import GitHubClient
 from autoissue.model import Issue, Plan, Priority
 from autoissue.pool import PoolConfig, WarmPool
-from autoissue.processors import CommandConfig, CommandProcessor, ProcessContext
+from autoissue.processors import CommandProcessor, ProcessContext
 from autoissue.queue import MemoryQueue, RetryPolicy
 
 logger = logging.getLogger(__name__)

@@ -10,91 +10,30 @@ Wiring, per unit of work::
 or ``listener = await controller.acquire()`` then ``listener.on_success(latency)`` /
 ``on_dropped()`` / ``on_ignore()``; ``controller.run()`` in a background task samples
 resources and refits the predictor; ``controller.save()`` persists what it learned.
+
+A :class:`Strategy` is a frozen preset of the controller's parts: :data:`BALANCED` (the
+default), or any of :data:`STRATEGIES` by name (``Strategy.named("conservative")``); its
+``algorithm`` picks Gradient2, Vegas, AIMD or a fixed limit. Limit moves reach listeners as
+:class:`LimitChange`; :meth:`~AdaptiveConcurrencyController.statistics` is a
+:class:`ControllerStatistics`; a :class:`ScalingHistoryStore` such as
+:class:`JsonFileHistoryStore` keeps what a run learned for the next.
 """
 
 from __future__ import annotations
 
-from autoissue.concurrency._aimd import AIMDLimit
 from autoissue.concurrency._controller import AdaptiveConcurrencyController, ControllerStatistics
-from autoissue.concurrency._gradient2 import Gradient2Limit
-from autoissue.concurrency._guard import (
-    GuardAction,
-    GuardVerdict,
-    PsutilSampler,
-    ResourceGuard,
-    ResourceReading,
-    ResourceSampler,
-    default_cpu_target,
-)
-from autoissue.concurrency._history import (
-    JsonFileHistoryStore,
-    MemoryHistoryStore,
-    ScalingEvent,
-    ScalingHistory,
-    ScalingHistoryStore,
-)
-from autoissue.concurrency._limit import (
-    FixedLimit,
-    LimitAlgorithm,
-    Outcome,
-    log10_root,
-    sqrt_root,
-)
-from autoissue.concurrency._limiter import (
-    Acquisition,
-    AdaptiveLimiter,
-    Completion,
-    LimitChange,
-    Listener,
-    classify_error,
-)
-from autoissue.concurrency._strategies import (
-    AGGRESSIVE,
-    BALANCED,
-    CONSERVATIVE,
-    STRATEGIES,
-    Strategy,
-)
-from autoissue.concurrency._usl import ScalingPredictor, USLFit, fit_usl
-from autoissue.concurrency._vegas import VegasLimit
-from autoissue.concurrency._windowed import WindowedLimit
+from autoissue.concurrency._history import JsonFileHistoryStore, ScalingHistoryStore
+from autoissue.concurrency._limiter import LimitChange, Listener
+from autoissue.concurrency._strategies import BALANCED, STRATEGIES, Strategy
 
 __all__ = [
-    "AGGRESSIVE",
     "BALANCED",
-    "CONSERVATIVE",
     "STRATEGIES",
-    "AIMDLimit",
-    "Acquisition",
     "AdaptiveConcurrencyController",
-    "AdaptiveLimiter",
-    "Completion",
     "ControllerStatistics",
-    "FixedLimit",
-    "Gradient2Limit",
-    "GuardAction",
-    "GuardVerdict",
     "JsonFileHistoryStore",
-    "LimitAlgorithm",
     "LimitChange",
     "Listener",
-    "MemoryHistoryStore",
-    "Outcome",
-    "PsutilSampler",
-    "ResourceGuard",
-    "ResourceReading",
-    "ResourceSampler",
-    "ScalingEvent",
-    "ScalingHistory",
     "ScalingHistoryStore",
-    "ScalingPredictor",
     "Strategy",
-    "USLFit",
-    "VegasLimit",
-    "WindowedLimit",
-    "classify_error",
-    "default_cpu_target",
-    "fit_usl",
-    "log10_root",
-    "sqrt_root",
 ]

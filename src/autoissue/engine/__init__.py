@@ -1,18 +1,24 @@
-"""The engine: source, selector, durable queue, processors and write-back, joined up."""
+"""The engine: source, selector, durable queue, processors and write-back, joined up.
+
+:class:`Engine` runs one processor over one repository as :class:`EngineOptions` say and
+returns a :class:`RunSummary`; :class:`Selector` decides which issues are admitted (skipping
+:data:`DEFAULT_SKIP_LABELS`); :class:`WriteBack` applies a plan exactly once, or a
+:class:`PlanWriter` appends it to a JSON-lines file instead, for :class:`PlanApplier` to
+apply later (``autoissue apply``).
+"""
 
 from __future__ import annotations
 
 from autoissue.engine._apply import ApplySummary, PlanApplier, read_plans
 from autoissue.engine._engine import Engine, EngineOptions, no_pages
-from autoissue.engine._selector import DEFAULT_SKIP_LABELS, Decision, Selector
+from autoissue.engine._selector import DEFAULT_SKIP_LABELS, Selector
 from autoissue.engine._summary import RunSummary, RunTally
-from autoissue.engine._work import WorkItem, decode_item, encode_item, message_for
-from autoissue.engine._writeback import PlanWriter, WriteBack, comment_marker, plan_id
+from autoissue.engine._work import decode_item
+from autoissue.engine._writeback import PlanWriter, WriteBack
 
 __all__ = [
     "DEFAULT_SKIP_LABELS",
     "ApplySummary",
-    "Decision",
     "Engine",
     "EngineOptions",
     "PlanApplier",
@@ -20,13 +26,8 @@ __all__ = [
     "RunSummary",
     "RunTally",
     "Selector",
-    "WorkItem",
     "WriteBack",
-    "comment_marker",
     "decode_item",
-    "encode_item",
-    "message_for",
     "no_pages",
-    "plan_id",
     "read_plans",
 ]

@@ -1,9 +1,9 @@
 """A transport that answers in process, from a function: the client's tests need no server.
 
 Like httpx's ``MockTransport``: the handler sees each :class:`Request` and returns a
-:class:`~autoissue.github.Response` (or raises :class:`~autoissue.github.SendFailure` for a
-request that got no answer). Every request is kept, headers included, so a test can see what
-the client really sent.
+:class:`~autoissue.github.Response` (or raises
+:class:`~autoissue.github._transport.SendFailure` for a request that got no answer). Every
+request is kept, headers included, so a test can see what the client really sent.
 """
 
 from __future__ import annotations

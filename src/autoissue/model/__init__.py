@@ -1,19 +1,15 @@
-"""The data that flows through autoissue: issue snapshots, priorities and plans."""
+"""The data that flows through autoissue: issue snapshots, priorities and plans.
+
+An :class:`Issue` is a snapshot as GitHub listed it; its :class:`Priority` comes from its
+labels (:func:`priority_from_labels`); a processor answers with a :class:`Plan` of actions
+(:class:`AddLabels`, :class:`RemoveLabels`, :class:`Comment`, :class:`Close`,
+:class:`OpenPullRequest`).
+"""
 
 from __future__ import annotations
 
-from autoissue.model._issue import (
-    Issue,
-    Label,
-    Milestone,
-    PullRequestRef,
-    Reactions,
-    User,
-    decode_issue,
-    decode_issue_page,
-)
+from autoissue.model._issue import Issue, User, decode_issue, decode_issue_page
 from autoissue.model._plan import (
-    MAX_LABEL_CHARS,
     Action,
     AddLabels,
     Close,
@@ -28,19 +24,14 @@ from autoissue.model._plan import (
 from autoissue.model._priority import Priority, priority_from_labels
 
 __all__ = [
-    "MAX_LABEL_CHARS",
     "Action",
     "AddLabels",
     "Close",
     "Comment",
     "Issue",
-    "Label",
-    "Milestone",
     "OpenPullRequest",
     "Plan",
     "Priority",
-    "PullRequestRef",
-    "Reactions",
     "RemoveLabels",
     "User",
     "check_label_name",

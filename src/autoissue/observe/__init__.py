@@ -14,7 +14,7 @@ the samples the dashboard shows and the report charts. The metric names are in :
 
 from __future__ import annotations
 
-from autoissue.observe._metrics import METRICS, ReadingCollector, metric_families
+from autoissue.observe._metrics import METRICS
 from autoissue.observe._report import (
     REPORT_SUFFIXES,
     render_report,
@@ -23,17 +23,7 @@ from autoissue.observe._report import (
     write_json_report,
 )
 from autoissue.observe._server import DEFAULT_METRICS_HOST, MetricsServer
-from autoissue.observe._sources import (
-    ClientSource,
-    ControllerSource,
-    GovernorSource,
-    PoolSource,
-    ProcessStatistics,
-    QueueSource,
-    Reading,
-    Sources,
-    TallySnapshot,
-)
+from autoissue.observe._sources import ClientSource, Sources
 from autoissue.observe._timeline import Sample, Timeline
 
 __all__ = [
@@ -41,19 +31,10 @@ __all__ = [
     "METRICS",
     "REPORT_SUFFIXES",
     "ClientSource",
-    "ControllerSource",
-    "GovernorSource",
     "MetricsServer",
-    "PoolSource",
-    "ProcessStatistics",
-    "QueueSource",
-    "Reading",
-    "ReadingCollector",
     "Sample",
     "Sources",
-    "TallySnapshot",
     "Timeline",
-    "metric_families",
     "render_report",
     "report_document",
     "require_matplotlib",

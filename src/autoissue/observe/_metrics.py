@@ -1,4 +1,4 @@
-"""Prometheus metric families drawn from one :class:`~autoissue.observe.Reading`.
+"""Prometheus metric families drawn from one :class:`~autoissue.observe._sources.Reading`.
 
 Names follow ``autoissue_<noun>_<unit>`` in base units (seconds, bytes); counters end in
 ``_total``. Labels take a few fixed values each (endpoint templates, statuses, reasons,

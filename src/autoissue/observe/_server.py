@@ -3,7 +3,7 @@
 The engine, its controller and the GitHub client keep their figures without locks because one
 event loop owns them; serving scrapes on that same loop (rather than from prometheus_client's
 server thread) means every scrape reads them between two steps of the run, never halfway
-through one. Each scrape awaits one :class:`~autoissue.observe.Reading` of every source and
+through one. Each scrape awaits one :class:`~autoissue.observe._sources.Reading` of every source and
 renders it; nothing is polled in between.
 """
 

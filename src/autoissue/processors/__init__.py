@@ -1,8 +1,15 @@
-"""Processors: what happens to an issue. Each returns a Plan and writes nothing itself."""
+"""Processors: what happens to an issue. Each returns a Plan and writes nothing itself.
+
+A processor is anything that meets the :class:`Processor` protocol; its :class:`Isolation`
+says where it runs (a :class:`Pooled` one prepares the :class:`PoolWork` warm pool workers
+call per issue), and its :class:`ProcessContext` gives it read-only GitHub and its
+:class:`Artifacts`. :func:`get_processor` finds one by name: a built-in (:class:`Triage`,
+``duplicates``, ``stale``, ``command``: :class:`CommandProcessor`), an installed entry point
+or ``package.module:callable``.
+"""
 
 from __future__ import annotations
 
-from autoissue.agent import CommandConfig
 from autoissue.processors._base import (
     Artifacts,
     Isolation,
@@ -14,30 +21,14 @@ from autoissue.processors._base import (
     Processor,
     ReadOnlyGitHub,
 )
-from autoissue.processors._command import AgentResult, CommandProcessor
-from autoissue.processors._duplicates import Duplicates, quote_title
-from autoissue.processors._loading import ENTRY_POINT_GROUP
-from autoissue.processors._options import coerce_options, option_names
-from autoissue.processors._registry import (
-    BUILTIN_PROCESSORS,
-    ProcessorFactory,
-    available_processors,
-    get_processor,
-)
-from autoissue.processors._stale import STALE_SIGNATURE, Stale, StaleConfig
-from autoissue.processors._tfidf import TfidfIndex
-from autoissue.processors._triage import TYPE_LABELS, Triage, classify
+from autoissue.processors._command import CommandProcessor
+from autoissue.processors._options import coerce_options
+from autoissue.processors._registry import get_processor
+from autoissue.processors._triage import Triage, classify
 
 __all__ = [
-    "BUILTIN_PROCESSORS",
-    "ENTRY_POINT_GROUP",
-    "STALE_SIGNATURE",
-    "TYPE_LABELS",
-    "AgentResult",
     "Artifacts",
-    "CommandConfig",
     "CommandProcessor",
-    "Duplicates",
     "Isolation",
     "Noting",
     "OwnLedger",
@@ -45,16 +36,9 @@ __all__ = [
     "Pooled",
     "ProcessContext",
     "Processor",
-    "ProcessorFactory",
     "ReadOnlyGitHub",
-    "Stale",
-    "StaleConfig",
-    "TfidfIndex",
     "Triage",
-    "available_processors",
     "classify",
     "coerce_options",
     "get_processor",
-    "option_names",
-    "quote_title",
 ]

@@ -2,7 +2,7 @@
 
 A processor's options are the keyword parameters its factory declares (a class's ``__init__``),
 typed by their annotations. A built-in factory that forwards ``**options`` to a configuration
-class (``stale`` to :class:`~autoissue.processors.StaleConfig`, ``command`` to
+class (``stale`` to :class:`~autoissue.processors._stale.StaleConfig`, ``command`` to
 :class:`~autoissue.agent.CommandConfig`) declares that class's fields instead. Text from the
 command line becomes the declared type; a value that a TOML file already gives in that type
 passes through. Parameters no file or flag can spell (a clock, a corpus of issues, a trust

@@ -8,45 +8,14 @@
 
 from __future__ import annotations
 
-from autoissue.scan._counting import WriteBackCounter, writeback_calls
-from autoissue.scan._forecast import (
-    Bound,
-    Budget,
-    CallTally,
-    Forecast,
-    Measured,
-    duration,
-    forecast,
-    tally_calls,
-)
-from autoissue.scan._scan import (
-    ALREADY_PROCESSED,
-    CountingGitHub,
-    ScanEntry,
-    Scanner,
-    ScanOptions,
-    ScanReport,
-    queue_order,
-    scan,
-)
+from autoissue.scan._forecast import Forecast, duration
+from autoissue.scan._scan import ScanEntry, ScanOptions, ScanReport, scan
 
 __all__ = [
-    "ALREADY_PROCESSED",
-    "Bound",
-    "Budget",
-    "CallTally",
-    "CountingGitHub",
     "Forecast",
-    "Measured",
     "ScanEntry",
     "ScanOptions",
     "ScanReport",
-    "Scanner",
-    "WriteBackCounter",
     "duration",
-    "forecast",
-    "queue_order",
     "scan",
-    "tally_calls",
-    "writeback_calls",
 ]

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from autoissue._clock import FakeClock
-from autoissue.engine._writeback import WriteBack
+from autoissue.engine import WriteBack
 from autoissue.github import (
     FakeTransport,
     GitHubClient,

@@ -91,7 +91,7 @@ def tally_calls(
 
     ``repository`` counts the ``GET /repos/{owner}/{repo}`` that ``autoissue run`` makes
     before listing. ``writes`` are write-back's calls as it sent them, the one ``GET /user``
-    of a run's first comment included (see :class:`~autoissue.scan.WriteBackCounter`).
+    of a run's first comment included (see :class:`~autoissue.scan._counting.WriteBackCounter`).
     """
     counts: Counter[str] = Counter({RATE_LIMIT: 1, LISTING: listing})
     counts[REPOSITORY] += 1 if repository else 0
