@@ -196,7 +196,7 @@ def test_vv_adds_each_issue_and_request_over_v(emulator: Emulator, tmp_path: Pat
     verbose, debug = stderr_of("-v"), stderr_of("-vv")
     assert " INFO " in verbose
     assert " DEBUG " not in verbose
-    assert " DEBUG autoissue.engine._engine: #" in debug
+    assert " DEBUG autoissue.engine._intake: #" in debug
     assert " DEBUG autoissue.engine._handler: #" in debug
     assert " DEBUG autoissue.github._client: GET http" in debug
     assert " DEBUG asyncio" not in debug

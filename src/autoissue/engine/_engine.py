@@ -2,9 +2,9 @@
 
 ::
 
-    GitHub ──pages──▶ selector ──admit──▶ queue (durable, ──claim──▶ dispatcher ──task──▶ processor
-                        │ skip (ledger:      bounded,            ▲ limit          │ Plan
-                        ▼  already done)      by priority)        │                ▼
+    GitHub ──pages──▶ Intake ──put──▶ queue (durable, ──claim──▶ dispatcher ──task──▶ processor
+                    (select, ledger,   bounded,            ▲ limit          │ Plan
+                     reopens, caps)    by priority)         │                ▼
                       tally ◀───── ack / nack ◀─────────── controller ◀── write-back (or plan file)
 
 The queue is bounded, so a slow processor pushes back on the pager and memory stays flat
@@ -23,7 +23,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from math import inf
 from typing import Any
@@ -36,25 +36,23 @@ from autoissue.concurrency import (
     ScalingHistoryStore,
     Strategy,
 )
-from autoissue.engine._caps import CAP_REACHED, RunCaps, Shortlist
+from autoissue.engine._caps import RunCaps
 from autoissue.engine._dispatcher import Dispatcher
 from autoissue.engine._handler import HandlerSetup, ItemHandler
+from autoissue.engine._intake import Intake, IntakeSetup, Pages
 from autoissue.engine._isolation import Planner, pool_summary
-from autoissue.engine._reopen import HANDOFF, HandOff, ReopenCounter
+from autoissue.engine._reopen import HandOff
 from autoissue.engine._selector import Selector
 from autoissue.engine._summary import RunSummary, RunTally, concurrency_summary
-from autoissue.engine._work import WorkItem, message_for
-from autoissue.engine._writeback import PlanWriter, finished_at
+from autoissue.engine._writeback import PlanWriter
 from autoissue.github import ClientStatistics, GitHubClient
-from autoissue.model import Issue, Plan, Priority
+from autoissue.model import Issue, Plan
 from autoissue.processors import Noting, Processor
-from autoissue.queue import DEFAULT_LEASE_S, MemoryQueue, Message, Queue
-from autoissue.state import LedgerEntry, MemoryStateStore, StateStore, issue_name
-from autoissue.stream import Budget, Pipeline, RssWatermark, Step, concurrent
+from autoissue.queue import DEFAULT_LEASE_S, MemoryQueue, Queue
+from autoissue.state import MemoryStateStore, StateStore
+from autoissue.stream import RssWatermark
 
 logger = logging.getLogger(__name__)
-
-Pages = AsyncIterable[Sequence[Issue]]
 
 
 async def no_pages() -> AsyncIterator[Sequence[Issue]]:
@@ -127,10 +125,7 @@ class Engine:
     from the options; ``history`` lets an adaptive run start where the last one ended.
     """
 
-    _intake: Pipeline | None = None
     _stopping: str | None = None
-    _shortlist: Shortlist[Message] | None = None
-    _listing_done = False
     _idle_since = inf
 
     def __init__(
@@ -154,12 +149,10 @@ class Engine:
         self.options = options or EngineOptions()
         self.tally = RunTally()
         self._client, self._repo, self._processor = client, repo, processor
-        self._selector, self._pages = selector or Selector(processor), pages
         self.queue = queue or _memory_queue(self.options)
         self.state = state or MemoryStateStore()
-        self._reopens = ReopenCounter(self.state, processor.name)
         self._caps = _caps(self.state, repo, processor, self.options)
-        self._watermark = _watermark(self.options)
+        self._intake = Intake(self._intake_setup(selector or Selector(processor), pages))
         self.controller = controller or _build_controller(self.options, history)
         self.limit_peak = self.controller.limit
         self.controller.add_listener(self._on_limit)
@@ -171,6 +164,26 @@ class Engine:
         )
         self._claiming = not self._caps.active  # under a cap, claims wait for the shortlist
         self._dispatcher = self._build_dispatcher()
+
+    def _intake_setup(self, selector: Selector, pages: Pages | None) -> IntakeSetup:
+        options = self.options
+        return IntakeSetup(
+            client=self._client,
+            repo=self._repo,
+            processor=self._processor,
+            queue=self.queue,
+            state=self.state,
+            tally=self.tally,
+            selector=selector,
+            refuse=self._over_budget,
+            on_enqueued=self._on_enqueued,
+            pages=pages,
+            listing_state=options.state,
+            per_page=options.per_page,
+            force=options.force,
+            dry_run=options.dry_run,
+            watermark=_watermark(options),
+        )
 
     def _planner(self) -> Planner:
         # Pooled work runs in as many warm workers as the controller's limit allows.
@@ -255,7 +268,7 @@ class Engine:
         """Note what earlier runs left queued; under a cap, make room for the shortlist."""
         self.tally.queued_before = (await self.queue.statistics()).unfinished
         if self._caps.active:
-            self._shortlist = Shortlist(await self._caps.room() or 0, _message_priority)
+            self._intake.shortlist(await self._caps.room() or 0)
 
     async def _stop(self, tasks: list[asyncio.Task[None]]) -> None:
         for task in tasks:
@@ -269,107 +282,14 @@ class Engine:
                 self.controller.save()
 
     async def _produce(self) -> None:
-        """List, select and enqueue as stages of one bounded pipeline (``autoissue.stream``).
-
-        Every buffer is small and the queue's ``put`` blocks at its depth, so a slow
-        dispatcher holds the pager back; the RSS watermark pauses the listing whatever
-        else the process holds. One page at a time per stage keeps the listing's order,
-        so the queue is FIFO within a priority.
-        """
-        pages = self._pages
-        if pages is None:
-            pages = self._client.iter_issue_pages(
-                self._repo, state=self.options.state, per_page=self.options.per_page
-            )
-        self._intake = Pipeline(
-            pages,
-            [
-                Step(name="select", stage=concurrent(self._admit_page, limit=1), budget=_PAGES),
-                Step(name="enqueue", stage=concurrent(self._enqueue_page, limit=1), budget=_PAGES),
-            ],
-            intake=_PAGES,
-            watermark=self._watermark,
-        )
+        """List and enqueue (see :class:`Intake`); under a cap, claims begin once it is done."""
         await self._intake.run()
-        await self._enqueue_shortlist()
-        self._listing_done = True
-
-    async def _enqueue_shortlist(self) -> None:
-        """Under a cap: enqueue the most urgent issues of the listing, now that it is whole."""
-        shortlist, self._claiming = self._shortlist, True
+        self._claiming = True
         self._dispatcher.wake()
-        if shortlist is not None:
-            self.tally.skipped[CAP_REACHED] += shortlist.dropped
-            self.tally.shortlisted = 0
-            await self._put(shortlist.take())
 
-    async def _admit_page(self, page: Sequence[Issue]) -> list[Message]:
-        if self._over_budget():
-            if self._intake is not None:
-                self._intake.stop()  # what is left is listed again by the next run
-            return []
-        self.tally.listed += len(page)
-        return await self._admit(page)
-
-    async def _enqueue_page(self, messages: list[Message]) -> int:
-        await self._enqueue(messages)
+    def _on_enqueued(self) -> None:
         self._dispatcher.wake()
         self._progress()
-        return len(messages)
-
-    async def _enqueue(self, messages: list[Message]) -> None:
-        shortlist = self._shortlist
-        if shortlist is None:
-            await self._put(messages)
-            return
-        shortlist.offer(messages)
-        self.tally.shortlisted = len(shortlist)
-
-    async def _put(self, messages: list[Message]) -> None:
-        ids = await self.queue.put_many(messages)
-        if None in ids:
-            self.tally.skipped["already queued"] += ids.count(None)
-        self.tally.enqueued += len(ids) - ids.count(None)
-
-    async def _admit(self, page: Sequence[Issue]) -> list[Message]:
-        admitted = []
-        for issue in page:
-            decision = self._selector.decide(issue)
-            if decision.priority is None:
-                logger.debug("#%d skipped: %s", issue.number, decision.reason)
-                self.tally.skip(decision.reason)
-            else:
-                logger.debug("#%d admitted at %s", issue.number, decision.priority.name.lower())
-                admitted.append((issue, decision.priority))
-        names = [issue_name(self._repo, issue.number) for issue, _ in admitted]
-        entries = {}
-        if not self.options.force:
-            entries = await self.state.lookup_many(names, self._processor.name)
-        messages = []
-        for name, (issue, priority) in zip(names, admitted, strict=True):
-            message = await self._message(issue, priority, entries.get(name))
-            if message is not None:
-                messages.append(message)
-        return messages
-
-    async def _message(
-        self, issue: Issue, priority: Priority, entry: LedgerEntry | None
-    ) -> Message | None:
-        processor = self._processor.name
-        if finished_at(entry, issue.updated_at):
-            self.tally.skip("already processed")
-            return None
-        if entry is not None and entry.finished and issue.state_reason == "reopened":
-            processor, priority = await self._reopened(issue, entry.updated_at)
-        item = WorkItem(self._repo, processor, issue)
-        return message_for(item, priority, dry_run=self.options.dry_run)
-
-    async def _reopened(self, issue: Issue, processed_at: str) -> tuple[str, Priority]:
-        """A processed issue came back: again at high priority, or to a human after a few times."""
-        reopens = await self._reopens.count(issue_name(self._repo, issue.number), processed_at)
-        if reopens >= self._reopens.limit:
-            return HANDOFF, Priority.HIGH
-        return self._processor.name, Priority.HIGH
 
     def request_stop(self, reason: str = "stop requested") -> None:
         """Stop taking new work; the run ends once the issues in flight are done and settled.
@@ -379,8 +299,7 @@ class Engine:
         (the summary's ``interrupted``).
         """
         self._stopping = reason
-        if self._intake is not None:
-            self._intake.stop()
+        self._intake.stop()
         self._dispatcher.wake()
 
     def _paused(self) -> bool:
@@ -395,7 +314,7 @@ class Engine:
     async def _drained(self) -> bool:
         if self._over_budget():
             return True
-        if not self._listing_done:
+        if not self._intake.done:
             return False
         if await self._caps.room() == 0:
             return True  # the cap is spent: what is still queued waits for a later run
@@ -452,10 +371,6 @@ def _outcome_counts(tally: RunTally) -> dict[str, Any]:
     }
 
 
-#: Pages held between the pager and the queue, per stage: enough to overlap, no more.
-_PAGES = Budget(items=2)
-
-
 def _watermark(options: EngineOptions) -> RssWatermark | None:
     if options.rss_limit_mb is None:
         return None
@@ -492,7 +407,3 @@ def _build_controller(
     if options.concurrency is not None:
         return AdaptiveConcurrencyController(strategy=Strategy.fixed(options.concurrency))
     return AdaptiveConcurrencyController(strategy=options.strategy, history=history)
-
-
-def _message_priority(message: Message) -> int:
-    return int(message.priority)

@@ -1,0 +1,196 @@
+"""Intake: list a repository's issues, decide which to process, and enqueue them.
+
+::
+
+    pages ──select──▶ admitted (priority) ──ledger──▶ not done yet ──▶ messages ──put──▶ queue
+                         │ skip (labels, PRs…)           │ done at this updated_at: skip
+                         ▼                               ▼ reopened after being done: again,
+                      tally                                 high priority (or to a human)
+
+Intake knows nothing of how items are worked: the queue is the boundary. It is one bounded
+pipeline (:mod:`autoissue.stream`): every buffer is small and the queue's ``put`` blocks at its
+depth, so a slow worker holds the pager back, and the RSS watermark pauses the listing whatever
+else the process holds. Under a cap the listing is read whole first and only the most urgent
+issues are enqueued (:class:`~autoissue.engine._caps.Shortlist`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterable, Callable, Sequence
+from dataclasses import dataclass
+
+from autoissue.engine._caps import CAP_REACHED, Shortlist
+from autoissue.engine._reopen import HANDOFF, ReopenCounter
+from autoissue.engine._selector import Selector
+from autoissue.engine._summary import RunTally
+from autoissue.engine._work import WorkItem, message_for
+from autoissue.engine._writeback import finished_at
+from autoissue.github import GitHubClient
+from autoissue.model import Issue, Priority
+from autoissue.processors import Processor
+from autoissue.queue import Message, Queue
+from autoissue.state import LedgerEntry, StateStore, issue_name
+from autoissue.stream import Budget, Pipeline, RssWatermark, Step, concurrent
+
+logger = logging.getLogger(__name__)
+
+Pages = AsyncIterable[Sequence[Issue]]
+
+#: Pages held between the pager and the queue, per stage: enough to overlap, no more.
+_PAGES = Budget(items=2)
+
+
+@dataclass(frozen=True, kw_only=True)
+class IntakeSetup:
+    """What intake lists and where it puts it.
+
+    ``state`` (``open``, ``closed``, ``all``) and ``per_page`` shape the listing; ``pages``
+    replaces it. ``force`` enqueues what the ledger says is done; ``dry_run`` enqueues under
+    keys of its own. ``refuse`` says whether new work is refused now (a stop was asked, the
+    cost cap is spent); ``on_enqueued`` is told after every page put on the queue.
+    """
+
+    client: GitHubClient
+    repo: str
+    processor: Processor
+    queue: Queue
+    state: StateStore
+    tally: RunTally
+    selector: Selector
+    refuse: Callable[[], bool]
+    on_enqueued: Callable[[], None]
+    pages: Pages | None = None
+    listing_state: str = "open"
+    per_page: int = 100
+    force: bool = False
+    dry_run: bool = False
+    watermark: RssWatermark | None = None
+
+
+class Intake:
+    """Lists, selects and enqueues one repository's issues for one processor; see the module."""
+
+    def __init__(self, setup: IntakeSetup) -> None:
+        self.setup = setup
+        self.done = False
+        self._reopens = ReopenCounter(setup.state, setup.processor.name)
+        self._pipeline: Pipeline | None = None
+        self._shortlist: Shortlist[Message] | None = None
+
+    def __repr__(self) -> str:
+        return f"<Intake {self.setup.repo} {self.setup.processor.name} done={self.done}>"
+
+    def shortlist(self, size: int) -> None:
+        """Enqueue only the ``size`` most urgent issues, once the listing is whole."""
+        self._shortlist = Shortlist(size, _message_priority)
+
+    async def run(self) -> None:
+        """List to the end (or until stopped), enqueueing as it goes; then the shortlist."""
+        self._pipeline = Pipeline(
+            self._pages(),
+            [
+                Step(name="select", stage=concurrent(self._admit_page, limit=1), budget=_PAGES),
+                Step(name="enqueue", stage=concurrent(self._enqueue_page, limit=1), budget=_PAGES),
+            ],
+            intake=_PAGES,
+            watermark=self.setup.watermark,
+        )
+        await self._pipeline.run()
+        await self._enqueue_shortlist()
+        self.done = True
+
+    def stop(self) -> None:
+        """List no further: what is left is listed again by the next run."""
+        if self._pipeline is not None:
+            self._pipeline.stop()
+
+    def _pages(self) -> Pages:
+        setup = self.setup
+        if setup.pages is not None:
+            return setup.pages
+        return setup.client.iter_issue_pages(
+            setup.repo, state=setup.listing_state, per_page=setup.per_page
+        )
+
+    async def _enqueue_shortlist(self) -> None:
+        shortlist, tally = self._shortlist, self.setup.tally
+        if shortlist is not None:
+            tally.skipped[CAP_REACHED] += shortlist.dropped
+            tally.shortlisted = 0
+            await self._put(shortlist.take())
+
+    async def _admit_page(self, page: Sequence[Issue]) -> list[Message]:
+        if self.setup.refuse():
+            self.stop()
+            return []
+        self.setup.tally.listed += len(page)
+        return await self._admit(page)
+
+    async def _enqueue_page(self, messages: list[Message]) -> int:
+        shortlist = self._shortlist
+        if shortlist is None:
+            await self._put(messages)
+        else:
+            shortlist.offer(messages)
+            self.setup.tally.shortlisted = len(shortlist)
+        self.setup.on_enqueued()
+        return len(messages)
+
+    async def _put(self, messages: list[Message]) -> None:
+        ids = await self.setup.queue.put_many(messages)
+        tally = self.setup.tally
+        if None in ids:
+            tally.skipped["already queued"] += ids.count(None)
+        tally.enqueued += len(ids) - ids.count(None)
+
+    async def _admit(self, page: Sequence[Issue]) -> list[Message]:
+        admitted = self._select(page)
+        setup = self.setup
+        names = [issue_name(setup.repo, issue.number) for issue, _ in admitted]
+        entries = {}
+        if not setup.force:
+            entries = await setup.state.lookup_many(names, setup.processor.name)
+        messages = []
+        for name, (issue, priority) in zip(names, admitted, strict=True):
+            message = await self._message(issue, priority, entries.get(name))
+            if message is not None:
+                messages.append(message)
+        return messages
+
+    def _select(self, page: Sequence[Issue]) -> list[tuple[Issue, Priority]]:
+        admitted = []
+        for issue in page:
+            decision = self.setup.selector.decide(issue)
+            if decision.priority is None:
+                logger.debug("#%d skipped: %s", issue.number, decision.reason)
+                self.setup.tally.skip(decision.reason)
+            else:
+                logger.debug("#%d admitted at %s", issue.number, decision.priority.name.lower())
+                admitted.append((issue, decision.priority))
+        return admitted
+
+    async def _message(
+        self, issue: Issue, priority: Priority, entry: LedgerEntry | None
+    ) -> Message | None:
+        setup = self.setup
+        processor = setup.processor.name
+        if finished_at(entry, issue.updated_at):
+            setup.tally.skip("already processed")
+            return None
+        if entry is not None and entry.finished and issue.state_reason == "reopened":
+            processor, priority = await self._reopened(issue, entry.updated_at)
+        item = WorkItem(setup.repo, processor, issue)
+        return message_for(item, priority, dry_run=setup.dry_run)
+
+    async def _reopened(self, issue: Issue, processed_at: str) -> tuple[str, Priority]:
+        """A processed issue came back: again at high priority, or to a human after a few times."""
+        name = issue_name(self.setup.repo, issue.number)
+        reopens = await self._reopens.count(name, processed_at)
+        if reopens >= self._reopens.limit:
+            return HANDOFF, Priority.HIGH
+        return self.setup.processor.name, Priority.HIGH
+
+
+def _message_priority(message: Message) -> int:
+    return int(message.priority)
