@@ -10,7 +10,7 @@ import asyncio
 import sys
 
 from autoissue.backend import open_backend
-from autoissue.engine import Engine, EngineOptions, no_pages
+from autoissue.engine import Engine, EngineOptions
 from autoissue.github import GitHubClient
 from tests.engine._commenter import Commenter
 
@@ -23,18 +23,17 @@ async def main(base_url: str, dsn: str, role: str) -> None:
         open_backend(dsn) as stores,
     ):
         await client.warm_up()  # the emulator has no limits: no mutation spacing either
-        pages = None if role == "run" else no_pages()
+        repo = REPO if role == "run" else None  # a worker is bound to no repository
         # A worker may start before the run has enqueued anything: it waits a little.
         idle_exit_s = 0.0 if role == "run" else 3.0
         options = EngineOptions(concurrency=8, lease_s=1.0, idle_exit_s=idle_exit_s)
         engine = Engine(
             client,
-            REPO,
+            repo,
             Commenter(),
             options=options,
             queue=stores.queue,
             state=stores.state,
-            pages=pages,
         )
         await engine.run()
 

@@ -16,7 +16,7 @@ from autoissue.cli._interrupt import graceful_interrupt
 from autoissue.cli._observe_options import ObserveOptions, observability_options, observed_run
 from autoissue.cli._processor_settings import config_tables, option_flag, settings_for
 from autoissue.cli._summary import end_with_status, print_summary
-from autoissue.engine import Engine, EngineOptions, RunSummary, no_pages
+from autoissue.engine import Engine, EngineOptions, RunSummary
 from autoissue.github import (
     GitHubClient,
     normalise_base_url,
@@ -71,11 +71,10 @@ def _engine(
     )
     return Engine(
         client,
-        "(queued items)",
+        None,
         processors[0],
         processors=processors[1:],
         options=engine_options,
-        pages=no_pages(),
         queue=stores.queue,
         state=stores.state,
     )

@@ -119,10 +119,12 @@ class Engine:
     durable ones from :func:`~autoissue.queue.open_queue` / :func:`~autoissue.state.open_state`
     to make the run resumable and shareable (the caller closes them). ``processors`` are the
     other processors this engine can handle items for (items left by other runs). ``pages``
-    replaces the repository's issue list; ``pages=no_pages()`` lists nothing, which makes the
-    engine a worker that drains the queue. ``on_plan`` sees every plan once applied (or saved, on a
-    dry run); ``on_progress`` the tally after every item. ``controller`` replaces the one built
-    from the options; ``history`` lets an adaptive run start where the last one ended.
+    replaces the repository's issue list; ``pages=no_pages()`` lists nothing. ``repo=None``
+    makes the engine a worker bound to no repository: it lists nothing and works whatever the
+    queue holds, each item naming its repository and processor. ``on_plan`` sees every plan
+    once applied (or saved, on a dry run); ``on_progress`` the tally after every item.
+    ``controller`` replaces the one built from the options; ``history`` lets an adaptive run
+    start where the last one ended.
     """
 
     _stopping: str | None = None
@@ -131,7 +133,7 @@ class Engine:
     def __init__(
         self,
         client: GitHubClient,
-        repo: str,
+        repo: str | None,
         processor: Processor,
         *,
         options: EngineOptions | None = None,
@@ -151,8 +153,10 @@ class Engine:
         self._client, self._repo, self._processor = client, repo, processor
         self.queue = queue or _memory_queue(self.options)
         self.state = state or MemoryStateStore()
-        self._caps = _caps(self.state, repo, processor, self.options)
-        self._intake = Intake(self._intake_setup(selector or Selector(processor), pages))
+        self._caps = _caps(self.state, repo or "", processor, self.options)
+        self._intake = None
+        if repo is not None:
+            self._intake = Intake(self._intake_setup(repo, selector or Selector(processor), pages))
         self.controller = controller or _build_controller(self.options, history)
         self.limit_peak = self.controller.limit
         self.controller.add_listener(self._on_limit)
@@ -165,11 +169,11 @@ class Engine:
         self._claiming = not self._caps.active  # under a cap, claims wait for the shortlist
         self._dispatcher = self._build_dispatcher()
 
-    def _intake_setup(self, selector: Selector, pages: Pages | None) -> IntakeSetup:
+    def _intake_setup(self, repo: str, selector: Selector, pages: Pages | None) -> IntakeSetup:
         options = self.options
         return IntakeSetup(
             client=self._client,
-            repo=self._repo,
+            repo=repo,
             processor=self._processor,
             queue=self.queue,
             state=self.state,
@@ -233,7 +237,8 @@ class Engine:
     def __repr__(self) -> str:
         tally = self.tally
         return (
-            f"<Engine {self._repo} {self._processor.name} done={tally.done}/{tally.listed}"
+            f"<Engine {self._repo or 'any repository'} {self._processor.name}"
+            f" done={tally.done}/{tally.listed}"
             f" limit={self.controller.limit} in_flight={self._dispatcher.in_flight}>"
         )
 
@@ -267,7 +272,7 @@ class Engine:
     async def _begin(self) -> None:
         """Note what earlier runs left queued; under a cap, make room for the shortlist."""
         self.tally.queued_before = (await self.queue.statistics()).unfinished
-        if self._caps.active:
+        if self._caps.active and self._intake is not None:
             self._intake.shortlist(await self._caps.room() or 0)
 
     async def _stop(self, tasks: list[asyncio.Task[None]]) -> None:
@@ -283,7 +288,8 @@ class Engine:
 
     async def _produce(self) -> None:
         """List and enqueue (see :class:`Intake`); under a cap, claims begin once it is done."""
-        await self._intake.run()
+        if self._intake is not None:
+            await self._intake.run()
         self._claiming = True
         self._dispatcher.wake()
 
@@ -299,7 +305,8 @@ class Engine:
         (the summary's ``interrupted``).
         """
         self._stopping = reason
-        self._intake.stop()
+        if self._intake is not None:
+            self._intake.stop()
         self._dispatcher.wake()
 
     def _paused(self) -> bool:
@@ -314,7 +321,7 @@ class Engine:
     async def _drained(self) -> bool:
         if self._over_budget():
             return True
-        if not self._intake.done:
+        if self._intake is not None and not self._intake.done:
             return False
         if await self._caps.room() == 0:
             return True  # the cap is spent: what is still queued waits for a later run
@@ -344,7 +351,7 @@ class Engine:
             **_queue_counts(self.tally, still_queued),
             **_outcome_counts(self.tally),
             interrupted=self._stopping,
-            repo=self._repo,
+            repo=self._repo or "any repository",
             processor=self._processor.name,
             dry_run=self.options.dry_run,
             api_calls=after.requests - before.requests,
