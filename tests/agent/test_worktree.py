@@ -4,7 +4,7 @@ import asyncio
 import logging
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pygit2
 import pytest
@@ -214,6 +214,19 @@ def test_libgit_names_a_missing_git_folder_and_a_missing_base(tmp_path: Path) ->
         reset_worktree(bare, tmp_path, "refs/heads/gone")
 
 
+class NoAdds(asyncio.Event):
+    """The mirror's "no add in progress" event, telling when a prune starts to wait on it."""
+
+    def __init__(self, waiting: asyncio.Event) -> None:
+        super().__init__()
+        self.set()
+        self.waiting = waiting
+
+    async def wait(self) -> Literal[True]:
+        self.waiting.set()
+        return await super().wait()
+
+
 class HeldAdds(RepoMirror):
     """A mirror whose ``git worktree add`` waits for a go-ahead: the order of git commands shows."""
 
@@ -221,6 +234,8 @@ class HeldAdds(RepoMirror):
         super().__init__(path, url="unused", base="main", env=ENV)
         self.commands: list[str] = []
         self.go = asyncio.Event()
+        self.prune_waiting = asyncio.Event()
+        self._no_adds = NoAdds(self.prune_waiting)
 
     async def git(self, *args: str, **_: object) -> Any:
         if args[:2] == ("worktree", "add"):
@@ -237,8 +252,9 @@ async def test_a_prune_waits_for_the_adds_in_progress_and_holds_new_ones_back(
     adding = asyncio.create_task(mirror._add(tmp_path / "a"))
     await asyncio.sleep(0)
     deleting = asyncio.create_task(mirror._delete(tmp_path / "gone"))
-    for _ in range(5):
-        await asyncio.sleep(0)
+    # The deletion's files go in a thread, however long a busy machine makes that take; then
+    # the prune takes its lock and waits for the add in progress.
+    await asyncio.wait_for(mirror.prune_waiting.wait(), timeout=30)
     late = asyncio.create_task(mirror._add(tmp_path / "b"))
     for _ in range(5):
         await asyncio.sleep(0)
