@@ -127,21 +127,22 @@ async def test_comments_under_injected_faults_are_never_duplicated(faulty: Emula
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("comments", "binding"),
+    ("comments", "binding", "time_scale"),
     [
         # GitHub's advice, one mutation a second, is itself slower than 80 comments a minute:
-        # with the default spacing that budget never binds.
-        pytest.param(120, "spacing", id="120-comments"),
+        # with the default spacing that budget never binds. A second is 8 ms here: long
+        # enough that mutations sent together must wait for it, however busy the machine.
+        pytest.param(120, "spacing", 120.0, id="120-comments"),
         # 520 comments overrun the 500-an-hour content budget.
-        pytest.param(520, "content", id="520-comments"),
+        pytest.param(520, "content", TIME_SCALE, id="520-comments"),
     ],
 )
 async def test_the_governor_keeps_a_mixed_load_inside_githubs_limits(
-    comments: int, binding: str
+    comments: int, binding: str, time_scale: float
 ) -> None:
-    config = EmulatorConfig(repo=REPO, issues=200, limits="github", time_scale=TIME_SCALE)
+    config = EmulatorConfig(repo=REPO, issues=200, limits="github", time_scale=time_scale)
     with run_in_thread(config) as emulator:
-        governor = GovernorSettings(time_scale=TIME_SCALE)
+        governor = GovernorSettings(time_scale=time_scale)
         async with client_for(emulator, governor=governor, clock=None) as client:
             started = time.perf_counter()
             await client.warm_up()
