@@ -255,8 +255,31 @@ async def _dispatched(
             everything.set()
         return None
 
-    dispatcher = Dispatcher(controller(Strategy.fixed(2)), queue, handle, flush=flush, batch=2)
+    dispatcher = Dispatcher(controller(Strategy.fixed(2)), queue, Work(handle, flush), batch=2)
     return dispatcher, queue
+
+
+class Work:
+    """A unit of work made of two functions: one to handle a lease, one to settle."""
+
+    def __init__(
+        self,
+        handle: Callable[[Lease], Awaitable[BaseException | None]],
+        flush: Callable[[], Awaitable[None]],
+    ) -> None:
+        self._handle, self._flush = handle, flush
+
+    async def prepare(self, leases: list[Lease]) -> list[Lease]:
+        return leases
+
+    async def handle(self, lease: Lease) -> BaseException | None:
+        return await self._handle(lease)
+
+    async def refresh(self, lease_ids: list[str]) -> None:
+        """Nothing beside the leases to extend."""
+
+    async def flush(self) -> None:
+        await self._flush()
 
 
 async def test_claims_go_on_while_a_flush_is_under_way() -> None:

@@ -29,16 +29,29 @@ __all__ = ["Dispatcher"]
 
 logger = logging.getLogger(__name__)
 
-#: Handles one lease (acking or nacking it); returns the error that failed it, or None.
-Handler = Callable[[Lease], Awaitable[BaseException | None]]
 #: Says whether there is nothing left to do (called only when a claim came back empty).
 Finished = Callable[[], Awaitable[bool]]
-#: Extends whatever else a lease guards (the issue locks); called with the ids still held.
-Refresh = Callable[[list[str]], Awaitable[None]]
-#: Readies a claimed batch in one go (locks, ledger); returns the leases to start.
-Prepare = Callable[[list[Lease]], Awaitable[list[Lease]]]
-#: Settles what finished since the last call (ledger records, acks) in one go.
-Flush = Callable[[], Awaitable[None]]
+
+
+class UnitOfWork(Protocol):
+    """What is done with claimed leases: the dispatcher's one partner, step by step.
+
+    The dispatcher calls :meth:`prepare` once per claimed batch, :meth:`handle` once per lease
+    it starts, :meth:`refresh` on every heartbeat and :meth:`flush` in the background; it
+    never settles a lease itself.
+    """
+
+    async def prepare(self, leases: list[Lease]) -> list[Lease]:
+        """Ready a claimed batch in one go (locks, ledger); return the leases to start."""
+
+    async def handle(self, lease: Lease) -> BaseException | None:
+        """Handle one lease (its outcome to settle); return the error that failed it, or None."""
+
+    async def refresh(self, lease_ids: list[str]) -> None:
+        """Extend whatever else the leases still held guard (the issue locks)."""
+
+    async def flush(self) -> None:
+        """Settle what finished since the last call (ledger records, acks) in one go."""
 
 
 class ClaimCaps(Protocol):
@@ -54,31 +67,28 @@ class ClaimCaps(Protocol):
 class Dispatcher:
     """Claims and handles leases from ``queue`` under ``controller``.
 
-    ``cap`` reads the hard cap (None: none); ``batch`` bounds one claim; ``poll_s`` is how long
-    an idle dispatcher waits before it looks again (a :meth:`wake` cuts the wait short);
-    while ``paused()`` says so, nothing new is claimed; ``caps`` bounds how many items are
-    started in all (claims never exceed its room).
+    ``work`` prepares, handles and settles what is claimed (:class:`UnitOfWork`). ``cap``
+    reads the hard cap (None: none); ``batch`` bounds one claim; ``poll_s`` is how long an idle
+    dispatcher waits before it looks again (a :meth:`wake` cuts the wait short); while
+    ``paused()`` says so, nothing new is claimed; ``caps`` bounds how many items are started
+    in all (claims never exceed its room).
     """
 
     def __init__(
         self,
         controller: AdaptiveConcurrencyController,
         queue: Queue,
-        handle: Handler,
+        work: UnitOfWork,
         *,
         cap: Callable[[], int | None] | None = None,
         batch: int = 64,
         poll_s: float = 0.05,
-        refresh: Refresh | None = None,
-        prepare: Prepare | None = None,
-        flush: Flush | None = None,
         paused: Callable[[], bool] | None = None,
         caps: ClaimCaps | None = None,
     ) -> None:
         self.controller = controller
         self.queue = queue
-        self._handle, self._cap, self._refresh = handle, cap, refresh
-        self._prepare, self._flush, self._paused = prepare, flush, paused
+        self.work, self._cap, self._paused = work, cap, paused
         self.batch, self.poll_s, self._caps = batch, poll_s, caps
         self._tasks: dict[asyncio.Task[None], Lease] = {}
         self._wake = asyncio.Event()
@@ -125,12 +135,12 @@ class Dispatcher:
             raise self._failure
 
     def _flush_behind(self) -> None:
-        if self._flush is not None and (self._flushing is None or self._flushing.done()):
-            self._flushing = asyncio.create_task(self._flush_once(self._flush))
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush_once())
 
-    async def _flush_once(self, flush: Flush) -> None:
+    async def _flush_once(self) -> None:
         try:
-            await flush()
+            await self.work.flush()
         except Exception as failure:  # noqa: BLE001 - raised by the dispatch loop instead
             self._failure = self._failure or failure
             self._wake.set()
@@ -139,8 +149,7 @@ class Dispatcher:
         # The flush under way, then one more for whatever finished meanwhile.
         if self._flushing is not None:
             await self._flushing
-        if self._flush is not None:
-            await self._flush_once(self._flush)
+        await self._flush_once()
         self._raise_failure()
 
     async def _stop_flushing(self) -> None:
@@ -164,7 +173,7 @@ class Dispatcher:
         if room <= 0:
             return False
         claimed = await self.queue.claim_many(room)
-        leases = claimed if self._prepare is None else await self._prepare(claimed)
+        leases = await self.work.prepare(claimed)
         if self._caps is not None:
             await self._caps.spend(len(leases))
         await self._start(leases)
@@ -202,8 +211,7 @@ class Dispatcher:
                 continue
             try:
                 held = await self.queue.heartbeat(ids)
-                if self._refresh is not None:
-                    await self._refresh(held)
+                await self.work.refresh(held)
             except BackendUnavailableError as error:
                 # The next beat tries again; a lease lost meanwhile is reclaimed, not doubled.
                 logger.warning("heartbeat failed: %s", error)
@@ -227,7 +235,7 @@ class Dispatcher:
 
     async def _one(self, lease: Lease, listener: Listener) -> None:
         try:
-            error = await self._handle(lease)
+            error = await self.work.handle(lease)
         except BackendUnavailableError as failure:
             # The queue or state store is gone: the run stops with this error, and the lease
             # (never acked) brings the item back once the backend does.

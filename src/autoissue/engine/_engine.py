@@ -221,17 +221,8 @@ class Engine:
 
     def _build_dispatcher(self) -> Dispatcher:
         cap = self._governor_cap if self.options.adaptive else None
-        handler = self.handler
         return Dispatcher(
-            self.controller,
-            self.queue,
-            handler,
-            cap=cap,
-            paused=self._paused,
-            refresh=handler.refresh,
-            prepare=handler.prepare,
-            flush=handler.flush,
-            caps=self._caps,
+            self.controller, self.queue, self.handler, cap=cap, paused=self._paused, caps=self._caps
         )
 
     def __repr__(self) -> str:

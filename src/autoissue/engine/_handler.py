@@ -162,7 +162,7 @@ class ItemHandler:
 
     # -- during: one item --------------------------------------------------------------------
 
-    async def __call__(self, lease: Lease) -> BaseException | None:
+    async def handle(self, lease: Lease) -> BaseException | None:
         """Handle one prepared lease; returns the error that failed it (None on success)."""
         ready = self._ready.pop(lease.id)
         try:
