@@ -68,3 +68,21 @@ async def test_a_fresh_backend_starts_empty_in_a_file_of_its_own() -> None:
     async with fresh_backend() as backend:
         assert backend.spec.kind == "sqlite"
         assert (await backend.queue.statistics()).waiting == 0
+
+
+async def test_the_github_budget_lives_in_the_backend_too(dsn: str) -> None:
+    async with open_backend(dsn) as backend:
+        store = backend.budget_store("https://api.github.com", "a-token")
+        try:
+            await store.transact(lambda blob: (b"booked", None))
+            seen = await store.transact(lambda blob: (blob or b"", blob))
+        finally:
+            await store.close()
+        assert seen == b"booked"
+        if backend.redis is not None:  # shared, so the store left it open
+            assert await backend.redis.ping()
+        other = backend.budget_store("https://api.github.com", "another-token")
+        try:
+            assert await other.transact(lambda blob: (b"", blob)) is None
+        finally:
+            await other.close()

@@ -17,8 +17,8 @@ import pytest
 import redis
 
 from autoissue import BackendUnavailableError, FakeClock
-from autoissue.github import GovernorSettings, SharedGovernor, budget_key, open_budget_store
-from autoissue.github._budget_stores import SqliteBudgetStore
+from autoissue.github import GovernorSettings, SharedGovernor, budget_key
+from autoissue.github._budget_stores import SqliteBudgetStore, open_budget_store
 from autoissue.github._shared import BudgetStore
 from tests.github.test_shared_budget import COMMENT, book, pair
 from tests.queue.conftest import BACKENDS, dsn_for

@@ -17,9 +17,8 @@ from autoissue.github import (
     RateLimitInfo,
     SharedGovernor,
     budget_key,
-    open_budget_store,
 )
-from autoissue.github._budget_stores import RedisBudgetStore, SqliteBudgetStore
+from autoissue.github._budget_stores import RedisBudgetStore, SqliteBudgetStore, open_budget_store
 from autoissue.github._governor import RequestKind
 from autoissue.github._shared import MemoryBudgetStore
 

@@ -13,10 +13,12 @@ import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from autoissue._clock import Clock
 from autoissue._dsn import DEFAULT_SQLITE_PATH, BackendSpec
 from autoissue._sqlite import SqliteDatabase
+from autoissue.github import BudgetStore, budget_store
 from autoissue.queue import MemoryQueue, Queue, SqliteQueue
 from autoissue.state import MemoryStateStore, SqliteStateStore, StateStore
 
@@ -27,14 +29,27 @@ DEFAULT_MAX_DEPTH = 2_000
 
 @dataclass(frozen=True)
 class Backend:
-    """An open queue and state store, on the store ``spec`` names."""
+    """An open queue and state store, on the store ``spec`` names.
+
+    ``redis`` is the client every part on Redis shares (``None`` elsewhere).
+    """
 
     spec: BackendSpec
     queue: Queue
     state: StateStore
+    redis: Any = None
 
     def __repr__(self) -> str:
         return f"<Backend {self.spec.describe()}>"
+
+    def budget_store(self, base_url: str, token: str) -> BudgetStore:
+        """The GitHub budget ``token`` shares on ``base_url``, kept in this backend.
+
+        On Redis it uses the backend's client; on SQLite a connection of its own to the same
+        file (every request passes through it: it must not queue behind the queue's work).
+        The caller closes the store; the backend closes what it shares.
+        """
+        return budget_store(self.spec, base_url=base_url, token=token, redis=self.redis)
 
 
 @contextlib.asynccontextmanager
@@ -84,7 +99,7 @@ async def _redis(spec: BackendSpec, max_depth: int, clock: Clock | None) -> Asyn
         state = RedisStateStore(
             client, prefix=spec.prefix, where=where, owns_client=False, clock=clock
         )
-        yield Backend(spec, queue, state)
+        yield Backend(spec, queue, state, redis=client)
     finally:
         await client.aclose()
 

@@ -71,7 +71,7 @@ async def apply_plans(
     plans: list[Plan], base_url: str, auth: Auth, backend: str, progress: ApplyProgress
 ) -> ApplySummary:
     """Apply ``plans`` through ``backend``'s ledger; changed issues go to its queue."""
-    async with connected(base_url, auth, backend) as client, open_backend(backend) as stores:
+    async with open_backend(backend) as stores, connected(base_url, auth, stores) as client:
         applier = PlanApplier(client, stores.state, stores.queue, on_settled=progress.settled)
         return await applier.apply(plans)
 

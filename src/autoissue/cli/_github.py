@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from autoissue._exceptions import ConfigurationError
+from autoissue.backend import Backend
 from autoissue.github import (
     DEFAULT_BASE_URL,
     AppAuth,
@@ -22,7 +23,6 @@ from autoissue.github import (
     GitHubClient,
     GovernorSettings,
     SharedGovernor,
-    open_budget_store,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -113,7 +113,7 @@ def identity(auth: Auth) -> str:
 async def connected(
     base_url: str,
     auth: Auth,
-    backend: str,
+    backend: Backend,
     *,
     cache: ETagCache | None = None,
     time_scale: float = 1.0,
@@ -123,7 +123,7 @@ async def connected(
     ``time_scale`` is for an emulator whose rate-limit clock runs that much faster.
     """
     token, app = auth
-    store = open_budget_store(backend, base_url=base_url, token=identity(auth))
+    store = backend.budget_store(base_url, identity(auth))
     # Every process on this token shares one budget.
     governor = SharedGovernor(store, GovernorSettings(time_scale=time_scale))
     try:

@@ -86,11 +86,14 @@ async def execute(settings: RunSettings, processor: Processor) -> RunSummary:
     cache = load_etags(cache_path)  # unchanged pages cost a free 304 on a rerun
     auth = (settings.token, settings.app)
     try:
-        async with connected(
-            settings.base_url, auth, settings.backend, cache=cache, time_scale=settings.time_scale
-        ) as client:
+        async with (
+            open_backend(settings.backend) as stores,
+            connected(
+                settings.base_url, auth, stores, cache=cache, time_scale=settings.time_scale
+            ) as client,
+        ):
             with gc_tuned():  # start-up is done: a long run's collector settings
-                return await _process(client, settings, processor, writer)
+                return await _process(client, settings, processor, writer, stores)
     finally:
         save_etags(cache, cache_path)
         if writer is not None:
@@ -98,18 +101,19 @@ async def execute(settings: RunSettings, processor: Processor) -> RunSummary:
 
 
 async def _process(
-    client: GitHubClient, settings: RunSettings, processor: Processor, writer: PlanWriter | None
+    client: GitHubClient,
+    settings: RunSettings,
+    processor: Processor,
+    writer: PlanWriter | None,
+    stores: Backend,
 ) -> RunSummary:
     repository = await client.get_repository(settings.repo)
     total = repository.open_issues_count if settings.options.state == "open" else None
     labels = {"repo": settings.repo, "processor": settings.processor}
     observe = settings.observe if settings.progress else replace(settings.observe, quiet=True)
-    async with (
-        open_backend(settings.backend) as stores,
-        observed_run(
-            observe, client=client, state_dir=settings.state_dir, total=total, labels=labels
-        ) as session,
-    ):
+    async with observed_run(
+        observe, client=client, state_dir=settings.state_dir, total=total, labels=labels
+    ) as session:
         engine = _engine(client, settings, processor, writer, stores)
         with graceful_interrupt(engine):
             return await session.run(engine)

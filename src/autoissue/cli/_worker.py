@@ -43,8 +43,8 @@ async def work(
     observe: ObserveOptions = options["observe"]
     labels = {"processor": ",".join(processor.name for processor in processors)}
     async with (
-        connected(base_url, auth, backend) as client,
         open_backend(backend) as stores,
+        connected(base_url, auth, stores) as client,
         observed_run(
             observe, client=client, state_dir=options["state_dir"], labels=labels
         ) as session,

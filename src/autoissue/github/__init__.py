@@ -10,7 +10,7 @@ shares it. :class:`ETagCache` makes repeated GETs conditional.
 from __future__ import annotations
 
 from autoissue.github._auth import AppAuth
-from autoissue.github._budget_stores import open_budget_store
+from autoissue.github._budget_stores import budget_store
 from autoissue.github._cache import ETagCache, dump_cache, load_cache
 from autoissue.github._client import DEFAULT_BASE_URL, GitHubClient, IssueComment, PullRequest
 from autoissue.github._fake import FakeTransport, Request, answer
@@ -23,13 +23,14 @@ from autoissue.github._protocol import (
     parse_repo_name,
 )
 from autoissue.github._ratelimit import RateLimitInfo
-from autoissue.github._shared import SharedGovernor, budget_key
+from autoissue.github._shared import BudgetStore, SharedGovernor, budget_key
 from autoissue.github._transport import HttpTransport, Response
 
 __all__ = [
     "CONTENT_ENDPOINTS",
     "DEFAULT_BASE_URL",
     "AppAuth",
+    "BudgetStore",
     "ClientStatistics",
     "ETagCache",
     "FakeTransport",
@@ -47,10 +48,10 @@ __all__ = [
     "SharedGovernor",
     "answer",
     "budget_key",
+    "budget_store",
     "dump_cache",
     "endpoint_template",
     "load_cache",
     "normalise_base_url",
-    "open_budget_store",
     "parse_repo_name",
 ]

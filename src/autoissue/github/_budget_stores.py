@@ -63,10 +63,14 @@ _SCHEMA = "CREATE TABLE IF NOT EXISTS github_budget (key TEXT PRIMARY KEY, state
 
 
 class RedisBudgetStore:
-    """The budget in one Redis key, changed in ``WATCH``/``MULTI`` optimistic transactions."""
+    """The budget in one Redis key, changed in ``WATCH``/``MULTI`` optimistic transactions.
 
-    def __init__(self, client: Any, key: str) -> None:
-        self._client, self.key = client, key
+    ``client`` is closed by :meth:`close` only if the store ``owns_client`` (a backend's
+    shared client is closed by the backend).
+    """
+
+    def __init__(self, client: Any, key: str, *, owns_client: bool = True) -> None:
+        self._client, self.key, self._owns_client = client, key, owns_client
 
     def __repr__(self) -> str:
         return f"<RedisBudgetStore {self.key}>"
@@ -94,8 +98,9 @@ class RedisBudgetStore:
         return result
 
     async def close(self) -> None:
-        """Close the connection pool."""
-        await self._client.aclose()
+        """Close the connection pool, if it is the store's own."""
+        if self._owns_client:
+            await self._client.aclose()
 
 
 def open_budget_store(dsn: str, *, base_url: str, token: str) -> BudgetStore:
@@ -103,14 +108,24 @@ def open_budget_store(dsn: str, *, base_url: str, token: str) -> BudgetStore:
 
     The same DSNs as the queue: ``memory://``, ``sqlite:///path.db``, ``redis://host/db``.
     """
-    spec = BackendSpec.from_dsn(dsn)
+    return budget_store(BackendSpec.from_dsn(dsn), base_url=base_url, token=token)
+
+
+def budget_store(spec: BackendSpec, *, base_url: str, token: str, redis: Any = None) -> BudgetStore:
+    """The shared budget of ``token`` on ``base_url`` in the backend ``spec`` describes.
+
+    On Redis, ``redis`` is a client to share (left open by the store); without one the store
+    has a client of its own.
+    """
     key = budget_key(base_url, token)
     if spec.kind == "memory":
         return MemoryBudgetStore()
     if spec.kind == "sqlite":
         assert spec.path is not None  # noqa: S101 - from_dsn always sets it for sqlite
         return SqliteBudgetStore(spec.path, key)
-    # The queue's client: bytes kept as bytes, and timeouts so a gone server cannot hang us.
+    if redis is not None:
+        return RedisBudgetStore(redis, f"{spec.prefix}:{key}", owns_client=False)
+    # Bytes kept as bytes, and timeouts so a gone server cannot hang us.
     from autoissue._redis import redis_client  # noqa: PLC0415 - the redis extra
 
     return RedisBudgetStore(redis_client(spec), f"{spec.prefix}:{key}")
