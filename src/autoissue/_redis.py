@@ -28,10 +28,17 @@ async def connect_redis(spec: BackendSpec) -> aioredis.Redis:
     """A client for ``spec``'s server that has answered a ping (closed again if it did not)."""
     client = redis_client(spec)
     try:
+        await _ping(client, spec)
+    except BaseException:  # cancelled too: the client's pool must not outlive this call
+        await client.aclose()
+        raise
+    return client
+
+
+async def _ping(client: aioredis.Redis, spec: BackendSpec) -> None:
+    try:
         await client.ping()
     except (RedisError, OSError) as error:
-        await client.aclose()
         raise BackendUnavailableError(
             f"redis at {spec.describe()} is unreachable: {error}"
         ) from error
-    return client

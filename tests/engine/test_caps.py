@@ -177,3 +177,12 @@ async def test_a_spent_hourly_cap_starts_nothing_and_drops_the_whole_listing() -
     summary = await engine.run()
     assert summary.processed == 0
     assert summary.skipped["cap reached"] == 10
+
+
+async def test_a_shortlist_longer_than_the_queue_has_room_for_still_goes_in() -> None:
+    # The queue holds 3; the cap's 7 most urgent must go in while the first are worked.
+    options = EngineOptions(dry_run=True, max_issues=7, concurrency=2, backlog=3)
+    engine = Engine(offline(), "o/r", Busy(), options=options, pages=pages(30))
+    summary = await asyncio.wait_for(engine.run(), timeout=30)
+    assert summary.processed == 7
+    assert summary.skipped["cap reached"] == 23

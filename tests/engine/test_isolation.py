@@ -136,3 +136,19 @@ async def test_a_worker_killed_mid_task_loses_nothing(tmp_path: Path) -> None:
     assert 2 in labelled
     assert len(labelled) == summary.processed
     assert stats["duplicate_writes"] == 0
+
+
+async def test_a_plan_cancelled_while_the_pool_starts_leaves_no_process_behind() -> None:
+    import psutil  # noqa: PLC0415 - only this test counts processes
+
+    before = {child.pid for child in psutil.Process().children(recursive=True)}
+    planner = Planner(small_pool())
+    planning = asyncio.create_task(planner.plan(PlannedWhere(), issue(1), context()))
+    await asyncio.sleep(0)  # the pool is asked for; its start runs in a thread
+    for _ in range(3):
+        await asyncio.sleep(0)
+    planning.cancel()
+    await asyncio.gather(planning, return_exceptions=True)
+    await planner.aclose()
+    after = {child.pid for child in psutil.Process().children(recursive=True)}
+    assert after - before == set()

@@ -181,6 +181,7 @@ class Engine:
             selector=selector,
             refuse=self._over_budget,
             on_enqueued=self._on_enqueued,
+            on_listed=self._start_claiming,
             pages=pages,
             listing_state=options.state,
             per_page=options.per_page,
@@ -271,16 +272,23 @@ class Engine:
             task.cancel()
         await self._dispatcher.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await self.planner.aclose()
-        if self.options.adaptive:
-            # What was learned holds even if the run failed: the next one starts from it.
-            with contextlib.suppress(OSError):
-                self.controller.save()
+        try:
+            await self.planner.aclose()
+        finally:
+            if self.options.adaptive:
+                # What was learned holds even if the run failed: the next one starts from it.
+                with contextlib.suppress(OSError):
+                    self.controller.save()
 
     async def _produce(self) -> None:
         """List and enqueue (see :class:`Intake`); under a cap, claims begin once it is done."""
         if self._intake is not None:
             await self._intake.run()
+        self._start_claiming()
+
+    def _start_claiming(self) -> None:
+        # Under a cap, claims wait for the whole listing; then they must start before the
+        # shortlist is put, or a shortlist longer than the queue's room would never fit.
         self._claiming = True
         self._dispatcher.wake()
 

@@ -48,7 +48,9 @@ class IntakeSetup:
     ``state`` (``open``, ``closed``, ``all``) and ``per_page`` shape the listing; ``pages``
     replaces it. ``force`` enqueues what the ledger says is done; ``dry_run`` enqueues under
     keys of its own. ``refuse`` says whether new work is refused now (a stop was asked, the
-    cost cap is spent); ``on_enqueued`` is told after every page put on the queue.
+    cost cap is spent); ``on_enqueued`` is told after every page put on the queue, and
+    ``on_listed`` once the listing is whole, before a shortlist is put: the queue is bounded,
+    so whoever works it must be claiming by then or a long shortlist would wait for ever.
     """
 
     client: GitHubClient
@@ -60,6 +62,7 @@ class IntakeSetup:
     selector: Selector
     refuse: Callable[[], bool]
     on_enqueued: Callable[[], None]
+    on_listed: Callable[[], None] = lambda: None
     pages: Pages | None = None
     listing_state: str = "open"
     per_page: int = 100
@@ -97,6 +100,7 @@ class Intake:
             watermark=self.setup.watermark,
         )
         await self._pipeline.run()
+        self.setup.on_listed()
         await self._enqueue_shortlist()
         self.done = True
 

@@ -57,6 +57,7 @@ class Planner:
         self.config = config or default_pool_config()
         self._limit = limit
         self._pool: WarmPool | None = None
+        self._starting_up: asyncio.Future[None] | None = None
         self._starting = asyncio.Lock()
         self._work: dict[tuple[str, str], PoolWork] = {}
         self._preparing: dict[tuple[str, str], asyncio.Lock] = {}
@@ -84,11 +85,13 @@ class Planner:
     async def _started(self) -> WarmPool:
         async with self._starting:
             if self._pool is None:
-                pool = WarmPool(self.config)
-                await asyncio.to_thread(pool.start)
+                # Kept before it starts: a run cancelled meanwhile still stops it in aclose(),
+                # which waits for the start (a thread cannot be cancelled) before closing.
+                self._pool = WarmPool(self.config)
+                self._starting_up = asyncio.ensure_future(asyncio.to_thread(self._pool.start))
+                await asyncio.shield(self._starting_up)
                 if self._limit is not None:
-                    pool.resize(self._limit)
-                self._pool = pool
+                    self._pool.resize(self._limit)
             return self._pool
 
     def on_limit_change(self, change: LimitChange) -> None:
@@ -106,6 +109,8 @@ class Planner:
 
         :meth:`statistics` still tells what the pool did.
         """
+        if self._starting_up is not None:
+            await asyncio.gather(self._starting_up, return_exceptions=True)
         if self._pool is not None:
             await self._pool.aclose()
 

@@ -22,7 +22,7 @@ import logging
 import random
 import time
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from types import TracebackType
 from typing import Any, TypeVar
@@ -100,7 +100,7 @@ class _Call:
     method: str
     url: str
     body: bytes | None
-    headers: dict[str, str]
+    headers: dict[str, str] = field(repr=False)  # the token travels in them
     endpoint: str
     idempotent: bool
     attempts: int = 0
@@ -265,6 +265,7 @@ class GitHubClient:
             # 304 carries no body, so ask again for the whole answer.
             for name in validators:
                 del call.headers[name]
+            call.attempts = 0  # a new request, with retries of its own
             response = await self._attempts(call)
         response = _checked(response, call.method)
         self.cache.store(call.url, response)
