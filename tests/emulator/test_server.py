@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import logging
 import os
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -167,3 +170,44 @@ def test_serve_in_process_until_sigterm(monkeypatch: pytest.MonkeyPatch, tmp_pat
     helper.join()
     assert out.getvalue().startswith("listening on http://127.0.0.1:")
     assert out.getvalue().count("\n") == 1
+
+
+class Heard(logging.Handler):
+    """Keeps every record, and says when one containing ``words`` arrives (from any thread)."""
+
+    def __init__(self, words: str) -> None:
+        super().__init__(logging.DEBUG)
+        self.words, self.records, self.arrived = words, [], threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+        if self.words in record.getMessage():
+            self.arrived.set()
+
+
+def test_a_client_that_hangs_up_mid_body_is_no_server_error() -> None:
+    # A run SIGKILLed while it sent a label: half a body, then a reset connection.
+    heard = Heard("hung up")
+    root = logging.getLogger()
+    level, root.level = root.level, logging.DEBUG
+    root.addHandler(heard)
+    try:
+        with run_in_thread(EmulatorConfig(issues=3)) as emulator:
+            host, port = emulator.base_url.removeprefix("http://").rsplit(":", 1)
+            sock = socket.create_connection((host, int(port)))
+            sock.sendall(
+                b"POST /repos/acme/widgets/issues/1/labels HTTP/1.1\r\nHost: x\r\n"
+                b"Authorization: token t\r\nContent-Type: application/json\r\n"
+                b'Content-Length: 1000\r\n\r\n{"labels": ['
+            )
+            # SO_LINGER 0: close() sends a reset, as a killed process's kernel does.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+            assert heard.arrived.wait(timeout=10)
+            issue = _get(f"{emulator.base_url}/repos/acme/widgets/issues/1")
+    finally:
+        root.removeHandler(heard)
+        root.level = level
+    messages = [record.getMessage() for record in heard.records]
+    assert not [m for m in messages if "Error handling request" in m]
+    assert issue["number"] == 1

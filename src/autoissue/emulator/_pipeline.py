@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -31,6 +32,8 @@ __all__ = ["ADMIN_PREFIX", "CONTENT_ROUTES", "Pipeline"]
 ADMIN_PREFIX = "/_emulator/"
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+logger = logging.getLogger(__name__)
 
 
 def _route_key(request: web.Request) -> str:
@@ -160,6 +163,11 @@ def _token(header: str, valid: frozenset[str] | None) -> str | None:
 async def _handle(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
+    except ConnectionResetError:
+        # The client went away mid-request (a killed run): nobody is left to answer, and it
+        # is no server error worth a traceback.
+        logger.debug("%s %s: the client hung up", request.method, request.path)
+        return web.Response(status=400)
     except Reject as reject:
         return reject.response
     except web.HTTPException as exc:
