@@ -21,14 +21,17 @@ def percentile(values: Iterable[float], q: float) -> float:
     Nearest rank is a value that occurred (never an interpolation between two), the smallest
     with at least ``q`` % of the values at or below it.
     """
-    ordered = sorted(values)
-    if not ordered:
-        return 0.0
-    rank = min(len(ordered), max(1, math.ceil(q / 100 * len(ordered))))
-    return ordered[rank - 1]
+    return _nearest_rank(sorted(values), q)
 
 
 def percentiles(values: Iterable[float], scale: float = 1.0) -> dict[str, float]:
     """``p50``, ``p95`` and ``p99`` of ``values``, each times ``scale``; 0 when there are none."""
-    ordered = sorted(values)
-    return {name: percentile(ordered, q) * scale for name, q in QUANTILES}
+    ordered = sorted(values)  # once for all three
+    return {name: _nearest_rank(ordered, q) * scale for name, q in QUANTILES}
+
+
+def _nearest_rank(ordered: list[float], q: float) -> float:
+    if not ordered:
+        return 0.0
+    rank = min(len(ordered), max(1, math.ceil(q / 100 * len(ordered))))
+    return ordered[rank - 1]
