@@ -9,7 +9,7 @@ from autoissue import (
     CorruptItemError,
     FakeClock,
 )
-from autoissue.engine import Engine, EngineOptions, decode_item, no_pages
+from autoissue.engine import Engine, EngineOptions, decode_item
 from autoissue.engine._work import WorkItem, encode_item, message_for
 from autoissue.model import Issue, Priority
 from autoissue.queue import MemoryQueue, Message, RetryPolicy
@@ -26,10 +26,9 @@ async def drain(queue: MemoryQueue, state: MemoryStateStore | None = None) -> En
     options = EngineOptions(dry_run=True, concurrency=4)
     engine = Engine(
         offline(),
-        "o/r",
+        None,
         Busy(),
         options=options,
-        pages=no_pages(),
         queue=queue,
         state=state or MemoryStateStore(),
     )
@@ -63,10 +62,9 @@ async def test_an_issue_locked_by_another_worker_waits_its_turn() -> None:
     await queue.put_many([message_for(WorkItem("o/r", "busy", issue(1)), Priority.LOW)])
     engine = Engine(
         offline(),
-        "o/r",
+        None,
         Busy(),
         options=EngineOptions(dry_run=True),
-        pages=no_pages(),
         queue=queue,
         state=state,
     )
@@ -81,9 +79,7 @@ async def test_two_versions_of_one_issue_in_one_batch_are_handled_one_at_a_time(
     queue = MemoryQueue(retry=RetryPolicy(base_s=0.0, cap_s=0.0))
     items = [WorkItem("o/r", "busy", issue(1, at)) for at in ("t1", "t2")]
     await queue.put_many([message_for(item, Priority.LOW) for item in items])
-    engine = Engine(
-        offline(), "o/r", Busy(), options=EngineOptions(dry_run=True), pages=no_pages(), queue=queue
-    )
+    engine = Engine(offline(), None, Busy(), options=EngineOptions(dry_run=True), queue=queue)
     ready = await engine.handler.prepare(await queue.claim_many(2))
     assert len(ready) == 1
     assert len(engine.handler.locks) == 1

@@ -10,7 +10,7 @@ apply later (``autoissue apply``).
 from __future__ import annotations
 
 from autoissue.engine._apply import ApplySummary, PlanApplier, read_plans
-from autoissue.engine._engine import Engine, EngineOptions, no_pages
+from autoissue.engine._engine import Engine, EngineOptions
 from autoissue.engine._selector import DEFAULT_SKIP_LABELS, Selector
 from autoissue.engine._summary import RunSummary, RunTally
 from autoissue.engine._work import decode_item
@@ -28,6 +28,5 @@ __all__ = [
     "Selector",
     "WriteBack",
     "decode_item",
-    "no_pages",
     "read_plans",
 ]

@@ -23,7 +23,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from math import inf
 from typing import Any
@@ -46,20 +46,13 @@ from autoissue.engine._selector import Selector
 from autoissue.engine._summary import RunSummary, RunTally, concurrency_summary
 from autoissue.engine._writeback import PlanWriter
 from autoissue.github import ClientStatistics, GitHubClient
-from autoissue.model import Issue, Plan
+from autoissue.model import Plan
 from autoissue.processors import Noting, Processor
 from autoissue.queue import DEFAULT_LEASE_S, MemoryQueue, Queue
 from autoissue.state import MemoryStateStore, StateStore
 from autoissue.stream import RssWatermark
 
 logger = logging.getLogger(__name__)
-
-
-async def no_pages() -> AsyncIterator[Sequence[Issue]]:
-    """An issue list with nothing in it: the engine then only works the queue (a worker)."""
-    pages: tuple[Sequence[Issue], ...] = ()
-    for page in pages:
-        yield page
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,10 +112,10 @@ class Engine:
     durable ones from :func:`~autoissue.queue.open_queue` / :func:`~autoissue.state.open_state`
     to make the run resumable and shareable (the caller closes them). ``processors`` are the
     other processors this engine can handle items for (items left by other runs). ``pages``
-    replaces the repository's issue list; ``pages=no_pages()`` lists nothing. ``repo=None``
-    makes the engine a worker bound to no repository: it lists nothing and works whatever the
-    queue holds, each item naming its repository and processor. ``on_plan`` sees every plan
-    once applied (or saved, on a dry run); ``on_progress`` the tally after every item.
+    replaces the repository's issue list. ``repo=None`` makes the engine a worker bound to no
+    repository: it lists nothing and works whatever the queue holds, each item naming its
+    repository and processor. ``on_plan`` sees every plan once applied (or saved, on a dry
+    run); ``on_progress`` the tally after every item.
     ``controller`` replaces the one built from the options; ``history`` lets an adaptive run
     start where the last one ended.
     """
