@@ -1,7 +1,7 @@
 """The shared GitHub budget store contract, run against memory, SQLite and a real Redis.
 
-Every store is opened the way the application opens it, through ``open_budget_store`` and
-a DSN. A memory store lives in one object: stores opened from ``memory://`` share nothing.
+Every store is opened the way the backend opens it, through ``budget_store`` and a parsed
+DSN. A memory store lives in one object: stores opened from ``memory://`` share nothing.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ import pytest
 import redis
 
 from autoissue import BackendUnavailableError, FakeClock
+from autoissue.backend import BackendSpec
 from autoissue.github import GovernorSettings, SharedGovernor, budget_key
-from autoissue.github._budget_stores import SqliteBudgetStore, open_budget_store
+from autoissue.github._budget_stores import SqliteBudgetStore, budget_store
 from autoissue.github._shared import BudgetStore
 from tests.github.test_shared_budget import COMMENT, book, pair
 from tests.queue.conftest import BACKENDS, dsn_for
@@ -48,7 +49,7 @@ async def make_store(dsn: str) -> AsyncIterator[MakeStore]:
     opened: list[BudgetStore] = []
 
     def make(*, base_url: str = URL, token: str = TOKEN) -> BudgetStore:
-        opened.append(open_budget_store(dsn, base_url=base_url, token=token))
+        opened.append(budget_store(BackendSpec.from_dsn(dsn), base_url=base_url, token=token))
         return opened[-1]
 
     yield make
@@ -195,7 +196,7 @@ async def test_an_unreachable_backend_raises_backend_unavailable(
         dsn = f"sqlite:///{tmp_path / 'file' / 'db.sqlite'}"
     else:
         dsn = "redis://127.0.0.1:1/0"
-    store = open_budget_store(dsn, base_url=URL, token=TOKEN)
+    store = budget_store(BackendSpec.from_dsn(dsn), base_url=URL, token=TOKEN)
     try:
         with pytest.raises(BackendUnavailableError, match="GitHub budget in") as caught:
             await store.transact(write(b"never"))

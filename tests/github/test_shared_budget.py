@@ -12,13 +12,14 @@ import pytest
 import redis.asyncio as aioredis
 
 from autoissue import BackendUnavailableError, FakeClock
+from autoissue.backend import BackendSpec
 from autoissue.github import (
     GovernorSettings,
     RateLimitInfo,
     SharedGovernor,
     budget_key,
 )
-from autoissue.github._budget_stores import RedisBudgetStore, SqliteBudgetStore, open_budget_store
+from autoissue.github._budget_stores import RedisBudgetStore, SqliteBudgetStore, budget_store
 from autoissue.github._governor import RequestKind
 from autoissue.github._shared import MemoryBudgetStore
 
@@ -180,9 +181,15 @@ def test_stores_open_from_dsns_and_never_hold_the_token(tmp_path: Path) -> None:
     key = budget_key("https://api.github.com", "ghp_secret")
     assert "ghp_secret" not in key
     assert key != budget_key("https://ghe.example.com/api/v3", "ghp_secret")
-    assert isinstance(open_budget_store("memory://", base_url="u", token="t"), MemoryBudgetStore)
-    sqlite = open_budget_store(f"sqlite:///{tmp_path}/s.db", base_url="u", token="t")
+    assert isinstance(
+        budget_store(BackendSpec.from_dsn("memory://"), base_url="u", token="t"), MemoryBudgetStore
+    )
+    sqlite = budget_store(
+        BackendSpec.from_dsn(f"sqlite:///{tmp_path}/s.db"), base_url="u", token="t"
+    )
     assert isinstance(sqlite, SqliteBudgetStore)
-    redis = open_budget_store("redis://127.0.0.1:6379/15?prefix=run1", base_url="u", token="t")
+    redis = budget_store(
+        BackendSpec.from_dsn("redis://127.0.0.1:6379/15?prefix=run1"), base_url="u", token="t"
+    )
     assert isinstance(redis, RedisBudgetStore)
     assert redis.key.startswith("run1:github-budget:")

@@ -103,14 +103,6 @@ class RedisBudgetStore:
             await self._client.aclose()
 
 
-def open_budget_store(dsn: str, *, base_url: str, token: str) -> BudgetStore:
-    """The shared budget of ``token`` on ``base_url`` in the backend named by ``dsn``.
-
-    The same DSNs as the queue: ``memory://``, ``sqlite:///path.db``, ``redis://host/db``.
-    """
-    return budget_store(BackendSpec.from_dsn(dsn), base_url=base_url, token=token)
-
-
 def budget_store(spec: BackendSpec, *, base_url: str, token: str, redis: Any = None) -> BudgetStore:
     """The shared budget of ``token`` on ``base_url`` in the backend ``spec`` describes.
 
