@@ -10,7 +10,7 @@ import asyncio
 import sys
 
 from autoissue.backend import open_backend
-from autoissue.engine import Engine, EngineOptions
+from autoissue.engine import Engine, EngineOptions, Worker, WorkerOptions
 from autoissue.github import GitHubClient
 from tests.engine._commenter import Commenter
 
@@ -23,15 +23,16 @@ async def main(base_url: str, dsn: str, role: str) -> None:
         open_backend(dsn) as stores,
     ):
         await client.warm_up()  # the emulator has no limits: no mutation spacing either
-        repo = REPO if role == "run" else None  # a worker is bound to no repository
-        # A worker may start before the run has enqueued anything: it waits a little.
-        idle_exit_s = 0.0 if role == "run" else 3.0
-        options = EngineOptions(concurrency=8, lease_s=1.0, idle_exit_s=idle_exit_s)
+        if role == "worker":  # bound to no repository, it waits a little for the run's items
+            options = WorkerOptions(concurrency=8, idle_exit_s=3.0)
+            await Worker(client, stores.queue, stores.state, [Commenter()], options=options).run()
+            return
+        engine_options = EngineOptions(concurrency=8, lease_s=1.0)
         engine = Engine(
             client,
-            repo,
+            REPO,
             Commenter(),
-            options=options,
+            options=engine_options,
             queue=stores.queue,
             state=stores.state,
         )

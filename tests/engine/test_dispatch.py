@@ -121,8 +121,9 @@ async def test_as_the_limit_grows_so_does_the_work_in_flight_and_no_further() ->
     busy = Busy()
     ctl = controller(BALANCED.with_options(initial_limit=5, min_limit=1))
     engine = await run(busy, 300, controller=ctl)
-    assert 5 < engine.limit_peak < 300  # learned from completions (the fake clock's latencies)
-    assert busy.peak <= engine.limit_peak
+    # learned from completions (the fake clock's latencies)
+    assert 5 < engine.worker.limit_peak < 300
+    assert busy.peak <= engine.worker.limit_peak
 
 
 async def test_the_hard_cap_follows_the_governor() -> None:
@@ -132,7 +133,7 @@ async def test_the_hard_cap_follows_the_governor() -> None:
 
     class Learning(Busy):
         async def process(self, issue: Issue, context: ProcessContext) -> Plan:
-            caps.append(engine.controller.limiter.hard_cap)
+            caps.append(engine.worker.controller.limiter.hard_cap)
             if issue.number == 20:
                 client.governor.set_unlimited()  # as warm_up does on a server without limits
             return await super().process(issue, context)
@@ -159,12 +160,15 @@ async def test_outcomes_feed_the_controller_and_the_summary_shows_it() -> None:
     )
     ctl = controller(BALANCED.with_options(window=0, algorithm="aimd"))
     once = MemoryQueue(retry=RetryPolicy(max_attempts=1))  # each failure is final at once
-    engine = await run(busy, 10, controller=ctl, queue=once)
+    options = EngineOptions(dry_run=True)
+    engine = Engine(
+        offline(), "o/r", busy, options=options, pages=pages(10), controller=ctl, queue=once
+    )
+    summary = await engine.run()
     stats = engine.statistics()
     assert stats.drops == 1  # the 5xx is overload; the processor's bug says nothing about load
     assert stats.completed == 10  # every completion is counted; only the 5xx is a drop
     assert engine.tally.failed == 2
-    summary = engine._summary(1.0, offline().statistics(), offline().statistics(), 0)
     assert summary.concurrency["drops"] == 1
     assert summary.concurrency["strategy"] == "balanced"
     assert summary.to_dict()["concurrency"]["limit_peak"] >= summary.concurrency["limit"]
@@ -179,7 +183,7 @@ async def test_scaling_history_persists_so_a_restart_starts_where_it_ended(tmp_p
     assert saved is not None
     assert saved.limit == 33
     again = Engine(offline(), "o/r", Busy(), history=store)
-    assert again.controller.limit == 33
+    assert again.worker.controller.limit == 33
 
 
 async def test_the_governors_cap_wins_over_a_remembered_limit(tmp_path: Path) -> None:
@@ -205,12 +209,12 @@ async def test_a_failed_listing_cancels_the_work_in_flight_and_keeps_what_was_le
     )  # type: ignore[arg-type]
     with pytest.raises(RuntimeError, match="listing broke"):
         await engine.run()
-    assert engine.controller.limiter.in_flight == 0
+    assert engine.worker.controller.limiter.in_flight == 0
 
 
 def test_engine_options_choose_adaptive_unless_forced() -> None:
-    assert EngineOptions().adaptive
-    assert not EngineOptions(concurrency=8).adaptive
+    assert EngineOptions().worker_options().adaptive
+    assert not EngineOptions(concurrency=8).worker_options().adaptive
     with pytest.raises(ValueError, match="backlog"):
         EngineOptions(backlog=0)
 
@@ -235,7 +239,7 @@ def test_autoissue_run_keeps_scaling_history_per_host_and_processor(tmp_path: Pa
 
 async def test_the_dispatcher_says_what_it_is_doing() -> None:
     engine = await run(Busy(), 3, options=EngineOptions(concurrency=2, dry_run=True))
-    assert "started=3" in repr(engine._dispatcher)
+    assert "started=3" in repr(engine.worker)
 
 
 async def _dispatched(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from autoissue import FakeClock
-from autoissue.engine import Engine, EngineOptions, PlanWriter, RunTally
+from autoissue.engine import Engine, EngineOptions, Observers, PlanWriter, RunTally
 from autoissue.github import GitHubClient
 from autoissue.github._retry import RetryPolicy
 from autoissue.model import Issue, Plan, decode_plan
@@ -62,7 +62,7 @@ def label_posts(server: ScriptedServer) -> dict[str, list[str]]:
 async def test_runs_every_page_and_writes_each_plan(server: ScriptedServer) -> None:
     plans: list[Plan] = []
     async with client(server) as github:
-        engine = Engine(github, "o/r", Triage(), on_plan=plans.append)
+        engine = Engine(github, "o/r", Triage(), observers=Observers(on_plan=plans.append))
         summary = await engine.run()
     assert (summary.listed, summary.processed, summary.failed, summary.writes) == (5, 3, 0, 3)
     assert summary.skipped == {"pull request": 1, "label wontfix": 1}
@@ -83,7 +83,9 @@ async def test_dry_run_saves_plans_and_writes_nothing(
     writer = PlanWriter(tmp_path / "plans" / "run.jsonl")
     async with client(server) as github:
         options = EngineOptions(dry_run=True, concurrency=2)
-        summary = await Engine(github, "o/r", Triage(), options=options, plan_writer=writer).run()
+        summary = await Engine(
+            github, "o/r", Triage(), options=options, observers=Observers(plan_writer=writer)
+        ).run()
     writer.close()
     assert summary.writes == 0
     assert label_posts(server) == {}
@@ -115,7 +117,12 @@ class Exploding(Triage):
 async def test_a_processor_exception_fails_only_its_issue(server: ScriptedServer) -> None:
     progress: list[int] = []
     async with client(server) as github:
-        engine = Engine(github, "o/r", Exploding(), on_progress=lambda t: progress.append(t.done))
+        engine = Engine(
+            github,
+            "o/r",
+            Exploding(),
+            observers=Observers(on_progress=lambda t: progress.append(t.done)),
+        )
         summary = await engine.run()
     assert summary.failed == 1
     assert summary.failures[0]["error"] == "RuntimeError: processor bug"

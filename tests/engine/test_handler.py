@@ -9,7 +9,7 @@ from autoissue import (
     CorruptItemError,
     FakeClock,
 )
-from autoissue.engine import Engine, EngineOptions, decode_item
+from autoissue.engine import EngineOptions, Worker, WorkerOptions, decode_item
 from autoissue.engine._work import WorkItem, encode_item, message_for
 from autoissue.model import Issue, Priority
 from autoissue.queue import MemoryQueue, Message, RetryPolicy
@@ -21,29 +21,22 @@ def issue(number: int, updated_at: str = "2026-01-01T00:00:00Z") -> Issue:
     return Issue(number=number, title=f"Issue {number}", state="open", updated_at=updated_at)
 
 
-async def drain(queue: MemoryQueue, state: MemoryStateStore | None = None) -> Engine:
-    """An engine that lists nothing and works the queue until it is empty."""
-    options = EngineOptions(dry_run=True, concurrency=4)
-    engine = Engine(
-        offline(),
-        None,
-        Busy(),
-        options=options,
-        queue=queue,
-        state=state or MemoryStateStore(),
-    )
-    await engine.run()
-    return engine
+async def drain(queue: MemoryQueue, state: MemoryStateStore | None = None) -> Worker:
+    """A worker alone: it works the queue until it is empty."""
+    options = WorkerOptions(dry_run=True, concurrency=4)
+    worker = Worker(offline(), queue, state or MemoryStateStore(), [Busy()], options=options)
+    await worker.run()
+    return worker
 
 
 async def test_an_unreadable_item_is_dead_lettered_at_once() -> None:
     queue = MemoryQueue()
     await queue.put(b"\x00 not msgpack", key="junk")
-    engine = await drain(queue)
+    worker = await drain(queue)
     [letter] = await queue.dead_letters()
     assert letter.attempts == 1
     assert "CorruptItemError: corrupt payload" in letter.last_error
-    assert engine.tally.failed == 1
+    assert worker.tally.failed == 1
 
 
 async def test_an_item_for_a_processor_this_worker_lacks_is_dead_lettered() -> None:
@@ -60,29 +53,24 @@ async def test_an_issue_locked_by_another_worker_waits_its_turn() -> None:
     state = MemoryStateStore(clock=clock)
     await state.acquire("o/r#1", "someone-else", 0.5)
     await queue.put_many([message_for(WorkItem("o/r", "busy", issue(1)), Priority.LOW)])
-    engine = Engine(
-        offline(),
-        None,
-        Busy(),
-        options=EngineOptions(dry_run=True),
-        queue=queue,
-        state=state,
-    )
+    worker = Worker(offline(), queue, state, [Busy()], options=WorkerOptions(dry_run=True))
     claimed = await queue.claim_many(1)
-    assert await engine.handler.prepare(claimed) == []  # nacked: someone else has it
+    assert await worker.handler.prepare(claimed) == []  # nacked: someone else has it
     assert queue.meter.retried == 1
     clock.advance(3.0)  # their lock expired, and the retry is due
-    assert len(await engine.handler.prepare(await queue.claim_many(1))) == 1
+    assert len(await worker.handler.prepare(await queue.claim_many(1))) == 1
 
 
 async def test_two_versions_of_one_issue_in_one_batch_are_handled_one_at_a_time() -> None:
     queue = MemoryQueue(retry=RetryPolicy(base_s=0.0, cap_s=0.0))
     items = [WorkItem("o/r", "busy", issue(1, at)) for at in ("t1", "t2")]
     await queue.put_many([message_for(item, Priority.LOW) for item in items])
-    engine = Engine(offline(), None, Busy(), options=EngineOptions(dry_run=True), queue=queue)
-    ready = await engine.handler.prepare(await queue.claim_many(2))
+    worker = Worker(
+        offline(), queue, MemoryStateStore(), [Busy()], options=WorkerOptions(dry_run=True)
+    )
+    ready = await worker.handler.prepare(await queue.claim_many(2))
     assert len(ready) == 1
-    assert len(engine.handler.locks) == 1
+    assert len(worker.handler.locks) == 1
 
 
 async def test_a_dry_runs_keys_leave_the_real_ones_free() -> None:

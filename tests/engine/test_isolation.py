@@ -104,7 +104,7 @@ async def run_engine(emulator: Emulator, processor: Any) -> Any:
     async with GitHubClient(base_url=emulator.base_url, token="t0k3n") as client:
         await client.warm_up()  # the emulator has no limits: no pacing between writes
         engine = Engine(client, REPO, processor, options=EngineOptions(concurrency=8))
-        engine.planner.config = small_pool()
+        engine.worker.planner.config = small_pool()
         return await engine.run()
 
 

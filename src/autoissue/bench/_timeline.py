@@ -31,7 +31,7 @@ from msgspec.structs import replace
 from autoissue import _runtime
 from autoissue.bench._contenders import TOKEN, BenchTriage
 from autoissue.bench._emulated import admin_call
-from autoissue.engine import Engine, EngineOptions, RunSummary, Selector
+from autoissue.engine import Engine, EngineOptions, Observers, RunSummary, Selector
 from autoissue.github import GitHubClient
 from autoissue.model import Issue, Plan
 from autoissue.processors import ProcessContext
@@ -105,13 +105,13 @@ async def looped(issues: list[Issue], until: float, size: int = 100) -> AsyncIte
 
 def probing(engine: Engine) -> bool:
     """Whether the controller's algorithm is holding the limit down to probe no-load latency."""
-    algorithm = engine.controller.limiter.algorithm
+    algorithm = engine.worker.controller.limiter.algorithm
     return bool(getattr(getattr(algorithm, "delegate", algorithm), "probing", False))
 
 
 async def _sample(engine: Engine, recorder: Recorder, every: float) -> None:
     while True:
-        limiter = engine.controller.limiter
+        limiter = engine.worker.controller.limiter
         sample = (round(recorder.now(), 3), limiter.limit, limiter.in_flight, probing(engine))
         recorder.samples.append(sample)
         await asyncio.sleep(every)
@@ -138,7 +138,7 @@ def _engine(
         processor,
         options=EngineOptions(concurrency=spec.concurrency, force=True),
         selector=Selector(processor, skip_labels=frozenset(), skip_locked=False),
-        on_plan=recorder.done,
+        observers=Observers(on_plan=recorder.done),
         pages=looped(issues, recorder.t0 + spec.duration),
     )
 

@@ -15,7 +15,7 @@ from autoissue.cli._errors import friendly_errors
 from autoissue.cli._observe_options import ObserveOptions, observability_options, observed_run
 from autoissue.cli._summary import print_summary
 from autoissue.emulator import EmulatorConfig, run_in_thread
-from autoissue.engine import DEFAULT_SKIP_LABELS, Engine, EngineOptions, RunSummary
+from autoissue.engine import DEFAULT_SKIP_LABELS, Engine, EngineOptions, Observers, RunSummary
 from autoissue.github import GitHubClient
 from autoissue.model import priority_from_labels
 from autoissue.processors import Triage
@@ -115,7 +115,9 @@ def _triage_engine(
         repo,
         Triage(),
         options=EngineOptions(concurrency=concurrency, state="all"),
-        on_plan=lambda plan: planned.__setitem__(plan.issue, plan.labels_to_add),
+        observers=Observers(
+            on_plan=lambda plan: planned.__setitem__(plan.issue, plan.labels_to_add)
+        ),
         queue=stores.queue,
         state=stores.state,
     )

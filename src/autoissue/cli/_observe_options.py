@@ -27,7 +27,7 @@ from rich.console import Console
 
 from autoissue._exceptions import AutoIssueError, ConfigurationError
 from autoissue.cli._dashboard import Dashboard, DisplayMode, json_root_logs
-from autoissue.engine import Engine, RunSummary
+from autoissue.engine import Engine, RunSummary, Worker
 from autoissue.observe import (
     DEFAULT_METRICS_HOST,
     REPORT_SUFFIXES,
@@ -145,11 +145,10 @@ class Session:
     reports: list[Path] = field(default_factory=list)
     started: float = field(default_factory=time.time)
 
-    async def run(self, engine: Engine) -> RunSummary:
-        """Watch ``engine`` (controller, tally, queue) while it runs; returns its summary."""
+    async def run(self, engine: Engine | Worker) -> RunSummary:
+        """Watch a run or a worker (controller, tally, queue) while it goes; return its summary."""
         self.sources.controller, self.sources.tally = engine, engine.tally
-        # Engines that work through a durable queue expose it; older ones keep theirs private.
-        self.sources.queue = getattr(engine, "queue", None)
+        self.sources.queue = engine.queue
         await self.sample()  # time zero of the timeline
         self.summary = await engine.run()
         return self.summary

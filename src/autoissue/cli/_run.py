@@ -26,6 +26,7 @@ from autoissue.engine import (
     DEFAULT_SKIP_LABELS,
     Engine,
     EngineOptions,
+    Observers,
     PlanWriter,
     RunSummary,
     Selector,
@@ -132,7 +133,7 @@ def _engine(
         processor,
         options=settings.options,
         selector=settings.selector(processor),
-        plan_writer=writer,
+        observers=Observers(plan_writer=writer),
         history=JsonFileHistoryStore(history_path(settings)),
         # A dry run rehearses in a queue of its own: the durable one may hold real work
         # (a killed run's) that a rehearsal must not claim and ack unapplied.

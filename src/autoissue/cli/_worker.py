@@ -16,7 +16,7 @@ from autoissue.cli._interrupt import graceful_interrupt
 from autoissue.cli._observe_options import ObserveOptions, observability_options, observed_run
 from autoissue.cli._processor_settings import config_tables, option_flag, settings_for
 from autoissue.cli._summary import end_with_status, print_summary
-from autoissue.engine import Engine, EngineOptions, RunSummary
+from autoissue.engine import RunSummary, Worker, WorkerOptions
 from autoissue.github import (
     GitHubClient,
     normalise_base_url,
@@ -49,9 +49,9 @@ async def work(
             observe, client=client, state_dir=options["state_dir"], labels=labels
         ) as session,
     ):
-        engine = _engine(client, stores, processors, options)
-        with gc_tuned(), graceful_interrupt(engine):
-            return await session.run(engine)
+        worker = _worker(client, stores, processors, options)
+        with gc_tuned(), graceful_interrupt(worker):
+            return await session.run(worker)
 
 
 def _options_for(name: str, options: dict[str, Any], token: str | None) -> dict[str, Any]:
@@ -63,21 +63,13 @@ def _options_for(name: str, options: dict[str, Any], token: str | None) -> dict[
     )
 
 
-def _engine(
+def _worker(
     client: GitHubClient, stores: Backend, processors: list[Processor], options: dict[str, Any]
-) -> Engine:
-    engine_options = EngineOptions(
+) -> Worker:
+    worker_options = WorkerOptions(
         concurrency=options["concurrency"], idle_exit_s=options["idle_exit"]
     )
-    return Engine(
-        client,
-        None,
-        processors[0],
-        processors=processors[1:],
-        options=engine_options,
-        queue=stores.queue,
-        state=stores.state,
-    )
+    return Worker(client, stores.queue, stores.state, processors, options=worker_options)
 
 
 @click.command("worker")

@@ -1,10 +1,12 @@
 """The engine: source, selector, durable queue, processors and write-back, joined up.
 
 :class:`Engine` runs one processor over one repository as :class:`EngineOptions` say and
-returns a :class:`RunSummary`; :class:`Selector` decides which issues are admitted (skipping
-:data:`DEFAULT_SKIP_LABELS`); :class:`WriteBack` applies a plan exactly once, or a
-:class:`PlanWriter` appends it to a JSON-lines file instead, for :class:`PlanApplier` to
-apply later (``autoissue apply``).
+returns a :class:`RunSummary`: its intake lists and enqueues, and a :class:`Worker` (alone,
+``autoissue worker``) claims, processes and writes back, as :class:`WorkerOptions` say,
+telling its :class:`Observers` of every plan; :class:`Selector` decides which issues are
+admitted (skipping :data:`DEFAULT_SKIP_LABELS`); :class:`WriteBack` applies a plan exactly
+once, or a :class:`PlanWriter` appends it to a JSON-lines file instead, for
+:class:`PlanApplier` to apply later (``autoissue apply``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from autoissue.engine._engine import Engine, EngineOptions
 from autoissue.engine._selector import DEFAULT_SKIP_LABELS, Selector
 from autoissue.engine._summary import RunSummary, RunTally
 from autoissue.engine._work import decode_item
+from autoissue.engine._worker import Observers, Worker, WorkerOptions
 from autoissue.engine._writeback import PlanWriter, WriteBack
 
 __all__ = [
@@ -21,11 +24,14 @@ __all__ = [
     "ApplySummary",
     "Engine",
     "EngineOptions",
+    "Observers",
     "PlanApplier",
     "PlanWriter",
     "RunSummary",
     "RunTally",
     "Selector",
+    "Worker",
+    "WorkerOptions",
     "WriteBack",
     "decode_item",
     "read_plans",

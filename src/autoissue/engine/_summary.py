@@ -141,3 +141,22 @@ class RunTally:
     def done(self) -> int:
         """Items whose outcome is known to this run."""
         return self.processed + self.failed + sum(self.skipped.values())
+
+
+def tally_counts(tally: RunTally, still_queued: int) -> dict[str, Any]:
+    """The summary's counts as ``tally`` has them, with what the queue still holds."""
+    return {
+        "enqueued": tally.enqueued,
+        "queued_before": tally.queued_before,
+        "skipped_at_work": tally.skipped_at_work,
+        "still_queued": still_queued,
+        "listed": tally.listed,
+        "processed": tally.processed,
+        "skipped": dict(tally.skipped),
+        "failed": tally.failed,
+        "writes": tally.writes,
+        "requeued": tally.requeued,
+        "cost_usd": round(tally.cost_usd, 4),
+        "failures": list(tally.failures),
+        "outcomes": dict(tally.outcomes),
+    }
