@@ -360,3 +360,13 @@ async def test_a_delayed_item_can_expire_before_it_is_due(queue: Queue, clock: F
     clock.advance(10)
     assert await queue.claim() is None
     assert (await queue.statistics()).waiting == 0
+
+
+async def test_an_acked_item_s_ttl_passing_changes_nothing(queue: Queue, clock: FakeClock) -> None:
+    await queue.put(b"quick", ttl_s=5)
+    lease = await queue.claim()
+    assert lease is not None
+    assert await queue.ack([lease.id]) == 1
+    clock.advance(6)
+    assert await queue.claim() is None
+    assert await queue.dead_letters() == []

@@ -151,9 +151,11 @@ async def test_a_script_error_is_a_queue_error(redis_url: str) -> None:
 
 def test_undecodable_redis_fields_are_corrupt_item_errors() -> None:
     with pytest.raises(CorruptItemError):
-        _lease([b"1", b"9", 1, b"0", b"", b"x"], 0.0)
+        _lease([b"1", b"9 1 0 ", b"", b"x"], 0.0)
     with pytest.raises(CorruptItemError):
-        _dead_letter("1", [b"x", b"1", b"", b"", b"0", b"", b""])
+        _lease([b"1", b"2 1", b"", b"x"], 0.0)
+    with pytest.raises(CorruptItemError):
+        _dead_letter("1", [b"x", b"1", b"", b"", b"0", b"", b"", b""])
 
 
 async def test_a_bad_dsn_is_a_configuration_error() -> None:

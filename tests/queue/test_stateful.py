@@ -51,10 +51,17 @@ class QueueMachine(RuleBasedStateMachine):
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(coro)
 
-    @rule(count=st.integers(1, 4), priority=st.integers(0, 3), dup=st.booleans())
-    def put(self, count: int, priority: int, dup: bool) -> None:
+    @rule(
+        count=st.integers(1, 4),
+        priority=st.integers(0, 3),
+        dup=st.booleans(),
+        group=st.sampled_from([None, "o/a", "o/b"]),
+    )
+    def put(self, count: int, priority: int, dup: bool, group: str | None) -> None:
         key = "same" if dup else f"k{next(self.keys)}"
-        messages = [Message(b"x", key=f"{key}-{i}", priority=priority) for i in range(count)]
+        messages = [
+            Message(b"x", key=f"{key}-{i}", priority=priority, group=group) for i in range(count)
+        ]
         ids = self.run(self.queue.put_many(messages))
         self.put_ids.update(item for item in ids if item is not None)
 
@@ -125,6 +132,7 @@ class QueueMachine(RuleBasedStateMachine):
         dead = {d.id for d in self.run(self.queue.dead_letters(limit=10_000))}
         assert self.acked | dead == self.put_ids
         assert not self.acked & dead
+        assert self.run(self.queue.statistics()).unfinished == 0
 
 
 def _check(dsn: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import pickle
 import random
 from pathlib import Path
@@ -106,6 +107,20 @@ def test_lower_priorities_get_their_share_under_a_flood() -> None:
     assert counts[Priority.HIGH] == counts[Priority.MEDIUM] == counts[Priority.LOW] == 100
     assert PriorityPolicy(lower_share=0).order(9) == tuple(Priority)
     assert policy.plan(0, {Priority.LOW: 2}, 5) == [Priority.LOW, Priority.LOW]
+
+
+@pytest.mark.parametrize("share", [0, 0.1, 0.25, 0.5])
+def test_runs_of_slots_try_what_each_slot_would(share: float) -> None:
+    policy = PriorityPolicy(lower_share=share)
+    for tick in range(13):
+        for n in (1, 2, 3, 9, 30):
+            runs = policy.runs(tick, n)
+            assert [order for order, slots in runs for _ in range(slots)] == [
+                policy.order(slot) for slot in range(tick, tick + n)
+            ]
+            assert all(slots > 0 for _, slots in runs)
+            # Neighbouring runs differ: a run is as long as the order stays the same.
+            assert all(a[0] != b[0] for a, b in itertools.pairwise(runs))
 
 
 def test_priority_names_and_keys() -> None:

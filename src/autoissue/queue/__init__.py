@@ -1,4 +1,7 @@
-"""The durable work queue: priorities, leases, retries, dead letters and backpressure.
+"""The durable work queue: priorities, fair groups, leases, retries, dead letters, backpressure.
+
+Inside each priority, claims go round the items' groups (repositories) in turn, so one huge
+repository enqueued first does not starve the others (see :class:`Queue`).
 
 One contract (:class:`Queue`), three backends: :class:`MemoryQueue` (tests, one process),
 :class:`SqliteQueue` (the embedded default, WAL, one file) and ``RedisQueue`` (several

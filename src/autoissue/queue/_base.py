@@ -48,8 +48,13 @@ _FULL_BACKOFF = 8
 class Queue(abc.ABC):
     """A durable priority queue with leases, retries, dead letters and backpressure.
 
-    Priorities are served critical first, FIFO (by first put) inside each, except the share of
-    claims :class:`PriorityPolicy` reserves for lower priorities. ``max_depth`` bounds the
+    Priorities are served critical first, except the share of claims :class:`PriorityPolicy`
+    reserves for lower priorities. Inside a priority, claims are fair across the messages'
+    groups (repositories): each claim slot a priority serves goes to the next group, in the
+    order of their names and round the circle, after the group that priority served last, so
+    a claim of ``n`` is ``n`` claims of one. The backend keeps that last group, so successive
+    claims, and every handle and process sharing the queue, go on round the same circle.
+    Inside a group, items go FIFO (by first put). ``max_depth`` bounds the
     waiting items: ``put`` then waits (polling every ``poll_s`` on ``clock``, then less often
     while it stays full, up to 8 ``poll_s``) and raises
     :class:`QueueFullError` after ``max_wait_s``. Backend failures raise
@@ -90,12 +95,14 @@ class Queue(abc.ABC):
         ttl_s: float | None = None,
         not_before: float | None = None,
         max_wait_s: float | None = None,
+        group: str | None = None,
     ) -> str | None:
         """Enqueue one item; return its id, or ``None`` if ``key`` was enqueued before.
 
         Atomic. Waits at ``max_depth`` (see the class); raises :class:`QueueFullError`.
+        ``group`` is the item's group (see :class:`Message`).
         """
-        message = Message(payload, key, priority, ttl_s, not_before)
+        message = Message(payload, key, priority, ttl_s, not_before, group)
         return (await self.put_many([message], max_wait_s=max_wait_s))[0]
 
     async def put_many(
@@ -144,8 +151,9 @@ class Queue(abc.ABC):
         """Lease up to ``n`` ready items for ``lease_s`` seconds; ``[]`` when none is ready.
 
         Atomic: one transaction or script moves due retries and expired leases back to
-        waiting, dead-letters items past their TTL or out of attempts, and leases the batch.
-        Each lease's ``attempts`` counts this claim.
+        waiting, dead-letters items past their TTL or out of attempts, leases the batch (fair
+        across groups inside each priority, see the class) and moves each priority's place in
+        its round of groups. Each lease's ``attempts`` counts this claim.
         """
         if n < 1:
             raise ConfigurationError(f"claim_many needs n >= 1, not {n}")
@@ -337,4 +345,6 @@ def _checked(message: Message) -> Message:
         raise ConfigurationError(f"queue payloads are bytes, not {type(message.payload).__name__}")
     if message.ttl_s is not None and message.ttl_s <= 0:
         raise ConfigurationError(f"ttl_s must be positive, not {message.ttl_s}")
+    if message.group is not None and not isinstance(message.group, str):
+        raise ConfigurationError(f"queue groups are str, not {type(message.group).__name__}")
     return message

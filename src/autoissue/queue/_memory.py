@@ -1,16 +1,20 @@
 """The in-process backend: for tests, demos and single-process runs that need no durability.
 
-Heaps keep claims O(log n): one per priority ordered by first-put sequence (FIFO), one of
-delayed items by ready time and one of leases by deadline. Entries are invalidated lazily: each
-carries the record's ``version`` at push time, and any state change bumps the version.
+Heaps keep claims O(log n): one per priority and group ordered by first-put sequence (FIFO),
+one of delayed items by ready time and one of leases by deadline. Each priority's groups with
+ready items are kept in a sorted list, served round-robin from a cursor by bisection. Entries
+are invalidated lazily: each carries the record's ``version`` at push time, and any state
+change bumps the version.
 Methods never await between reading and writing, so each hook is atomic on the event loop.
 """
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from autoissue.model import Priority
@@ -20,6 +24,8 @@ from autoissue.queue._types import Backlog, DeadLetter, Lease, Message
 
 _WAITING, _LEASED, _DEAD = "waiting", "leased", "dead"
 
+_Entry = tuple[int, int, str]  # (first-put sequence, version, id)
+
 
 @dataclass(slots=True)
 class _Record:
@@ -28,6 +34,7 @@ class _Record:
     payload: bytes
     priority: Priority
     key: str | None
+    group: str  # "" for the implicit group
     enqueued_at: float
     expires_at: float | None
     ready_at: float  # waiting: visible from; leased: the lease deadline
@@ -39,6 +46,53 @@ class _Record:
     dead_at: float = 0.0
 
 
+@dataclass(slots=True)
+class _Lane:
+    """One priority's ready items: a FIFO heap per group, the groups served round-robin.
+
+    ``names`` lists, sorted, the groups whose heap is not empty (its entries may all be stale);
+    ``cursor`` is the group served last, so the next pop goes to the first name after it.
+    ``valid`` returns the record an entry names if the entry is not stale.
+    """
+
+    valid: Callable[[str, int], _Record | None]
+    heaps: dict[str, list[_Entry]] = field(default_factory=dict)
+    names: list[str] = field(default_factory=list)
+    cursor: str | None = None
+
+    def push(self, group: str, entry: _Entry) -> None:
+        """Make an item ready in ``group``."""
+        heap = self.heaps.get(group)
+        if heap is None:
+            heap = self.heaps[group] = []
+            bisect.insort(self.names, group)
+        heapq.heappush(heap, entry)
+
+    def pop(self) -> _Record | None:
+        """The oldest valid item of the next group after the cursor, or ``None`` if none."""
+        names = self.names
+        while names:
+            at = self._next_at() if len(names) > 1 else 0
+            name = names[at]
+            heap = self.heaps[name]
+            record = None
+            while heap and record is None:
+                _, version, item_id = heapq.heappop(heap)
+                record = self.valid(item_id, version)
+            if not heap:
+                del self.heaps[name], names[at]
+            if record is not None:
+                self.cursor = name
+                return record
+        return None
+
+    def _next_at(self) -> int:
+        # Where in ``names`` the first group after the cursor is, going round past the end.
+        if self.cursor is None:
+            return 0
+        return bisect.bisect_right(self.names, self.cursor) % len(self.names)
+
+
 class MemoryQueue(Queue):
     """A :class:`Queue` held in this process's memory; see :class:`Queue` for the options."""
 
@@ -47,7 +101,7 @@ class MemoryQueue(Queue):
         self._items: dict[str, _Record] = {}
         self._keys: set[str] = set()
         self._seq = itertools.count(1)
-        self._ready: dict[Priority, list[tuple[int, int, str]]] = {p: [] for p in Priority}
+        self._ready: dict[Priority, _Lane] = {p: _Lane(self._valid) for p in Priority}
         self._delayed: list[tuple[float, int, int, str]] = []
         self._leased: list[tuple[float, int, int, str]] = []
         self._ttl: list[tuple[float, int, str]] = []
@@ -65,7 +119,7 @@ class MemoryQueue(Queue):
         elif at > now:
             heapq.heappush(self._delayed, entry)
         else:
-            heapq.heappush(self._ready[record.priority], (record.seq, record.version, record.id))
+            self._ready[record.priority].push(record.group, (record.seq, record.version, record.id))
 
     def _bury(self, record: _Record, reason: str, now: float) -> None:
         record.state, record.reason, record.dead_at = _DEAD, reason, now
@@ -125,6 +179,7 @@ class MemoryQueue(Queue):
             payload=message.payload,
             priority=Priority(message.priority),
             key=message.key,
+            group=message.group or "",
             enqueued_at=now,
             expires_at=None if message.ttl_s is None else now + message.ttl_s,
             ready_at=now,
@@ -134,28 +189,27 @@ class MemoryQueue(Queue):
             heapq.heappush(self._ttl, (record.expires_at, seq, record.id))
         return record
 
-    def _pop_ready(self, priority: Priority) -> _Record | None:
-        heap = self._ready[priority]
-        while heap:
-            _, version, item_id = heapq.heappop(heap)
-            if record := self._valid(item_id, version):
-                return record
-        return None
+    def _take(self, order: tuple[Priority, ...], slots: int) -> list[_Record]:
+        # A run of slots: served by the first priority in ``order`` until it runs dry, then
+        # the next (a lane that ran dry stays dry until the claim is over).
+        records: list[_Record] = []
+        for priority in order:
+            lane = self._ready[priority]
+            while lane.names and len(records) < slots and (record := lane.pop()) is not None:
+                records.append(record)
+        return records
 
     async def _claim(self, n: int, now: float, lease_until: float, tick: int) -> list[Lease]:
         self._housekeep(now)
         leases: list[Lease] = []
-        slot = tick
-        while len(leases) < n:
-            picked = next(
-                (r for p in self.priorities.order(slot) if (r := self._pop_ready(p))), None
-            )
-            if picked is None:
+        for order, slots in self.priorities.runs(tick, n):
+            records = self._take(order, slots)
+            for record in records:
+                record.attempts += 1
+                self._schedule(record, _LEASED, lease_until, now)
+                leases.append(_lease(record))
+            if len(records) < slots:
                 break
-            slot += 1
-            picked.attempts += 1
-            self._schedule(picked, _LEASED, lease_until, now)
-            leases.append(_lease(picked))
         return leases
 
     async def _heartbeat(self, ids: list[str], lease_until: float) -> list[str]:
@@ -244,6 +298,7 @@ def _lease(record: _Record) -> Lease:
         lease_until=record.ready_at,
         enqueued_at=record.enqueued_at,
         key=record.key,
+        group=record.group or None,
     )
 
 
@@ -257,4 +312,5 @@ def _dead_letter(record: _Record) -> DeadLetter:
         last_error=record.last_error,
         dead_at=record.dead_at,
         key=record.key,
+        group=record.group or None,
     )

@@ -106,6 +106,24 @@ class PriorityPolicy:
         start = 1 + (tick // every) % (len(_ORDER) - 1)
         return _ORDER[start:] + _ORDER[:start]
 
+    def runs(self, tick: int, n: int) -> list[tuple[tuple[Priority, ...], int]]:
+        """Claim slots ``tick`` to ``tick + n - 1`` as runs of slots that try the same order.
+
+        Returns ``(order, slots)`` pairs: a backend serves a whole run from the first
+        priority in ``order`` that has items, then the next, without asking for each slot.
+        """
+        every = self.every
+        if n == 1 or not every:
+            return [(self.order(tick), n)]
+        runs = []
+        slot, end = tick, tick + n
+        while slot < end:
+            # One slot that serves lower priorities first, or the strict ones up to the next.
+            length = 1 if (slot + 1) % every == 0 else every - 1 - slot % every
+            runs.append((self.order(slot), min(length, end - slot)))
+            slot += length
+        return runs
+
     def plan(self, tick: int, available: dict[Priority, int], n: int) -> list[Priority]:
         """Which priority each of ``n`` slots from ``tick`` serves, given what is available.
 

@@ -34,7 +34,8 @@ from autoissue.queue._types import Backlog, DeadLetter, Lease, Message
 
 T = TypeVar("T")
 
-_DEAD_FIELDS = ("p", "a", "r", "l", "t", "k", "d")
+_DEAD_FIELDS = ("p", "a", "r", "l", "t", "k", "d", "g")
+_SCRIPTS = ("PUT", "CLAIM", "HEARTBEAT", "ACK", "NACK", "REPLAY", "PURGE", "BACKLOG", "UPGRADE")
 
 
 async def call_redis(where: str, action: Callable[[], Awaitable[T]]) -> T:
@@ -51,7 +52,8 @@ class RedisQueue(Queue):
     """A :class:`Queue` in Redis under ``prefix``; see :class:`Queue` for the options.
 
     ``client`` is a ``redis.asyncio.Redis`` made with ``decode_responses=False``; the queue
-    closes it only if ``owns_client``.
+    closes it only if ``owns_client``. Before its first claim or count, a handle enrols the
+    ready items a queue from before groups left under ``prefix`` (one script, idempotent).
     """
 
     def __init__(
@@ -68,10 +70,8 @@ class RedisQueue(Queue):
         self.prefix = prefix
         self.where = where
         self._owns_client = owns_client
-        self._scripts = {
-            name: client.register_script(getattr(lua, name))
-            for name in ("PUT", "CLAIM", "HEARTBEAT", "ACK", "NACK", "REPLAY", "PURGE", "BACKLOG")
-        }
+        self._scripts = {name: client.register_script(getattr(lua, name)) for name in _SCRIPTS}
+        self._upgraded = False
 
     def describe(self) -> str:
         """The server and key prefix, never a password."""
@@ -81,21 +81,29 @@ class RedisQueue(Queue):
         script = self._scripts[name]
         return await call_redis(self.where, lambda: script(args=[self.prefix, *args]))
 
+    async def _upgrade(self) -> None:
+        # Once per handle: cheaper than a check in every claim, and the data only ever needs it
+        # once (each put, retry and replay enrols its group itself).
+        if not self._upgraded:
+            await self._run("UPGRADE")
+            self._upgraded = True
+
     async def _put(self, messages: list[Message], now: float) -> list[str | None]:
         args: list[Any] = [repr(now)]
         for m in messages:
             expires = "" if m.ttl_s is None else repr(now + m.ttl_s)
             ready_at = repr(max(now, m.not_before or now))
-            args += [m.key or "", int(m.priority), expires, ready_at, m.payload]
+            args += [m.key or "", int(m.priority), expires, ready_at, m.payload, m.group or ""]
         ids = await self._run("PUT", *args)
         return [None if item is None else _text(item) for item in ids]
 
     async def _claim(self, n: int, now: float, lease_until: float, tick: int) -> list[Lease]:
+        await self._upgrade()
         every = self.priorities.every
         flat = await self._run(
             "CLAIM", repr(now), n, repr(lease_until), self.retry.max_attempts, tick, every
         )
-        return [_lease(flat[i : i + 6], lease_until) for i in range(0, len(flat), 6)]
+        return [_lease(flat[i : i + 4], lease_until) for i in range(0, len(flat), 4)]
 
     async def _heartbeat(self, ids: list[str], lease_until: float) -> list[str]:
         return [_text(item) for item in await self._run("HEARTBEAT", repr(lease_until), *ids)]
@@ -136,6 +144,7 @@ class RedisQueue(Queue):
         return int(await self._run("PURGE", *(ids or [])) if ids != [] else 0)
 
     async def _backlog(self, now: float) -> Backlog:
+        await self._upgrade()
         counts = [int(c) for c in await self._run("BACKLOG", repr(now), self.retry.max_attempts)]
         ready = {p: counts[int(p)] for p in Priority}
         delayed, in_flight, retrying, dead = counts[4:]
@@ -151,8 +160,10 @@ def _text(value: bytes | str | int) -> str:
 
 
 def _lease(fields: list[Any], lease_until: float) -> Lease:
-    item_id, priority, attempts, enqueued_at, key, payload = fields
+    # CLAIM packs the small fields in one header: "priority attempts enqueued_at group".
+    item_id, header, key, payload = fields
     try:
+        priority, attempts, enqueued_at, group = _text(header).split(" ", 3)
         return Lease(
             id=_text(item_id),
             payload=bytes(payload),
@@ -161,13 +172,14 @@ def _lease(fields: list[Any], lease_until: float) -> Lease:
             lease_until=lease_until,
             enqueued_at=float(enqueued_at),
             key=_text(key) or None,
+            group=group or None,
         )
     except (TypeError, ValueError) as exc:
         raise CorruptItemError(f"queue item {_text(item_id)} is damaged: {exc}") from exc
 
 
 def _dead_letter(item_id: str, fields: list[Any]) -> DeadLetter:
-    priority, attempts, reason, last_error, dead_at, key, payload = fields
+    priority, attempts, reason, last_error, dead_at, key, payload, group = fields
     try:
         return DeadLetter(
             id=item_id,
@@ -178,6 +190,7 @@ def _dead_letter(item_id: str, fields: list[Any]) -> DeadLetter:
             last_error=_text(last_error or b""),
             dead_at=float(dead_at or 0.0),
             key=_text(key or b"") or None,
+            group=_text(group or b"") or None,
         )
     except (TypeError, ValueError) as exc:
         raise CorruptItemError(f"dead letter {item_id} is damaged: {exc}") from exc

@@ -1,11 +1,17 @@
 """The embedded default backend: one SQLite file in WAL mode, shared by any local processes.
 
 One table holds every item; ``state`` says waiting, leased or dead, and ``ready_at`` is when a
-waiting item becomes visible or when a lease ends, so one index serves claims and another
-finds due leases. Each hook is one ``BEGIN IMMEDIATE`` transaction (see
-:mod:`autoissue._sqlite`): a batch claim costs a handful of indexed statements
-whatever its size, which is where the throughput comes from. AUTOINCREMENT keeps ids unique
-for the file's life, so a stale ack can never hit a newer item.
+waiting item becomes visible or when a lease ends, so one index, by priority, state, group and
+id, serves fair claims (:mod:`autoissue.queue._sqlite_fair`) and another finds due leases.
+``queue_rotation`` keeps, per priority, the group served last. Each hook is one
+``BEGIN IMMEDIATE`` transaction (see :mod:`autoissue._sqlite`): a batch claim costs a handful
+of indexed statements whatever its size (and about two more per group it spans), which is
+where the throughput comes from. AUTOINCREMENT keeps ids unique for the file's life, so a
+stale ack can never hit a newer item.
+
+The schema has no version number: :func:`upgrade` looks at the table and adds what an older
+file lacks (the ``grp`` column and its index), so a queue file from before groups keeps its
+items, which all join the implicit group.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from autoissue._sqlite import SqliteDatabase
 from autoissue.model import Priority
 from autoissue.queue._base import Decide, Queue
 from autoissue.queue._policy import Decision
+from autoissue.queue._sqlite_fair import pick
 from autoissue.queue._types import Backlog, DeadLetter, Lease, Message
 
 _WAITING, _LEASED, _DEAD = 0, 1, 2
@@ -36,17 +43,24 @@ CREATE TABLE IF NOT EXISTS queue_items (
     payload BLOB NOT NULL,
     reason TEXT NOT NULL DEFAULT '',
     last_error TEXT NOT NULL DEFAULT '',
-    dead_at REAL
+    dead_at REAL,
+    grp TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX IF NOT EXISTS queue_items_fifo ON queue_items (priority, state, id);
 CREATE INDEX IF NOT EXISTS queue_items_due ON queue_items (state, ready_at);
 CREATE INDEX IF NOT EXISTS queue_items_ttl ON queue_items (expires_at)
     WHERE expires_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS queue_keys (key TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS queue_rotation (priority INTEGER PRIMARY KEY, grp TEXT NOT NULL);
 """
 
-_COLUMNS = "id, priority, attempts, ready_at, enqueued_at, key, payload"
-_DEAD_COLUMNS = "id, priority, attempts, reason, last_error, dead_at, key, payload"
+#: What :func:`upgrade` runs once the table has its ``grp`` column. The FIFO index before
+#: groups, (priority, state, id), is dropped: the fair one serves every claim.
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS queue_items_fair ON queue_items (priority, state, grp, id);
+DROP INDEX IF EXISTS queue_items_fifo
+"""
+
+_DEAD_COLUMNS = "id, priority, attempts, reason, last_error, dead_at, key, payload, grp"
 
 
 class SqliteQueue(Queue):
@@ -70,8 +84,9 @@ class SqliteQueue(Queue):
         self.db = db or SqliteDatabase(path, busy_timeout_s=busy_timeout_s)
 
     async def open(self) -> SqliteQueue:
-        """Create the file and its tables if needed; return the queue."""
+        """Create the file and its tables if needed, upgrade an older file; return the queue."""
         await self.db.open(SCHEMA)
+        await self.db.run(upgrade)
         return self
 
     async def __aenter__(self) -> SqliteQueue:
@@ -83,6 +98,22 @@ class SqliteQueue(Queue):
 
     def _housekeep(self, conn: sqlite3.Connection, now: float) -> None:
         # Expired leases return (or die out of attempts); then waiting items past their TTL die.
+        # Leases seldom expire: one probe of the (state, ready_at) index usually spares the
+        # claim both updates (a claim of one is a dozen statements, so this is worth it).
+        due = conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM queue_items WHERE state = ? AND ready_at <= ?)",
+            (_LEASED, now),
+        ).fetchone()[0]
+        if due:
+            self._return_leases(conn, now)
+        conn.execute(
+            "UPDATE queue_items INDEXED BY queue_items_ttl SET state = ?, dead_at = ?,"
+            " reason = 'expired before it was claimed (ttl)'"
+            " WHERE expires_at <= ? AND state = ?",
+            (_DEAD, now, now, _WAITING),
+        )
+
+    def _return_leases(self, conn: sqlite3.Connection, now: float) -> None:
         conn.execute(
             "UPDATE queue_items SET state = ?, dead_at = ?,"
             " reason = 'lease expired on all ' || attempts || ' attempts'"
@@ -92,12 +123,6 @@ class SqliteQueue(Queue):
         conn.execute(
             "UPDATE queue_items SET state = ? WHERE state = ? AND ready_at <= ?",
             (_WAITING, _LEASED, now),
-        )
-        conn.execute(
-            "UPDATE queue_items INDEXED BY queue_items_ttl SET state = ?, dead_at = ?,"
-            " reason = 'expired before it was claimed (ttl)'"
-            " WHERE expires_at <= ? AND state = ?",
-            (_DEAD, now, now, _WAITING),
         )
 
     async def _put(self, messages: list[Message], now: float) -> list[str | None]:
@@ -109,9 +134,7 @@ class SqliteQueue(Queue):
     async def _claim(self, n: int, now: float, lease_until: float, tick: int) -> list[Lease]:
         def claim(conn: sqlite3.Connection) -> list[Lease]:
             self._housekeep(conn, now)
-            candidates = {p: _ready(conn, p, now, n) for p in Priority}
-            plan = self.priorities.plan(tick, {p: len(c) for p, c in candidates.items()}, n)
-            chosen = [candidates[p].pop(0) for p in plan]
+            chosen = pick(conn, now, n, self.priorities.runs(tick, n))
             conn.executemany(
                 "UPDATE queue_items SET state = ?, ready_at = ?, attempts = attempts + 1"
                 " WHERE id = ?",
@@ -218,6 +241,19 @@ class SqliteQueue(Queue):
             await self.db.close()
 
 
+def upgrade(conn: sqlite3.Connection) -> None:
+    """Bring a queue table made by an older version up to this one's; idempotent.
+
+    A file from before groups lacks the ``grp`` column: adding it with its default puts every
+    item in the implicit group, in place (SQLite adds a column without rewriting rows).
+    """
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(queue_items)")}
+    if "grp" not in columns:
+        conn.execute("ALTER TABLE queue_items ADD COLUMN grp TEXT NOT NULL DEFAULT ''")
+    for statement in _INDEXES.split(";"):
+        conn.execute(statement)
+
+
 def _int(item_id: str) -> int:
     # Ids are decimal strings on every backend; anything else names no item.
     return int(item_id) if item_id.isdigit() else -1
@@ -229,8 +265,8 @@ def _insert(conn: sqlite3.Connection, message: Message, now: float) -> str | Non
         if not fresh.rowcount:
             return None
     cursor = conn.execute(
-        "INSERT INTO queue_items (priority, ready_at, enqueued_at, expires_at, key, payload)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO queue_items (priority, ready_at, enqueued_at, expires_at, key, payload, grp)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (
             int(message.priority),
             max(now, message.not_before or now),
@@ -238,26 +274,17 @@ def _insert(conn: sqlite3.Connection, message: Message, now: float) -> str | Non
             None if message.ttl_s is None else now + message.ttl_s,
             message.key,
             message.payload,
+            message.group or "",
         ),
     )
     return str(cursor.lastrowid)
-
-
-def _ready(conn: sqlite3.Connection, priority: Priority, now: float, n: int) -> list[Any]:
-    return conn.execute(
-        # INDEXED BY: left alone, the planner picks the (state, ready_at) index and sorts every
-        # waiting row, which makes a single claim O(backlog).
-        f"SELECT {_COLUMNS} FROM queue_items INDEXED BY queue_items_fifo"  # noqa: S608
-        " WHERE priority = ? AND state = ? AND ready_at <= ? ORDER BY id LIMIT ?",
-        (int(priority), _WAITING, now, n),
-    ).fetchall()
 
 
 def _leases(
     conn: sqlite3.Connection, rows: list[Any], lease_until: float, now: float
 ) -> list[Lease]:
     leases = []
-    for item_id, priority, attempts, _, enqueued_at, key, payload in rows:
+    for item_id, priority, attempts, _, enqueued_at, key, payload, group in rows:
         if not isinstance(payload, bytes):
             # A damaged row must not stop the run: it goes to the dead letters for a human.
             _bury(conn, str(item_id), "corrupt item", f"payload is {type(payload).__name__}", now)
@@ -271,6 +298,7 @@ def _leases(
                 lease_until,
                 enqueued_at,
                 key,
+                group or None,
             )
         )
     return leases
@@ -295,10 +323,18 @@ def _each_dead(
 
 
 def _dead_letter(row: Any) -> DeadLetter:
-    item_id, priority, attempts, reason, last_error, dead_at, key, payload = row
+    item_id, priority, attempts, reason, last_error, dead_at, key, payload, group = row
     blob = payload if isinstance(payload, bytes) else str(payload).encode()
     return DeadLetter(
-        str(item_id), blob, Priority(priority), attempts, reason, last_error, dead_at, key
+        str(item_id),
+        blob,
+        Priority(priority),
+        attempts,
+        reason,
+        last_error,
+        dead_at,
+        key,
+        group or None,
     )
 
 

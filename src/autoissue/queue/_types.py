@@ -22,7 +22,9 @@ class Message:
 
     ``payload`` is opaque bytes (the engine stores compact msgspec); ``key`` makes the put
     idempotent; ``ttl_s`` discards (dead-letters) the item if it is still waiting that long after
-    the put; ``not_before`` (epoch seconds) keeps it invisible until then.
+    the put; ``not_before`` (epoch seconds) keeps it invisible until then. ``group`` (the engine
+    passes the repository, ``OWNER/NAME``) is what claims are fair across inside a priority;
+    items without one (``None``, or ``""``, which means the same) form one implicit group.
     """
 
     payload: bytes
@@ -30,13 +32,14 @@ class Message:
     priority: Priority = Priority.MEDIUM
     ttl_s: float | None = None
     not_before: float | None = None
+    group: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Lease:
     """A claimed item: the consumer owns it until ``lease_until`` unless it heartbeats.
 
-    ``attempts`` counts claims of this item, this one included.
+    ``attempts`` counts claims of this item, this one included; ``group`` is the message's.
     """
 
     id: str
@@ -46,11 +49,12 @@ class Lease:
     lease_until: float
     enqueued_at: float
     key: str | None = None
+    group: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
-    """An item that will not be retried, with why (``reason``) and its last error."""
+    """An item that will not be retried, with why (``reason``), its last error and its group."""
 
     id: str
     payload: bytes
@@ -60,6 +64,7 @@ class DeadLetter:
     last_error: str
     dead_at: float
     key: str | None = None
+    group: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
