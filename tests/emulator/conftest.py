@@ -1,7 +1,9 @@
-"""Fixtures: emulators on a fake clock, and a small JSON client for them."""
+"""Fixtures: emulators on a fake clock, a small JSON client, and a webhook receiver."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -9,6 +11,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from multidict import CIMultiDict
 
 from autoissue.emulator import Emulator, EmulatorConfig, FakeClock
@@ -78,3 +81,68 @@ def push_branch(clone_url: str, branch: str, workdir: Path) -> None:
     subprocess.run(["git", "-C", str(work), "add", "fix.txt"], check=True)
     subprocess.run(["git", "-C", str(work), *env_args, "commit", "-q", "-m", "fix"], check=True)
     subprocess.run(["git", "-C", str(work), "push", "-q", "origin", branch], check=True)
+
+
+class Received:
+    """One webhook delivery as the receiver got it."""
+
+    def __init__(self, headers: CIMultiDict[str], body: bytes) -> None:
+        self.headers = headers
+        self.body = body
+        self.payload: dict[str, Any] = json.loads(body)
+
+    @property
+    def kind(self) -> tuple[str, str]:
+        """``(X-GitHub-Event, action)``."""
+        return self.headers["X-GitHub-Event"], self.payload["action"]
+
+
+class Receiver:
+    """A webhook receiver on loopback: keeps every delivery and answers ``status``.
+
+    While ``gate`` is set and not open, answers wait for it; ``arrived`` is set by each one.
+    """
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.status = 200
+        self.gate: asyncio.Event | None = None
+        self.arrived = asyncio.Event()
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_post("/hook", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self.url = f"http://{host}:{port}/hook"
+        return self.url
+
+    async def close(self) -> None:
+        if self.gate is not None:
+            self.gate.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        self.received.append(Received(request.headers.copy(), await request.read()))
+        self.arrived.set()
+        if self.gate is not None:
+            await self.gate.wait()
+        return web.Response(status=self.status, text="thanks")
+
+    def kinds(self) -> list[tuple[str, str]]:
+        return [item.kind for item in self.received]
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A started webhook receiver at ``receiver.url``."""
+    hook = Receiver()
+    await hook.start()
+    yield hook
+    await hook.close()

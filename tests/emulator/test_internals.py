@@ -41,7 +41,7 @@ async def test_git_failures_are_emulator_errors(
 
 def test_reprs_are_one_line_with_live_counts(tmp_path: Path) -> None:
     ctx = Context(
-        config=EmulatorConfig(issues=10), clock=FakeClock(), base_url="http://h", bare=tmp_path
+        config=EmulatorConfig(issues=10), clock=FakeClock(), base_url="http://h", bares=[tmp_path]
     )
     for obj in (
         ctx,
@@ -61,7 +61,7 @@ def test_reprs_are_one_line_with_live_counts(tmp_path: Path) -> None:
 
 def test_listing_caches_are_bounded_and_fresh(tmp_path: Path) -> None:
     ctx = Context(
-        config=EmulatorConfig(issues=300), clock=FakeClock(), base_url="http://h", bare=tmp_path
+        config=EmulatorConfig(issues=300), clock=FakeClock(), base_url="http://h", bares=[tmp_path]
     )
     listing = Listing(ctx.store)
     first, last = listing.issues(IssueQuery(per_page=100))

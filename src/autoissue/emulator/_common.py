@@ -9,9 +9,21 @@ from aiohttp import web
 from autoissue.emulator._context import Context
 from autoissue.emulator._http import IDENTITY, Reject, error, validation_failed
 from autoissue.emulator._models import IssueRecord
+from autoissue.emulator._repos import Repository
 from autoissue.emulator._store import RepoStore
 
-__all__ = ["Edit", "apply_edit", "find_issue", "identity", "label_names", "parse_edit"]
+__all__ = [
+    "Edit",
+    "apply_edit",
+    "find_issue",
+    "find_repo",
+    "identity",
+    "label_names",
+    "numbered",
+    "parse_edit",
+    "parse_new_issue",
+    "repo_with_id",
+]
 
 _STATES = ("open", "closed")
 _REASONS = ("completed", "not_planned", "reopened", None)
@@ -23,21 +35,39 @@ def identity(request: web.Request) -> str:
     return request[IDENTITY]
 
 
-def check_repo(ctx: Context, owner: str, repo: str) -> None:
-    """404 unless ``owner/repo`` names the emulated repository (in any case, as GitHub allows)."""
-    if f"{owner}/{repo}".lower() != ctx.config.repo.lower():
-        raise Reject(error(404, "Not Found"))
+def _not_found() -> Reject:
+    return Reject(error(404, "Not Found"))
 
 
-def find_issue(ctx: Context, request: web.Request) -> IssueRecord:
-    """The issue or pull request the path names, or a 404 GitHub's way."""
+def find_repo(ctx: Context, request: web.Request) -> Repository:
+    """The repository ``{owner}/{repo}`` of the path names (in any case, as GitHub allows)."""
     info = request.match_info
-    check_repo(ctx, info["owner"], info["repo"])
-    number = info["n"]
-    rec = ctx.store.get(int(number)) if number.isdigit() else None
+    repo = ctx.repos.named(info["owner"], info["repo"])
+    if repo is None:
+        raise _not_found()
+    return repo
+
+
+def repo_with_id(ctx: Context, request: web.Request) -> Repository:
+    """The repository ``/repositories/{id}/...`` names: where ``link`` headers point."""
+    repo = ctx.repos.with_id(request.match_info["id"])
+    if repo is None:
+        raise _not_found()
+    return repo
+
+
+def numbered(repo: Repository, number: str) -> IssueRecord:
+    """Item ``number`` (as the path gives it) of ``repo``, or a 404 GitHub's way."""
+    rec = repo.store.get(int(number)) if number.isdigit() else None
     if rec is None:
-        raise Reject(error(404, "Not Found"))
+        raise _not_found()
     return rec
+
+
+def find_issue(ctx: Context, request: web.Request) -> tuple[Repository, IssueRecord]:
+    """The repository and the issue or pull request the path names, or a 404."""
+    repo = find_repo(ctx, request)
+    return repo, numbered(repo, request.match_info["n"])
 
 
 def _check(ok: bool, field: str) -> None:
@@ -57,6 +87,33 @@ def parse_edit(body: Any) -> Edit:
     if "labels" in body:
         edit["labels"] = label_names(body["labels"], allow_empty=True)
     return edit
+
+
+def parse_new_issue(body: Any) -> Edit:
+    """``title``, ``body``, ``labels`` and ``assignees`` of a new issue, as GitHub reads them.
+
+    A number is a title too (GitHub's schema says string or integer); ``assignee``, the older
+    single form, joins ``assignees``.
+    """
+    if not isinstance(body, dict):
+        raise Reject(error(400, "Problems parsing JSON"))
+    title = body.get("title")
+    if isinstance(title, int) and not isinstance(title, bool):
+        title = str(title)
+    if not isinstance(title, str) or not title.strip():
+        raise validation_failed("Issue", "title", "invalid" if "title" in body else "missing_field")
+    _check(isinstance(body.get("body"), str | None), "body")
+    labels = label_names(body["labels"], allow_empty=True) if "labels" in body else []
+    return {"title": title, "body": body.get("body"), "labels": labels, **_assignees(body)}
+
+
+def _assignees(body: dict[str, Any]) -> Edit:
+    logins = body.get("assignees")
+    logins = [] if logins is None else logins
+    single = body.get("assignee")
+    _check(isinstance(logins, list) and all(isinstance(x, str) and x for x in logins), "assignees")
+    _check(single is None or (isinstance(single, str) and bool(single)), "assignee")
+    return {"assignees": [single, *logins] if single else list(logins)}
 
 
 def label_names(body: Any, *, allow_empty: bool) -> list[str]:

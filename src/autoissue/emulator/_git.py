@@ -1,6 +1,7 @@
-"""The emulated repository's git side: a real bare repository that clients can push to.
+"""The emulated repositories' git side: real bare repositories that clients can push to.
 
-Pull-request creation asks it whether the head branch exists, as GitHub does.
+Pull-request creation asks them whether the head branch exists, as GitHub does. Every
+repository starts from the same commit, so the first is made with git and the others copied.
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ import asyncio
 import os
 import shutil
 import subprocess
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 from autoissue._exceptions import EmulatorError
 
-__all__ = ["branch_shas", "create_bare_repo"]
+__all__ = ["bare_paths", "branch_shas", "create_bare_repo", "create_bare_repos"]
 
 _FILES = {
     "README.md": "# widgets\n\nA small library the emulator pretends to host.\n\n"
@@ -52,10 +55,23 @@ def _git(*args: str | Path) -> str:
     return done.stdout
 
 
-def _create(root: Path, name: str) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    bare = root / f"{name}.git"
-    work = root / f"{name}.seed"
+def bare_paths(root: Path, full_names: Sequence[str]) -> list[Path]:
+    """Where each repository's bare git repository lives under ``root``.
+
+    ``root/NAME.git``, or ``root/OWNER/NAME.git`` for a name that two owners share.
+    """
+    owners = Counter(full_name.split("/", 1)[1].lower() for full_name in full_names)
+    paths = []
+    for full_name in full_names:
+        owner, name = full_name.split("/", 1)
+        shared = owners[name.lower()] > 1
+        paths.append((root / owner if shared else root) / f"{name}.git")
+    return paths
+
+
+def _create(bare: Path) -> Path:
+    bare.parent.mkdir(parents=True, exist_ok=True)
+    work = bare.with_suffix(".seed")
     for path in (bare, work):
         shutil.rmtree(path, ignore_errors=True)
     for relative, text in _FILES.items():
@@ -73,9 +89,22 @@ def _create(root: Path, name: str) -> Path:
     return bare
 
 
+def _create_all(bares: Sequence[Path]) -> None:
+    first, *others = bares
+    _create(first)
+    for bare in others:
+        shutil.rmtree(bare, ignore_errors=True)
+        shutil.copytree(first, bare)
+
+
 async def create_bare_repo(root: Path, name: str) -> Path:
     """Create (or re-create) ``root/NAME.git`` with one commit on ``main``; return its path."""
-    return await asyncio.to_thread(_create, root, name)
+    return await asyncio.to_thread(_create, root / f"{name}.git")
+
+
+async def create_bare_repos(bares: Sequence[Path]) -> None:
+    """Create (or re-create) each bare repository of ``bares`` with one commit on ``main``."""
+    await asyncio.to_thread(_create_all, bares)
 
 
 async def branch_shas(bare: Path, *branches: str) -> dict[str, str | None]:

@@ -42,11 +42,13 @@ class PullInfo:
 class IssueRecord:
     """One item of the issue list (an issue, or a pull request when ``pull`` is set).
 
-    Labels are a tuple of names, shared between records with the same set; times are epoch
-    seconds. Kept as slots because a repository may hold 100,000 of them.
+    Labels are a tuple of names, shared between records with the same set; assignees a tuple
+    of logins; times are epoch seconds. Kept as slots because a repository may hold 100,000
+    of them.
     """
 
     __slots__ = (
+        "assignees",
         "body",
         "closed_at",
         "comments",
@@ -81,6 +83,7 @@ class IssueRecord:
         self.body = body
         self.user = user
         self.labels = labels
+        self.assignees: tuple[str, ...] = ()
         self.state = "open"
         self.state_reason: str | None = None
         self.locked = False

@@ -31,6 +31,10 @@ from autoissue.emulator._payload_tables import (
 __all__ = ["Payloads", "iso", "token_login", "user_id"]
 
 _encode = msgspec.json.encode
+#: What the API's repository object has beyond the one webhook payloads carry.
+_API_ONLY_REPO_KEYS = frozenset(
+    {"permissions", "temp_clone_token", "organization", "network_count", "subscribers_count"}
+)
 
 
 def iso(ts: int | None) -> str | None:
@@ -172,8 +176,8 @@ class Payloads:
             "labels": labels,
             "state": rec.state,
             "locked": rec.locked,
-            "assignee": None,
-            "assignees": [],
+            "assignee": self.user(rec.assignees[0]) if rec.assignees else None,
+            "assignees": [self.user(login) for login in rec.assignees],
             "milestone": None,
             "comments": len(rec.comments),
             **_times(rec),
@@ -224,6 +228,11 @@ class Payloads:
             **REPO_FLAGS,
             "organization": org,
         }
+
+    @staticmethod
+    def hook_repository(repo: JSON) -> JSON:
+        """The repository object of a webhook payload, from the API's ``repo``."""
+        return {key: value for key, value in repo.items() if key not in _API_ONLY_REPO_KEYS}
 
     def _repo_identity(self, name: str, owner: JSON) -> JSON:
         """Which repository this is, whose, and where its API and web pages are."""

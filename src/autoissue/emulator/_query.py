@@ -8,10 +8,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
-__all__ = ["IssueQuery", "QueryError", "link_header", "page_args", "parse_issue_query", "since"]
+__all__ = [
+    "IssueQuery",
+    "QueryError",
+    "RepoQuery",
+    "link_header",
+    "page_args",
+    "parse_issue_query",
+    "parse_repo_query",
+    "since",
+]
 
 _STATES = ("open", "closed", "all")
 _SORTS = ("created", "updated", "comments")
+_REPO_SORTS = ("created", "updated", "pushed", "full_name")
 _DIRECTIONS = ("asc", "desc")
 
 
@@ -84,6 +94,24 @@ def parse_issue_query(query: Mapping[str, str]) -> IssueQuery:
         page=page,
         per_page=per_page,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RepoQuery:
+    """The parameters of the repository lists (``/orgs/{org}/repos``, ``/user/repos``)."""
+
+    sort: str
+    direction: str
+    page: int
+    per_page: int
+
+
+def parse_repo_query(query: Mapping[str, str], default_sort: str) -> RepoQuery:
+    """Read ``sort``, ``direction`` and the page: by name ascending, else newest first."""
+    sort = _choice(query, "sort", _REPO_SORTS, default_sort)
+    direction = _choice(query, "direction", _DIRECTIONS, "asc" if sort == "full_name" else "desc")
+    page, per_page = page_args(query)
+    return RepoQuery(sort=sort, direction=direction, page=page, per_page=per_page)
 
 
 def link_header(url: str, query: Mapping[str, str], page: int, last: int) -> str | None:

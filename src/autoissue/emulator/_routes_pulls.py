@@ -7,8 +7,8 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from autoissue.emulator._common import check_repo, find_issue, identity
-from autoissue.emulator._context import REPO_ID, Context
+from autoissue.emulator._common import find_issue, find_repo, identity, repo_with_id
+from autoissue.emulator._context import Context
 from autoissue.emulator._git import branch_shas
 from autoissue.emulator._http import (
     Reject,
@@ -21,6 +21,7 @@ from autoissue.emulator._http import (
 from autoissue.emulator._models import PullInfo
 from autoissue.emulator._payloads import token_login
 from autoissue.emulator._query import link_header, page_args
+from autoissue.emulator._repos import Repository
 from autoissue.emulator._store import Encoded
 
 __all__ = ["PullRoutes"]
@@ -46,34 +47,24 @@ class PullRoutes:
         router.add_get("/user", self.user)
         router.add_get("/rate_limit", self.rate_limit)
 
-    def _branch(self, ref: str) -> str | None:
-        """The branch of ``ref`` (``owner:branch`` or ``branch``); ``None`` for another owner."""
-        owner, colon, branch = ref.rpartition(":")
-        if colon and owner.lower() != self.ctx.config.owner.lower():
-            return None
-        return branch
-
     async def list_pulls(self, request: web.Request) -> web.Response:
         """``GET /repos/{owner}/{repo}/pulls``: ``state``, ``head`` (owner:branch), ``base``."""
-        check_repo(self.ctx, request.match_info["owner"], request.match_info["repo"])
-        return self._pull_page(request)
+        return self._pull_page(request, find_repo(self.ctx, request))
 
     async def list_pulls_by_id(self, request: web.Request) -> web.Response:
         """``GET /repositories/{id}/pulls``: where the ``link`` headers point."""
-        if request.match_info["id"] != str(REPO_ID):
-            raise Reject(error(404, "Not Found"))
-        return self._pull_page(request)
+        return self._pull_page(request, repo_with_id(self.ctx, request))
 
-    def _pull_page(self, request: web.Request) -> web.Response:
+    def _pull_page(self, request: web.Request, repo: Repository) -> web.Response:
         query = request.query
         filters = {
             key: query[key] for key in ("state", "base", "sort", "direction") if key in query
         }
         if "head" in query:
-            filters["head"] = self._branch(query["head"]) or "\0"  # another owner: no match
+            filters["head"] = _branch(repo, query["head"]) or "\0"  # another owner: no match
         page, per_page = page_args(query)
-        encoded, last = self.ctx.listing.pulls(filters, page, per_page)
-        url = f"{self.ctx.base_url}/repositories/{REPO_ID}/pulls"
+        encoded, last = repo.listing.pulls(filters, page, per_page)
+        url = f"{self.ctx.base_url}/repositories/{repo.id}/pulls"
         link = link_header(url, query, page, last)
         return respond(
             request, encoded, identity(request), headers={"Link": link} if link else None
@@ -81,40 +72,30 @@ class PullRoutes:
 
     async def get_pull(self, request: web.Request) -> web.Response:
         """``GET /repos/{owner}/{repo}/pulls/{n}``."""
-        rec = find_issue(self.ctx, request)
+        repo, rec = find_issue(self.ctx, request)
         if rec.pull is None:
             raise Reject(error(404, "Not Found"))
-        body = msgspec.json.encode(self.ctx.store.pull(rec))
+        body = msgspec.json.encode(repo.store.pull(rec))
         return respond(request, Encoded(body, rec.updated_at), identity(request))
 
     async def create_pull(self, request: web.Request) -> web.Response:
         """``POST /repos/{owner}/{repo}/pulls``: the head branch must exist in the bare repo."""
-        check_repo(self.ctx, request.match_info["owner"], request.match_info["repo"])
+        repo = find_repo(self.ctx, request)
         fields = _pull_fields(await read_json(request))
-        head, head_sha = await self._head_commit(fields["head"], fields["base"])
-        store = self.ctx.store  # read after the awaits: another request may have opened one
+        head, head_sha = await _head_commit(repo, fields["head"], fields["base"])
+        store = repo.store  # read after the awaits: a reset or another request may have come
         if head in store.open_heads:
             self.ctx.stats.duplicate_writes += 1
-            message = f"A pull request already exists for {self.ctx.config.owner}:{head}."
+            message = f"A pull request already exists for {repo.owner}:{head}."
             raise validation_failed("PullRequest", "", "custom", message=message)
         info = PullInfo(
             head=head, base=fields["base"], draft=fields["draft"], head_sha=head_sha, merged_at=None
         )
         user = token_login(identity(request))
         rec = store.create_pull(user=user, title=fields["title"], body=fields["body"], info=info)
+        self.ctx.hooks.opened(repo, rec, request)
         obj = store.pull(rec)
         return json_body(obj, 201, {"Location": obj["url"]})
-
-    async def _head_commit(self, ref: str, base: str) -> tuple[str, str]:
-        """The head branch of ``ref`` and its sha; 422 unless both it and ``base`` exist."""
-        head = self._branch(ref)
-        shas = await branch_shas(self.ctx.bare, head or "", base)
-        head_sha = shas[head] if head else None
-        if head is None or head_sha is None:
-            raise validation_failed("PullRequest", "head")
-        if shas[base] is None:
-            raise validation_failed("PullRequest", "base")
-        return head, head_sha
 
     async def user(self, request: web.Request) -> web.Response:
         """``GET /user``: the token's owner; 401 without a token."""
@@ -129,6 +110,26 @@ class PullRoutes:
         if not self.ctx.limits:
             raise Reject(error(404, "Rate limiting is not enabled."))
         return json_body(self.ctx.limiter.overview(identity(request)))
+
+
+def _branch(repo: Repository, ref: str) -> str | None:
+    """The branch of ``ref`` (``owner:branch`` or ``branch``); ``None`` for another owner."""
+    owner, colon, branch = ref.rpartition(":")
+    if colon and owner.lower() != repo.owner.lower():
+        return None
+    return branch
+
+
+async def _head_commit(repo: Repository, ref: str, base: str) -> tuple[str, str]:
+    """The head branch of ``ref`` and its sha; 422 unless both it and ``base`` exist."""
+    head = _branch(repo, ref)
+    shas = await branch_shas(repo.bare, head or "", base)
+    head_sha = shas[head] if head else None
+    if head is None or head_sha is None:
+        raise validation_failed("PullRequest", "head")
+    if shas[base] is None:
+        raise validation_failed("PullRequest", "base")
+    return head, head_sha
 
 
 def _pull_fields(body: Any) -> dict[str, Any]:

@@ -27,10 +27,11 @@ from autoissue._exceptions import EmulatorError
 from autoissue.emulator._admin import AdminRoutes
 from autoissue.emulator._config import EmulatorConfig
 from autoissue.emulator._context import Context
-from autoissue.emulator._git import create_bare_repo
+from autoissue.emulator._git import bare_paths, create_bare_repos
 from autoissue.emulator._pipeline import Pipeline
 from autoissue.emulator._routes_issues import IssueRoutes
 from autoissue.emulator._routes_pulls import PullRoutes
+from autoissue.emulator._routes_repos import RepoRoutes
 
 __all__ = ["Emulator", "run_in_thread", "serve"]
 
@@ -40,7 +41,7 @@ _TIMEOUT = 60.0
 
 
 class Emulator:
-    """A GitHub REST emulator serving one seeded repository over HTTP.
+    """A GitHub REST emulator serving seeded repositories over HTTP.
 
     ``clock`` is the seam for tests: a :class:`FakeClock` makes rate-limit windows and latency
     deterministic. Use ``async with Emulator(config) as emulator:`` or :meth:`start`/:meth:`close`.
@@ -57,7 +58,7 @@ class Emulator:
 
     def __repr__(self) -> str:
         where = self._ctx.base_url if self._ctx else "not started"
-        return f"Emulator({self.config.repo}, {where})"
+        return f"Emulator({_describe(self.config.full_names)}, {where})"
 
     @property
     def base_url(self) -> str:
@@ -81,38 +82,55 @@ class Emulator:
         except BaseException:
             await self.close()
             raise
-        logger.info("emulator serving %s at %s", self.config.repo, self.base_url)
+        logger.info("emulator serving %s at %s", _describe(self.config.full_names), self.base_url)
         return self.base_url
 
     async def _listen(self, root: Path) -> None:
-        bare = await create_bare_repo(root, self.config.name)
+        bares = bare_paths(root, self.config.full_names)
+        await create_bare_repos(bares)
         sock = _bind(self.config.host, self.config.port)
         host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
         base = f"http://{host}:{sock.getsockname()[1]}"
         try:
-            ctx = Context(config=self.config, clock=self.clock, base_url=base, bare=bare)
+            ctx = Context(config=self.config, clock=self.clock, base_url=base, bares=bares)
         except BaseException:
             sock.close()  # an issues file that cannot be served leaves no socket behind
             raise
-        app = web.Application(middlewares=[Pipeline(ctx)], client_max_size=8 * 2**20)
-        for routes in (IssueRoutes(ctx), PullRoutes(ctx), AdminRoutes(ctx, self._reset)):
-            routes.register(app.router)
-        ctx.installations.register(app.router)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(self._app(ctx), access_log=None, handle_signals=False)
         await self._runner.setup()
         await web.SockSite(self._runner, sock).start()
+        if ctx.webhooks is not None:
+            await ctx.webhooks.start()
         self._ctx = ctx
+
+    def _app(self, ctx: Context) -> web.Application:
+        """The application: the pipeline around GitHub's routes, and the admin routes."""
+        app = web.Application(middlewares=[Pipeline(ctx)], client_max_size=8 * 2**20)
+        routes = (RepoRoutes(ctx), IssueRoutes(ctx), PullRoutes(ctx), AdminRoutes(ctx, self._reset))
+        for route in routes:
+            route.register(app.router)
+        ctx.installations.register(app.router)
+        return app
 
     async def _reset(self) -> None:
         ctx = self._context()
-        await create_bare_repo(ctx.bare.parent, self.config.name)
+        await create_bare_repos([repo.bare for repo in ctx.repos])
         ctx.reset()
 
+    async def drain_webhooks(self) -> None:
+        """Wait until every webhook delivery queued so far has been attempted (none: at once)."""
+        webhooks = self._context().webhooks
+        if webhooks is not None:
+            await webhooks.drain()
+
     async def close(self) -> None:
-        """Stop serving and remove the temporary data directory, if one was made."""
-        runner, self._runner, self._ctx = self._runner, None, None
+        """Stop serving (queued webhook deliveries are not sent) and remove the temporary data."""
+        runner, self._runner = self._runner, None
+        ctx, self._ctx = self._ctx, None
         if runner is not None:
             await runner.cleanup()
+        if ctx is not None and ctx.webhooks is not None:
+            await ctx.webhooks.close()
         if self._temp is not None:
             await asyncio.to_thread(shutil.rmtree, self._temp, True)
             self._temp = None
@@ -135,10 +153,10 @@ class Emulator:
         return self._on_loop(self._stats)
 
     def _state(self) -> dict[str, Any]:
-        return {"repos": [self._context().store.snapshot()]}
+        return {"repos": self._context().snapshot()}
 
     def _stats(self) -> dict[str, Any]:
-        return self._context().stats.snapshot()
+        return self._context().statistics()
 
     def _on_loop(self, read: Callable[[], T]) -> T:
         """Run ``read`` on the emulator's loop when called from another thread."""
@@ -149,6 +167,12 @@ class Emulator:
             return read()
 
         return asyncio.run_coroutine_threadsafe(call(), self._loop).result(_TIMEOUT)
+
+
+def _describe(full_names: tuple[str, ...]) -> str:
+    """The repositories in a few words: the first, and how many more."""
+    more = len(full_names) - 1
+    return full_names[0] + (f" and {more} more" if more else "")
 
 
 def _bind(host: str, port: int) -> socket.socket:

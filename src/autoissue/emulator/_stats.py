@@ -1,7 +1,8 @@
 """What the emulator counts: requests by route and status, limit violations, duplicates, faults.
 
 Two counters referee the writes clients make. ``duplicate_writes``: a comment body posted twice
-on one issue, or a second pull request for a head that already has an open one.
+on one issue, a second pull request for a head that already has an open one, or a second issue
+opened through the API with the title and body of one opened before it in the same repository.
 ``redundant_writes``: a write that changed nothing because its effect was already there, such as
 labels added that the issue already carries, or labels, title, body or state set to what they
 already are. Retrying a write after an unknown outcome (a 502 or a reset after the write

@@ -16,6 +16,7 @@ import msgspec
 from autoissue._clock import Clock
 from autoissue.emulator._data import DEFAULT_LABELS, EPOCH_END
 from autoissue.emulator._models import Comment, IssueRecord, PullInfo
+from autoissue.emulator._payload_tables import JSON
 from autoissue.emulator._payloads import Payloads, iso
 
 __all__ = ["Encoded", "RepoStore", "digest"]
@@ -49,26 +50,39 @@ class _Label:
 
 
 class RepoStore:
-    """One repository's issues, pull requests, labels and comments, and their encoded JSON."""
+    """One repository's issues, pull requests, labels and comments, and their encoded JSON.
+
+    ``id_offset`` is added to the ids of the items and comments it creates, so that ids stay
+    unique across the repositories of one emulator, as GitHub's are.
+    """
 
     def __init__(
-        self, *, payloads: Payloads, records: list[IssueRecord], clock: Clock, clone_url: str
+        self,
+        *,
+        payloads: Payloads,
+        records: list[IssueRecord],
+        clock: Clock,
+        clone_url: str,
+        id_offset: int = 0,
     ) -> None:
         self.payloads = payloads
         self.clone_url = clone_url
         self.records = records
         self.clock = clock
+        self.id_offset = id_offset
         self.content_version = self.state_version = self.label_version = 0
         ordered = sorted(self.records, key=lambda r: (r.updated_at, r.number))
         self.updated_order = {r.number: r for r in ordered}
-        self.open_heads = {
-            r.pull.head: r.number for r in self.records if r.pull and r.state == "open"
-        }
+        opened = [r for r in self.records if r.state == "open"]
+        self.open_heads = {r.pull.head: r.number for r in opened if r.pull}
+        self.open_items = len(opened)
         self._latest = max([EPOCH_END, *(r.updated_at for r in self.records)])
         self._labels: dict[str, _Label] = {}
         self._encoded: dict[int, Encoded] = {}
-        self._repo: tuple[int, Encoded] | None = None
-        self._comment_ids = 10 * (len(records) + 1)
+        self._repo: tuple[int, Encoded, JSON] | None = None
+        self._hook_repo: tuple[int, msgspec.Raw] | None = None
+        self._created: set[tuple[str, str | None]] = set()
+        self._comment_ids = id_offset + 10 * (len(records) + 1)
         for name, info in DEFAULT_LABELS.items():
             self._label(name, info)
 
@@ -104,19 +118,39 @@ class RepoStore:
         """The encoded label objects of ``rec``."""
         return [self._label(name).raw for name in rec.labels]
 
+    def label_raw(self, name: str) -> msgspec.Raw:
+        """The encoded object of the repository label ``name`` (any case)."""
+        return self._label(name).raw
+
+    @property
+    def latest(self) -> int:
+        """When anything in the repository last changed (its ``pushed_at``), epoch seconds."""
+        return self._latest
+
     def labels_body(self, rec: IssueRecord) -> bytes:
         """The JSON list of ``rec``'s labels, as the label endpoints answer."""
         return msgspec.json.encode(self.label_raws(rec))
 
     def repository(self) -> Encoded:
         """The encoded repository object (its open-issue count follows state changes)."""
+        return self._repository()[1]
+
+    def _repository(self) -> tuple[int, Encoded, JSON]:
         if self._repo is None or self._repo[0] != self.state_version:
-            open_items = sum(1 for r in self.records if r.state == "open")
             obj = self.payloads.repository(
-                clone_url=self.clone_url, open_issues=open_items, pushed_at=self._latest
+                clone_url=self.clone_url, open_issues=self.open_items, pushed_at=self._latest
             )
-            self._repo = (self.state_version, Encoded(msgspec.json.encode(obj), self._latest))
-        return self._repo[1]
+            encoded = Encoded(msgspec.json.encode(obj), self._latest)
+            self._repo = (self.state_version, encoded, obj)
+        return self._repo
+
+    def hook_repository(self) -> msgspec.Raw:
+        """The encoded repository object webhook payloads carry, cached as the API's is."""
+        version, _, obj = self._repository()
+        if self._hook_repo is None or self._hook_repo[0] != version:
+            hook = msgspec.Raw(msgspec.json.encode(self.payloads.hook_repository(obj)))
+            self._hook_repo = (version, hook)
+        return self._hook_repo[1]
 
     def pull(self, rec: IssueRecord) -> dict[str, Any]:
         """The pull-request object of ``rec``."""
@@ -169,8 +203,10 @@ class RepoStore:
         """Open or close ``rec`` (without touching it: callers touch once per request)."""
         if state == "closed" and rec.state != "closed":
             rec.close(int(self.clock.time()), reason or "completed")
+            self.open_items -= 1
         elif state == "open" and rec.state != "open":
             rec.state, rec.closed_at, rec.state_reason = "open", None, "reopened"
+            self.open_items += 1
         elif reason is not None:
             rec.state_reason = reason
         if rec.pull and rec.state == "open":
@@ -208,20 +244,47 @@ class RepoStore:
         self, *, user: str, title: str, body: str | None, info: PullInfo
     ) -> IssueRecord:
         """Open a pull request as the next item of the issue list."""
+        rec = self._new_item(user=user, title=title, body=body)
+        rec.pull = info
+        self.open_heads[info.head] = rec.number
+        self.touch(rec, state=True, labels=True)
+        return rec
+
+    def create_issue(
+        self,
+        *,
+        user: str,
+        title: str,
+        body: str | None,
+        labels: list[str],
+        assignees: list[str],
+    ) -> tuple[IssueRecord, bool]:
+        """Open an issue as the next item; the flag says one with its title and body was opened.
+
+        Only issues opened here count for the flag: seeded titles repeat by design.
+        """
+        rec = self._new_item(user=user, title=title, body=body)
+        rec.labels = tuple(self._label(name).name for name in _unique(labels))
+        rec.assignees = tuple(dict.fromkeys(assignees))
+        self.touch(rec, state=True, labels=True)
+        duplicate = (title, body) in self._created
+        self._created.add((title, body))
+        return rec, duplicate
+
+    def _new_item(self, *, user: str, title: str, body: str | None) -> IssueRecord:
+        """Append an open item numbered after the last one, created now."""
         number = len(self.records) + 1
         rec = IssueRecord(
             number=number,
-            id=1_000_000 + number,
+            id=self.id_offset + 1_000_000 + number,
             title=title,
             body=body,
             user=user,
             labels=(),
             created_at=max(int(self.clock.time()), self._latest),
         )
-        rec.pull = info
         self.records.append(rec)
-        self.open_heads[info.head] = number
-        self.touch(rec, state=True, labels=True)
+        self.open_items += 1
         return rec
 
     # --- the admin view ----------------------------------------------------------------------
@@ -236,6 +299,14 @@ class RepoStore:
             "issues": items,
             "pulls": pulls,
         }
+
+
+def _unique(names: list[str]) -> list[str]:
+    """``names`` without repeats in any case, in order, each first spelling kept."""
+    first: dict[str, str] = {}
+    for name in names:
+        first.setdefault(name.lower(), name)
+    return list(first.values())
 
 
 def _item(rec: IssueRecord) -> dict[str, Any]:
