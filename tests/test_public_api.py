@@ -25,6 +25,8 @@ ALLOWANCES = {
     "autoissue.agent": 22,
     # ``autoissue bench`` (cli/_bench.py) drives eight workload families by config and runner.
     "autoissue.bench": 24,
+    # autoissue run, worker and serve compose the engine's parts: intake, live intake, worker.
+    "autoissue.engine": 16,
     # cli, scan, engine and observe use the client, governor, fake transport and their types.
     "autoissue.github": 27,
     # A plan's five actions and their union, and the codecs github and engine decode with.

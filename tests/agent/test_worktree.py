@@ -12,7 +12,7 @@ import pytest
 from autoissue import GitCommandError
 from autoissue.agent import Completed, RepoMirror, git_env
 from autoissue.agent._libgit import reset_worktree, stage_worktree
-from autoissue.agent._worktree import PRUNE_EVERY
+from autoissue.agent._worktree import PRUNE_EVERY, _locked
 from autoissue.emulator import Emulator
 from tests.agent._emulated import admin
 
@@ -256,6 +256,11 @@ async def test_a_prune_waits_for_the_adds_in_progress_and_holds_new_ones_back(
     # the prune takes its lock and waits for the add in progress.
     await asyncio.wait_for(mirror.prune_waiting.wait(), timeout=30)
     late = asyncio.create_task(mirror._add(tmp_path / "b"))
+    # The add in progress takes the mirror's lock (shared) in a thread: wait till it starts.
+    for _ in range(3000):
+        if mirror.commands:
+            break
+        await asyncio.sleep(0.01)
     for _ in range(5):
         await asyncio.sleep(0)
     assert mirror.commands == ["add starts"]  # the prune waits, and the late add behind it
@@ -268,3 +273,20 @@ async def test_a_prune_waits_for_the_adds_in_progress_and_holds_new_ones_back(
         "add starts",
         "worktree add",
     ]
+
+
+async def test_a_fetch_waits_for_a_worktree_add_of_another_process(
+    tmp_path: Path, emulator: Emulator
+) -> None:
+    # Another process's add holds the mirror's lock shared: our fetch (and its prune, which
+    # would delete the folder the add writes in) waits for it, and adds share it meanwhile.
+    path = tmp_path / "repos" / "m.git"
+    mirror = RepoMirror(path, url=clone_url(emulator), base="main", env=ENV)
+    await mirror.fetch()
+    async with _locked(path.with_name("m.git.lock"), shared=True):
+        fetching = asyncio.create_task(mirror.fetch())
+        async with mirror.checkout("autoissue/x/issue-1") as tree:  # shared: not held back
+            assert (tree.path / "README.md").exists()
+        await asyncio.sleep(0.3)
+        assert not fetching.done()
+    await asyncio.wait_for(fetching, 10)

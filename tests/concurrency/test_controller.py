@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-from pathlib import Path
 
 import pytest
 
@@ -11,14 +10,14 @@ from autoissue.concurrency import (
     BALANCED,
     STRATEGIES,
     AdaptiveConcurrencyController,
-    JsonFileHistoryStore,
     LimitChange,
+    MemoryHistoryStore,
     Strategy,
 )
 from autoissue.concurrency._aimd import AIMDLimit
 from autoissue.concurrency._gradient2 import Gradient2Limit
 from autoissue.concurrency._guard import ResourceReading
-from autoissue.concurrency._history import MemoryHistoryStore, ScalingHistory
+from autoissue.concurrency._history import ScalingHistory
 from autoissue.concurrency._strategies import AGGRESSIVE, CONSERVATIVE
 from autoissue.concurrency._vegas import VegasLimit
 from autoissue.concurrency._windowed import WindowedLimit
@@ -131,12 +130,12 @@ def test_predictor_bounds_the_limit_from_observed_windows() -> None:
     assert ctl.limit <= stats.ceiling
 
 
-def test_history_round_trips_through_json_and_seeds_a_new_controller(tmp_path: Path) -> None:
-    store = JsonFileHistoryStore(tmp_path / "scaling.json")
+def test_history_seeds_a_new_controller() -> None:
+    store = MemoryHistoryStore()
     first, _ = controller(history=store)
     first.limiter.reset(137, reason="learned")
     first.save()
-    second, _ = controller(history=JsonFileHistoryStore(tmp_path / "scaling.json"))
+    second, _ = controller(history=MemoryHistoryStore(store.history))
     assert second.limit == 137
     decisions = second.statistics().decisions
     assert decisions[-1].reason == "seeded from history"

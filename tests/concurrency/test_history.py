@@ -1,9 +1,21 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-from autoissue.concurrency import JsonFileHistoryStore
-from autoissue.concurrency._history import MemoryHistoryStore, ScalingEvent, ScalingHistory
+import pytest
+
+from autoissue.backend import Backend, open_backend
+from autoissue.concurrency import MemoryHistoryStore, ScalingHistory
+from autoissue.concurrency._history import ScalingEvent
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    dsn = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'state.db'}"
+    async with open_backend(dsn) as opened:
+        yield opened
+
 
 HISTORY = ScalingHistory(
     limit=42,
@@ -21,18 +33,19 @@ def test_memory_store_round_trips() -> None:
     assert "saved=True" in repr(store)
 
 
-def test_json_store_round_trips(tmp_path: Path) -> None:
-    store = JsonFileHistoryStore(tmp_path / "state" / "scaling.json")
-    assert store.load() is None
+async def test_the_backend_keeps_the_history_between_runs(backend: Backend) -> None:
+    assert (await backend.scaling_history("host:triage")).load() is None
+    store = MemoryHistoryStore()
+    await backend.keep_scaling_history("host:triage", store)  # nothing saved: nothing kept
+    assert (await backend.scaling_history("host:triage")).load() is None
     store.save(HISTORY)
-    assert JsonFileHistoryStore(store.path).load() == HISTORY
-    assert not store.path.with_name("scaling.json.tmp").exists()
-    assert "scaling.json" in repr(store)
+    await backend.keep_scaling_history("host:triage", store)
+    assert (await backend.scaling_history("host:triage")).load() == HISTORY
+    assert (await backend.scaling_history("host:stale")).load() is None
 
 
-def test_json_store_ignores_a_damaged_file(tmp_path: Path) -> None:
-    path = tmp_path / "scaling.json"
-    path.write_text("{not json", encoding="utf-8")
-    assert JsonFileHistoryStore(path).load() is None
-    path.write_text('{"limit": "many"}', encoding="utf-8")
-    assert JsonFileHistoryStore(path).load() is None
+async def test_a_damaged_history_is_ignored(backend: Backend) -> None:
+    await backend.state.save_artifact("scaling-history:host:triage", b"{not json")
+    assert (await backend.scaling_history("host:triage")).load() is None
+    await backend.state.save_artifact("scaling-history:host:triage", b'{"limit": "many"}')
+    assert (await backend.scaling_history("host:triage")).load() is None

@@ -12,7 +12,7 @@ from autoissue import BackendUnavailableError, FakeClock, ServerError
 from autoissue.concurrency import (
     BALANCED,
     AdaptiveConcurrencyController,
-    JsonFileHistoryStore,
+    MemoryHistoryStore,
     Strategy,
 )
 from autoissue.concurrency._guard import ResourceReading
@@ -174,9 +174,8 @@ async def test_outcomes_feed_the_controller_and_the_summary_shows_it() -> None:
     assert summary.to_dict()["concurrency"]["limit_peak"] >= summary.concurrency["limit"]
 
 
-async def test_scaling_history_persists_so_a_restart_starts_where_it_ended(tmp_path: Path) -> None:
-    store = JsonFileHistoryStore(tmp_path / "scaling" / "h.json")
-    store.save(ScalingHistory(limit=33))
+async def test_scaling_history_persists_so_a_restart_starts_where_it_ended() -> None:
+    store = MemoryHistoryStore(ScalingHistory(limit=33))
     engine = await run(Busy(), 5, history=store)
     assert engine.statistics().limit == 33
     saved = store.load()
@@ -186,9 +185,8 @@ async def test_scaling_history_persists_so_a_restart_starts_where_it_ended(tmp_p
     assert again.worker.controller.limit == 33
 
 
-async def test_the_governors_cap_wins_over_a_remembered_limit(tmp_path: Path) -> None:
-    store = JsonFileHistoryStore(tmp_path / "h.json")
-    store.save(ScalingHistory(limit=77))
+async def test_the_governors_cap_wins_over_a_remembered_limit() -> None:
+    store = MemoryHistoryStore(ScalingHistory(limit=77))
     engine = await run(Busy(), 5, history=store)
     assert engine.statistics().limit == 40
 
@@ -220,10 +218,11 @@ def test_engine_options_choose_adaptive_unless_forced() -> None:
 
 
 def test_autoissue_run_keeps_scaling_history_per_host_and_processor(tmp_path: Path) -> None:
-    from autoissue.cli._run import RunSettings, history_path  # noqa: PLC0415 - CLI, one test
+    from autoissue.cli._repos import RepoChoice  # noqa: PLC0415 - CLI, one test
+    from autoissue.cli._run import RunSettings, history_name  # noqa: PLC0415 - CLI, one test
 
     settings = RunSettings(
-        repo="o/r",
+        repos=RepoChoice(explicit=("o/r",)),
         base_url="https://ghe.example.com:8443/api/v3",
         token="t",
         app=None,
@@ -234,7 +233,7 @@ def test_autoissue_run_keeps_scaling_history_per_host_and_processor(tmp_path: Pa
         progress=False,
         backend="memory://",
     )
-    assert history_path(settings) == tmp_path / "scaling" / "ghe.example.com_8443-triage.json"
+    assert history_name(settings) == "ghe.example.com:8443:triage"
 
 
 async def test_the_dispatcher_says_what_it_is_doing() -> None:

@@ -7,13 +7,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from autoissue import ConfigurationError, FakeClock, ValidationFailedError
 from autoissue.emulator import Emulator, EmulatorConfig
 from autoissue.engine import WriteBack
 from autoissue.engine._writeback import comment_marker, plan_id
-from autoissue.github import GitHubClient, PullRequest
+from autoissue.github import GitHubClient, IssueComment, PullRequest
 from autoissue.github._retry import RetryPolicy
 from autoissue.model import (
     AddLabels,
@@ -22,6 +23,7 @@ from autoissue.model import (
     OpenPullRequest,
     Plan,
     RemoveLabels,
+    User,
 )
 from autoissue.state import MemoryStateStore
 from tests.emulator.conftest import push_branch
@@ -213,3 +215,66 @@ async def test_a_pull_request_opened_by_a_lost_attempt_is_found_not_duplicated(
     heads = [p["head"] for p in emulator.state()["repos"][0]["pulls"]]
     assert heads.count("autoissue/cmd/issue-7") == 1
     assert first.number > 0
+
+
+class Notebook:
+    """Write-back's view of GitHub kept in dictionaries: any GitHubWrites will do."""
+
+    base_url = "notebook://"
+    last_write_at = ""
+
+    def __init__(self) -> None:
+        self.labels: dict[int, list[str]] = {}
+        self.comments: dict[int, list[IssueComment]] = {}
+
+    async def add_labels(self, repo: str, number: int, labels: tuple[str, ...]) -> list[str]:
+        have = self.labels.setdefault(number, [])
+        have += [label for label in labels if label not in have]
+        return have
+
+    async def remove_label(self, repo: str, number: int, label: str) -> bool:
+        raise NotImplementedError
+
+    async def list_comments(self, repo: str, number: int) -> list[IssueComment]:
+        return list(self.comments.get(number, []))
+
+    async def create_comment(self, repo: str, number: int, body: str) -> IssueComment:
+        made = msgspec.convert({"id": 7, "body": body, "user": {"login": "me"}}, IssueComment)
+        self.comments.setdefault(number, []).append(made)
+        return made
+
+    async def edit_comment(self, repo: str, comment_id: int, body: str) -> IssueComment:
+        raise NotImplementedError
+
+    async def close_issue(self, repo: str, number: int, reason: str = "completed") -> None:
+        raise NotImplementedError
+
+    async def get_authenticated_user(self) -> User:
+        return User(login="me")
+
+    async def get_repository(self, repo: str) -> Any:
+        raise NotImplementedError
+
+    async def find_open_pull(self, repo: str, branch: str) -> PullRequest | None:
+        raise NotImplementedError
+
+    async def create_pull(self, repo: str, fields: dict[str, Any]) -> PullRequest:
+        raise NotImplementedError
+
+
+async def test_write_back_needs_only_githubs_writes_not_a_client() -> None:
+    notebook, state = Notebook(), MemoryStateStore()
+    plan = Plan(
+        "triage",
+        REPO,
+        3,
+        "2026-01-01T00:00:00Z",
+        actions=(AddLabels(("bug",)), Comment("Thanks!")),
+    )
+    writes = WriteBack(notebook, state)
+    assert await writes.apply(plan) == 2
+    assert await writes.apply(plan) == 0  # the ledger says both are done
+    assert await WriteBack(notebook).apply(plan) == 1  # no ledger: the comment found by marker
+    assert notebook.labels == {3: ["bug"]}
+    [comment] = notebook.comments[3]
+    assert "Thanks!" in comment.body

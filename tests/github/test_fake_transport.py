@@ -111,3 +111,33 @@ def test_pool_settings_go_with_the_default_transport_only() -> None:
         client(transport, pool=PoolSettings(max_connections=4))
     assert "requests=0" in repr(transport)
     assert answer(Request("GET", BASE, None, {})).body == b""
+
+
+def repository(name: str, **facts: object) -> dict[str, object]:
+    return {"id": abs(hash(name)) % 1000, "full_name": name, **facts}
+
+
+async def test_an_installations_repositories_are_listed_from_their_wrapper() -> None:
+    def installation(request: Request) -> Response:
+        listed = [repository("acme/a"), repository("acme/b", archived=True, fork=True)]
+        return answer(request, 200, {"total_count": 2, "repositories": listed})
+
+    transport = FakeTransport(installation)
+    async with client(transport) as github:
+        repos = await github.list_repositories()
+    assert [(r.full_name, r.archived, r.fork) for r in repos] == [
+        ("acme/a", False, False),
+        ("acme/b", True, True),
+    ]
+    assert transport.requests[0].url == f"{BASE}/installation/repositories?per_page=100"
+
+
+async def test_an_organisations_repositories_are_a_plain_list_and_its_name_is_quoted() -> None:
+    def organisation(request: Request) -> Response:
+        return answer(request, 200, [repository("we/x")])
+
+    transport = FakeTransport(organisation)
+    async with client(transport) as github:
+        repos = await github.list_repositories("we/../x")
+    assert [r.full_name for r in repos] == ["we/x"]
+    assert transport.requests[0].url == f"{BASE}/orgs/we%2F..%2Fx/repos?per_page=100"

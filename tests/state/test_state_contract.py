@@ -317,3 +317,99 @@ async def test_two_stores_on_one_backend_share_their_counters(
         assert await one.counter("k") == await two.counter("k") == 50
         await asyncio.gather(one.add_member("s", "a"), two.add_member("s", "a"))
         assert await two.add_member("s", "b") == 2
+
+
+# -- keys ----------------------------------------------------------------------------------
+
+
+async def test_a_key_is_added_once(store: StateStore) -> None:
+    assert not await store.is_present("delivery:1")
+    assert await store.add_if_absent("delivery:1", ttl_s=60)
+    assert await store.is_present("delivery:1")
+    assert not await store.add_if_absent("delivery:1", ttl_s=60)
+    assert not await store.add_if_absent("delivery:1")
+    assert await store.add_if_absent("delivery:2")  # each key its own
+    assert not await store.is_present("delivery:3")
+
+
+async def test_concurrent_adds_of_one_key_let_exactly_one_win(store: StateStore) -> None:
+    added = await asyncio.gather(*(store.add_if_absent("k", ttl_s=60) for _ in range(30)))
+    assert added.count(True) == 1
+
+
+async def test_a_key_expires_ttl_after_it_was_added(store: StateStore, clock: FakeClock) -> None:
+    assert await store.add_if_absent("k", ttl_s=10)
+    clock.advance(9)
+    assert not await store.add_if_absent("k", ttl_s=10)  # keeps its first expiry
+    assert await store.is_present("k")
+    clock.advance(1)
+    assert not await store.is_present("k")
+    assert await store.add_if_absent("k", ttl_s=10)  # added afresh
+    clock.advance(9.5)
+    assert await store.is_present("k")
+
+
+async def test_a_key_without_ttl_never_expires_and_adding_it_does_not_give_it_one(
+    store: StateStore, clock: FakeClock
+) -> None:
+    assert await store.add_if_absent("forever")
+    assert not await store.add_if_absent("forever", ttl_s=1)
+    clock.advance(10**6)
+    assert await store.is_present("forever")
+
+
+async def test_expired_keys_are_swept_and_live_ones_kept(
+    store: StateStore, clock: FakeClock
+) -> None:
+    for n in range(1100):  # past the memory store's first sweep
+        assert await store.add_if_absent(f"old:{n}", ttl_s=5)
+    assert await store.add_if_absent("kept", ttl_s=100)
+    clock.advance(6)
+    assert await store.add_if_absent("new", ttl_s=5)
+    assert not await store.is_present("old:3")
+    assert await store.is_present("kept")
+    assert await store.add_if_absent("old:3", ttl_s=5)
+
+
+async def test_keys_are_apart_from_counters_and_a_key_ttl_must_be_positive(
+    store: StateStore,
+) -> None:
+    await store.increment("k", 3)
+    await store.add_member("k", "k")
+    assert not await store.is_present("k")
+    assert await store.add_if_absent("k")
+    assert await store.counter("k") == 3
+    assert await store.add_member("k", "x") == 2
+    with pytest.raises(ConfigurationError, match="a key's ttl_s must be positive"):
+        await store.add_if_absent("other", ttl_s=0)
+    assert not await store.is_present("other")
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+async def test_two_stores_on_one_backend_add_a_key_once(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
+) -> None:
+    dsn = (
+        f"sqlite:///{tmp_path / 's.db'}"
+        if kind == "sqlite"
+        else request.getfixturevalue("redis_url")
+    )
+    async with await open_state(dsn, clock=clock) as one, await open_state(dsn, clock=clock) as two:
+        adds = [store.add_if_absent(f"k{n}", ttl_s=60) for store in (one, two) for n in range(10)]
+        assert sum(await asyncio.gather(*adds)) == 10
+        assert await two.is_present("k3")
+        assert not await one.is_present("k10")
+
+
+async def test_sqlite_deletes_expired_keys_when_it_adds_one(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    async with await open_state(f"sqlite:///{tmp_path / 's.db'}", clock=clock) as store:
+        for n in range(5):
+            await store.add_if_absent(f"old:{n}", ttl_s=5)
+        await store.add_if_absent("kept")
+        clock.advance(5)
+        await store.add_if_absent("new", ttl_s=5)
+        db = store.db  # type: ignore[attr-defined]
+        rows = await db.run(lambda conn: conn.execute("SELECT key FROM state_keys").fetchall())
+        assert sorted(key for (key,) in rows) == ["kept", "new"]

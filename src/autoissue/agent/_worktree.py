@@ -179,10 +179,11 @@ class RepoMirror:
         Worktree folders that no live process holds are deleted, then git forgets them.
 
         Several runs (processes) may share a state directory: a lock file beside the mirror
-        makes their fetches, and their changes to its worktrees, take turns.
+        makes their fetches take turns, and each fetch waits for the worktree adds under way
+        (which share the lock among themselves) and holds new ones back.
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        async with _locked(self.path.with_name(self.path.name + ".lock")):
+        async with _locked(self._lock_file):
             if not (self.path / "HEAD").exists():
                 self.path.mkdir(exist_ok=True)
                 await self.git("init", "-q", "--bare", "--template=")
@@ -192,6 +193,10 @@ class RepoMirror:
             # The URL is given on the command line, never stored in the mirror's config.
             refspec = f"+refs/heads/{self.base}:{self.base_ref}"
             await self.git("fetch", "-q", "--no-tags", self.url, refspec, network=True)
+
+    @property
+    def _lock_file(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
 
     def verify_untampered(self) -> None:
         """Raise TrustViolationError, and put ours back, if the configuration or hooks changed."""
@@ -276,7 +281,10 @@ class RepoMirror:
             self._adding += 1  # in the same step as the lock's release: no prune slips in
             self._no_adds.clear()
         try:
-            await self._add_retrying(tree)
+            # Shared with every other add, of any process; exclusive of a fetch and its prune,
+            # which would read a half-written worktree or delete the folder an add writes in.
+            async with _locked(self._lock_file, shared=True):
+                await self._add_retrying(tree)
         finally:
             self._adding -= 1
             if not self._adding:
@@ -308,16 +316,19 @@ class RepoMirror:
         async with self._pruning:
             await self._no_adds.wait()
             try:
-                await self.git("worktree", "prune")
+                # Exclusive of other processes' adds too (they hold the lock shared).
+                async with _locked(self._lock_file):
+                    await self.git("worktree", "prune")
             except GitCommandError as exc:
                 logger.warning("could not prune deleted worktrees: %s", exc)
 
 
 @contextlib.asynccontextmanager
-async def _locked(path: Path) -> AsyncIterator[None]:
-    """Hold an exclusive ``flock`` on ``path``; waiting happens in a thread, not on the loop."""
+async def _locked(path: Path, *, shared: bool = False) -> AsyncIterator[None]:
+    """Hold a ``flock`` on ``path``, exclusive or ``shared``; waiting happens in a thread."""
     with path.open("a") as file:
-        await asyncio.to_thread(fcntl.flock, file.fileno(), fcntl.LOCK_EX)
+        mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+        await asyncio.to_thread(fcntl.flock, file.fileno(), mode)
         try:
             yield
         finally:

@@ -9,18 +9,27 @@ connection pool). Whoever opened the backend closes it; the parts never close wh
 from __future__ import annotations
 
 import contextlib
+import logging
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from autoissue._clock import Clock
 from autoissue._dsn import DEFAULT_SQLITE_PATH, BackendSpec
 from autoissue._sqlite import SqliteDatabase
+from autoissue.concurrency import MemoryHistoryStore, ScalingHistory
 from autoissue.github import BudgetStore, budget_store
 from autoissue.queue import MemoryQueue, Queue, SqliteQueue
 from autoissue.state import MemoryStateStore, SqliteStateStore, StateStore
+
+logger = logging.getLogger(__name__)
+
+#: Where a scaling history is kept among the state store's artifacts.
+_HISTORY = "scaling-history:"
 
 #: Items waiting in the queue before the pager waits: enough to keep any worker busy, small
 #: enough that memory does not follow the backlog.
@@ -50,6 +59,27 @@ class Backend:
         The caller closes the store; the backend closes what it shares.
         """
         return budget_store(self.spec, base_url=base_url, token=token, redis=self.redis)
+
+    async def scaling_history(self, name: str) -> MemoryHistoryStore:
+        """What the concurrency controller learned under ``name``, kept in this backend.
+
+        Load it before the controller is built (it starts from it), and give it back to
+        :meth:`keep_scaling_history` once the run ends: every machine on a shared backend
+        starts where the last run of any of them ended. Unreadable history is ignored.
+        """
+        data = await self.state.load_artifact(_HISTORY + name)
+        if data is None:
+            return MemoryHistoryStore()
+        try:
+            return MemoryHistoryStore(msgspec.json.decode(data, type=ScalingHistory))
+        except msgspec.DecodeError as error:
+            logger.warning("ignoring unreadable scaling history %s: %s", name, error)
+            return MemoryHistoryStore()
+
+    async def keep_scaling_history(self, name: str, store: MemoryHistoryStore) -> None:
+        """Keep what the controller saved into ``store`` under ``name`` (nothing if nothing)."""
+        if store.history is not None:
+            await self.state.save_artifact(_HISTORY + name, msgspec.json.encode(store.history))
 
 
 @contextlib.asynccontextmanager

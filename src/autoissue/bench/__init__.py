@@ -6,8 +6,9 @@ every contender of BENCH.md; ``scaling`` (latency-bound work at a forced concurr
 ``agent`` (one fake-agent process per issue through the command processor, against the bare
 spawn loop); ``pool`` (CPU-bound work on the event loop against the same work in the warm
 pool, a worker killed mid-run); ``faults`` (``autoissue run`` SIGKILLed and restarted
-mid-run); ``quality`` (how often each type classifier is right on a labelled dataset); and
-``all``, every workload in turn gathered in one document.
+mid-run); ``live`` (``autoissue serve`` labelling new issues from signed webhooks while it
+sweeps a backlog over several repositories); ``quality`` (how often each type classifier is
+right on a labelled dataset); and ``all``, every workload in turn gathered in one document.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from __future__ import annotations
 from autoissue.bench._adaptive import AdaptiveBenchConfig, run_adaptive_bench
 from autoissue.bench._agent import AgentBenchConfig, run_agent_bench
 from autoissue.bench._faults import FaultsBenchConfig, run_faults_bench
+from autoissue.bench._live import run_live_bench
 from autoissue.bench._plot import plot_report
 from autoissue.bench._pooled import PoolBenchConfig, run_pool_bench
 from autoissue.bench._quality import QUALITY_CONTENDERS, QualityBenchConfig, run_quality_bench
 from autoissue.bench._queue import QueueBenchConfig, run_queue_bench
 from autoissue.bench._report import BenchReport
 from autoissue.bench._scaling import ScalingBenchConfig, run_scaling_bench
-from autoissue.bench._suite import WORKLOADS, SuiteReport, run_suite
+from autoissue.bench._suite import WORKLOADS, run_suite
 from autoissue.bench._triage import ALL_CONTENDERS, TriageBenchConfig, run_triage_bench
 
 _TRIAGE_COLUMNS = [
@@ -95,6 +97,19 @@ COLUMNS = {
         "lost",
         "duplicate_writes",
     ],
+    "live": [
+        "contender",
+        "issues",
+        "seconds",
+        "live_latency_s",
+        "min_fair_share",
+        "backlog_labelled_per_s",
+        "created_rate",
+        "failed",
+        "lost",
+        "duplicate_writes",
+        "redundant_writes",
+    ],
     "faults": [
         "contender",
         "issues",
@@ -122,12 +137,12 @@ __all__ = [
     "QualityBenchConfig",
     "QueueBenchConfig",
     "ScalingBenchConfig",
-    "SuiteReport",
     "TriageBenchConfig",
     "plot_report",
     "run_adaptive_bench",
     "run_agent_bench",
     "run_faults_bench",
+    "run_live_bench",
     "run_pool_bench",
     "run_quality_bench",
     "run_queue_bench",

@@ -37,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
@@ -100,15 +100,26 @@ def eligible(state: dict[str, Any]) -> set[int]:
 
     Issues with a label naming a priority are left out: triage adds no priority label to them.
     """
+    return eligible_in(state["repos"][0])
+
+
+def eligible_in(repo: Mapping[str, Any]) -> set[int]:
+    """:func:`eligible` for one repository of the emulator's state."""
     return {
-        item["number"]
-        for item in state["repos"][0]["issues"]
+        item["number"] for item in selected_in(repo) if priority_from_labels(item["labels"]) is None
+    }
+
+
+def selected_in(repo: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The items of one repository a run takes up: open issues, unlocked, not skipped."""
+    return [
+        item
+        for item in repo["issues"]
         if item["state"] == "open"
         and not item["is_pull_request"]
         and not item["locked"]
         and not DEFAULT_SKIP_LABELS & {label.lower() for label in item["labels"]}
-        and priority_from_labels(item["labels"]) is None
-    }
+    ]
 
 
 def untriaged(state: dict[str, Any], numbers: set[int]) -> set[int]:
@@ -117,9 +128,14 @@ def untriaged(state: dict[str, Any], numbers: set[int]) -> set[int]:
     The plan's labels (priority, and type where one applies) go in one write, so the
     priority label stands for the whole plan, whatever priority the processor chose.
     """
+    return untriaged_in(state["repos"][0], numbers)
+
+
+def untriaged_in(repo: Mapping[str, Any], numbers: set[int]) -> set[int]:
+    """:func:`untriaged` for one repository of the emulator's state."""
     return {
         item["number"]
-        for item in state["repos"][0]["issues"]
+        for item in repo["issues"]
         if item["number"] in numbers and not TRIAGED & set(item["labels"])
     }
 

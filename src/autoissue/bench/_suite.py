@@ -31,6 +31,7 @@ WORKLOADS = (
     "pool",
     "agent",
     "adaptive",
+    "live",
 )
 
 

@@ -25,12 +25,12 @@ from autoissue.bench import (
     QualityBenchConfig,
     QueueBenchConfig,
     ScalingBenchConfig,
-    SuiteReport,
     TriageBenchConfig,
     plot_report,
     run_adaptive_bench,
     run_agent_bench,
     run_faults_bench,
+    run_live_bench,
     run_pool_bench,
     run_quality_bench,
     run_queue_bench,
@@ -97,6 +97,11 @@ def _faults(quick: bool, options: dict[str, Any]) -> BenchReport:
     return run_faults_bench(config)
 
 
+def _live(quick: bool, options: dict[str, Any]) -> BenchReport:
+    overrides = {k: v for k, v in options.items() if k in {"issues", "repeats"}}
+    return run_live_bench(quick=quick, **overrides)
+
+
 def _pool(quick: bool, options: dict[str, Any]) -> BenchReport:
     overrides = {k: v for k, v in options.items() if k in {"issues", "repeats"}}
     config = PoolBenchConfig.quick(**overrides) if quick else PoolBenchConfig(**overrides)
@@ -119,6 +124,7 @@ _RUNNERS = {
     "adaptive": _adaptive,
     "agent": _agent,
     "faults": _faults,
+    "live": _live,
     "pool": _pool,
     "quality": _quality,
 }
@@ -161,12 +167,22 @@ def _pool_line(result: dict[str, Any]) -> str:
     )
 
 
+def _live_line(result: dict[str, Any]) -> str:
+    latency = result["live_latency_s"]
+    return (
+        f"latency p50 {latency['p50']:.2f} s, p95 {latency['p95']:.2f} s, p99 "
+        f"{latency['p99']:.2f} s; min fair share {result['min_fair_share']:.2f}; lost "
+        f"{result['lost']:.0f}, duplicate writes {result['duplicate_writes']:.0f}"
+    )
+
+
 _LINES = {
     "queue": lambda result: f"{result['claims_acks_per_s']:>12,.1f} claims+acks/s",
     "quality": _quality_line,
     "adaptive": _adaptive_line,
     "faults": _faults_line,
     "pool": _pool_line,
+    "live": _live_line,
 }
 
 
@@ -226,18 +242,15 @@ def _bench_all(
         markdown.write_text(suite.to_markdown(COLUMNS), encoding="utf-8")
     if plot is not None and "adaptive" in suite.reports:
         plot_report(suite.reports["adaptive"], plot)
-    _echo_suite(suite, len(workloads))
+    _echo_suite(suite.errors, len(suite.reports), len(workloads), sum(suite.seconds.values()))
 
 
-def _echo_suite(suite: SuiteReport, planned: int) -> None:
+def _echo_suite(errors: dict[str, str], ran: int, planned: int, seconds: float) -> None:
     """Which workloads failed and why, how many ran and how long; exit 1 if any failed."""
-    for workload, error in suite.errors.items():
+    for workload, error in errors.items():
         click.echo(f"{workload:>20}: failed ({error})")
-    click.echo(
-        f"bench all: {len(suite.reports)} of {planned} workloads in "
-        f"{sum(suite.seconds.values()):,.1f} s"
-    )
-    if suite.errors:
+    click.echo(f"bench all: {ran} of {planned} workloads in {seconds:,.1f} s")
+    if errors:
         raise SystemExit(1)
 
 
@@ -261,7 +274,7 @@ def _echo_suite(suite: SuiteReport, planned: int) -> None:
 @click.option(
     "--issues",
     type=click.IntRange(min=1),
-    help="Repository size (triage family, agent, faults, pool).",
+    help="Repository size (triage family, agent, faults, pool; live: backlog per repository).",
 )
 @click.option(
     "--contender",

@@ -22,6 +22,7 @@ from autoissue.cli._demo import demo_command
 from autoissue.cli._dlq import dlq_command
 from autoissue.cli._run import run_command
 from autoissue.cli._scan import scan_command
+from autoissue.cli._serve import serve_command
 from autoissue.cli._terminal import InertFormatter
 from autoissue.cli._worker import worker_command
 
@@ -78,3 +79,4 @@ main.add_command(worker_command)
 main.add_command(apply_command)
 main.add_command(bench_command)
 main.add_command(scan_command)
+main.add_command(serve_command)

@@ -14,14 +14,15 @@ from autoissue import _runtime
 from autoissue.backend import Backend, open_backend
 from autoissue.cli._agent_options import agent_options, processor_options, spawns_processes
 from autoissue.cli._errors import friendly_errors
-from autoissue.cli._github import connected, credentials, github_options, identity, repo_option
+from autoissue.cli._github import connected, credentials, github_options, identity
 from autoissue.cli._interrupt import graceful_interrupt
 from autoissue.cli._observe_options import ObserveOptions, observability_options, observed_run
 from autoissue.cli._persist import etag_cache_path, load_etags, save_etags
 from autoissue.cli._processor_settings import config_tables, option_flag, settings_for
+from autoissue.cli._repos import RepoChoice, repos_options, resolve_repos
 from autoissue.cli._selection import selection_options, selection_settings
 from autoissue.cli._summary import end_with_status, print_summary, saved_or_explained
-from autoissue.concurrency import STRATEGIES, JsonFileHistoryStore, Strategy
+from autoissue.concurrency import STRATEGIES, MemoryHistoryStore, Strategy
 from autoissue.engine import (
     DEFAULT_SKIP_LABELS,
     Engine,
@@ -35,7 +36,6 @@ from autoissue.github import (
     AppAuth,
     GitHubClient,
     normalise_base_url,
-    parse_repo_name,
 )
 from autoissue.model import Priority
 from autoissue.processors import Processor, get_processor
@@ -46,7 +46,7 @@ from autoissue.stream import gc_tuned
 class RunSettings:
     """Everything ``autoissue run`` needs, validated."""
 
-    repo: str
+    repos: RepoChoice
     base_url: str
     token: str | None
     app: AppAuth | None
@@ -108,16 +108,23 @@ async def _process(
     writer: PlanWriter | None,
     stores: Backend,
 ) -> RunSummary:
-    repository = await client.get_repository(settings.repo)
-    total = repository.open_issues_count if settings.options.state == "open" else None
-    labels = {"repo": settings.repo, "processor": settings.processor}
+    repositories = await resolve_repos(client, settings.repos)
+    names = [repository.full_name for repository in repositories]
+    total = None
+    if settings.options.state == "open":
+        total = sum(repository.open_issues_count for repository in repositories)
+    labels = {"repo": _metric_label(names), "processor": settings.processor}
     observe = settings.observe if settings.progress else replace(settings.observe, quiet=True)
     async with observed_run(
         observe, client=client, state_dir=settings.state_dir, total=total, labels=labels
     ) as session:
-        engine = _engine(client, settings, processor, writer, stores)
-        with graceful_interrupt(engine):
-            return await session.run(engine)
+        history = await stores.scaling_history(history_name(settings))
+        engine = _engine(client, settings, processor, writer, stores, repos=names, history=history)
+        try:
+            with graceful_interrupt(engine):
+                return await session.run(engine)
+        finally:
+            await stores.keep_scaling_history(history_name(settings), history)
 
 
 def _engine(
@@ -126,15 +133,18 @@ def _engine(
     processor: Processor,
     writer: PlanWriter | None,
     stores: Backend,
+    *,
+    repos: list[str],
+    history: MemoryHistoryStore,
 ) -> Engine:
     return Engine(
         client,
-        settings.repo,
+        repos,
         processor,
         options=settings.options,
         selector=settings.selector(processor),
         observers=Observers(plan_writer=writer),
-        history=JsonFileHistoryStore(history_path(settings)),
+        history=history,
         # A dry run rehearses in a queue of its own: the durable one may hold real work
         # (a killed run's) that a rehearsal must not claim and ack unapplied.
         queue=None if settings.options.dry_run else stores.queue,
@@ -142,14 +152,19 @@ def _engine(
     )
 
 
-def history_path(settings: RunSettings) -> Path:
-    """Where the controller's scaling history lives: one file per server and processor.
+def _metric_label(names: list[str]) -> str:
+    # Metrics carry a few fixed values: a long list of repositories is counted, not named.
+    return names[0] if len(names) == 1 else f"{len(names)} repositories"
+
+
+def history_name(settings: RunSettings) -> str:
+    """Under which name the backend keeps the controller's scaling history.
 
     What concurrency suits a run depends on the server and on the work, not on the
     repository, so runs of one processor against one host share what they learned.
     """
-    host = settings.base_url.split("://", 1)[-1].split("/", 1)[0].replace(":", "_")
-    return settings.state_dir / "scaling" / f"{host}-{settings.processor}.json"
+    host = settings.base_url.split("://", 1)[-1].split("/", 1)[0]
+    return f"{host}:{settings.processor}"
 
 
 def _plan_path(state_dir: Path, plan_out: Path | None, dry_run: bool) -> Path | None:
@@ -159,7 +174,7 @@ def _plan_path(state_dir: Path, plan_out: Path | None, dry_run: bool) -> Path | 
 
 
 @click.command("run")
-@repo_option
+@repos_options
 @click.option("--processor", default="triage", show_default=True, help="Which processor to run.")
 @option_flag
 @click.option("--dry-run", is_flag=True, help="Plan every write, make none (plans are saved).")
@@ -195,6 +210,18 @@ def _plan_path(state_dir: Path, plan_out: Path | None, dry_run: bool) -> Path | 
     type=click.IntRange(min=1),
     help="Process at most this many per clock hour, counted across runs in the backend.",
 )
+@click.option(
+    "--watch",
+    type=click.FloatRange(min=1),
+    metavar="SECONDS",
+    help="Once listed, go on until Ctrl-C or SIGTERM: every SECONDS, process what changed"
+    " since (GitHub's since, ETags), without webhooks.",
+)
+@click.option(
+    "--max-issues-per-repo",
+    type=click.IntRange(min=1),
+    help="Enqueue at most this many of each repository's listing (its most urgent).",
+)
 @click.option("--state-dir", default=".autoissue", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--backend",
@@ -217,7 +244,7 @@ def run_command(**options: Any) -> None:
     Authenticates with GITHUB_TOKEN, or as a GitHub App installation when --app-id,
     --app-key-file and --installation-id are given.
     """
-    with friendly_errors(repo=options["repo"], base_url=options["base_url"]):
+    with friendly_errors(repo=",".join(options["repo"]), base_url=options["base_url"]):
         settings = _settings(options)
         processor = get_processor(settings.processor, **settings.processor_options)
         summary = _runtime.run(execute(settings, processor), spawning=spawns_processes([processor]))
@@ -236,8 +263,10 @@ def _engine_options(options: dict[str, Any]) -> EngineOptions:
         dry_run=options["dry_run"],
         max_issues=options["max_issues"],
         max_issues_per_hour=options["max_issues_per_hour"],
+        max_issues_per_repo=options["max_issues_per_repo"],
         max_cost_usd=options["max_cost_usd"],
         force=options["force"],
+        watch_s=options["watch"],
     )
 
 
@@ -251,11 +280,10 @@ def _processor_options(options: dict[str, Any], token: str | None) -> dict[str, 
 
 
 def _settings(options: dict[str, Any]) -> RunSettings:
-    owner, name = parse_repo_name(options["repo"])
     dry_run = options["dry_run"]
     token, app = credentials(options)
     return RunSettings(
-        repo=f"{owner}/{name}",
+        repos=RepoChoice.from_options(options),
         base_url=normalise_base_url(options["base_url"]),
         token=token,
         app=app,

@@ -95,10 +95,26 @@ def _pool_rows(summary: RunSummary) -> list[tuple[str, object]]:
     return rows
 
 
+_REPO_COLUMNS = ("listed", "enqueued", "processed", "failed")
+
+
+def repository_table(summary: RunSummary) -> Table:
+    """Each repository's line of the summary: listed, enqueued, processed, failed."""
+    table = Table(title="by repository")
+    table.add_column("repository", style="bold")
+    for column in _REPO_COLUMNS:
+        table.add_column(column, justify="right")
+    for repo, counts in summary.by_repo.items():
+        table.add_row(inert(repo), *(f"{counts.get(column, 0):,}" for column in _REPO_COLUMNS))
+    return table
+
+
 def print_summary(summary: RunSummary, console: Console | None = None) -> None:
     """Print the summary, and the first failures if there were any."""
     console = console or Console()
     console.print(summary_table(summary))
+    if len(summary.by_repo) > 1:
+        console.print(repository_table(summary))
     for note in summary.notes:
         console.print(inert(note), markup=False, soft_wrap=True)
     if summary.interrupted:

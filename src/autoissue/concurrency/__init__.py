@@ -22,7 +22,11 @@ default), or any of :data:`STRATEGIES` by name (``Strategy.named("conservative")
 from __future__ import annotations
 
 from autoissue.concurrency._controller import AdaptiveConcurrencyController, ControllerStatistics
-from autoissue.concurrency._history import JsonFileHistoryStore, ScalingHistoryStore
+from autoissue.concurrency._history import (
+    MemoryHistoryStore,
+    ScalingHistory,
+    ScalingHistoryStore,
+)
 from autoissue.concurrency._limiter import LimitChange, Listener
 from autoissue.concurrency._strategies import BALANCED, STRATEGIES, Strategy
 
@@ -31,9 +35,10 @@ __all__ = [
     "STRATEGIES",
     "AdaptiveConcurrencyController",
     "ControllerStatistics",
-    "JsonFileHistoryStore",
     "LimitChange",
     "Listener",
+    "MemoryHistoryStore",
+    "ScalingHistory",
     "ScalingHistoryStore",
     "Strategy",
 ]

@@ -1,28 +1,23 @@
 """Scaling history: what the controller learned, kept so a restart starts near the optimum.
 
-The store contract is deliberately small (``save`` a whole snapshot, ``load`` the last one):
-the in-memory store serves tests, the JSON file store a single machine, and the state store
-can back it later without the controller noticing.
+The store contract is deliberately small (``save`` a whole snapshot, ``load`` the last one),
+and synchronous: the controller loads when it is built and saves when a run ends. A run keeps
+the snapshot in a :class:`MemoryHistoryStore` and the backend keeps that between runs
+(:meth:`autoissue.backend.Backend.scaling_history`), on every machine that shares it.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-from pathlib import Path
 from typing import Protocol
 
 import msgspec
 
 __all__ = [
-    "JsonFileHistoryStore",
     "MemoryHistoryStore",
     "ScalingEvent",
     "ScalingHistory",
     "ScalingHistoryStore",
 ]
-
-logger = logging.getLogger(__name__)
 
 
 class ScalingEvent(msgspec.Struct, frozen=True):
@@ -75,30 +70,3 @@ class MemoryHistoryStore:
 
     def __repr__(self) -> str:
         return f"<MemoryHistoryStore saved={self.history is not None}>"
-
-
-class JsonFileHistoryStore:
-    """One JSON file, replaced atomically (written beside it, then renamed over it)."""
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-
-    def save(self, history: ScalingHistory) -> None:
-        """Write ``history``; a crash mid-write leaves the previous file intact."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_name(self.path.name + ".tmp")
-        partial.write_bytes(msgspec.json.encode(history))
-        os.replace(partial, self.path)
-
-    def load(self) -> ScalingHistory | None:
-        """Read the file; None when it is missing or unreadable."""
-        try:
-            return msgspec.json.decode(self.path.read_bytes(), type=ScalingHistory)
-        except FileNotFoundError:
-            return None
-        except (OSError, msgspec.DecodeError) as error:
-            logger.warning("ignoring unreadable scaling history %s: %s", self.path, error)
-            return None
-
-    def __repr__(self) -> str:
-        return f"<JsonFileHistoryStore {self.path}>"

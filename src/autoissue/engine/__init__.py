@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from autoissue.engine._apply import ApplySummary, PlanApplier, read_plans
 from autoissue.engine._engine import Engine, EngineOptions
+from autoissue.engine._live import LiveIntake
 from autoissue.engine._selector import DEFAULT_SKIP_LABELS, Selector
 from autoissue.engine._summary import RunSummary, RunTally
 from autoissue.engine._work import decode_item
@@ -24,6 +25,7 @@ __all__ = [
     "ApplySummary",
     "Engine",
     "EngineOptions",
+    "LiveIntake",
     "Observers",
     "PlanApplier",
     "PlanWriter",

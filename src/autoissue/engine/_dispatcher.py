@@ -199,8 +199,11 @@ class Dispatcher:
 
     async def _idle(self) -> None:
         self._wake.clear()
+        # asyncio.timeout, not wait_for: on Python 3.11 a wake-up that lands in the same step
+        # as a cancellation makes wait_for swallow the cancellation, and the loop runs on.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), self.poll_s)
+            async with asyncio.timeout(self.poll_s):
+                await self._wake.wait()
 
     async def _heartbeats(self) -> None:
         period = self.queue.lease_s / 3

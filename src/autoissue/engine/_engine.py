@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,14 +32,15 @@ from autoissue.concurrency import (
     ScalingHistoryStore,
     Strategy,
 )
-from autoissue.engine._caps import RunCaps
-from autoissue.engine._intake import Intake, IntakeSetup, Pages
+from autoissue.engine._caps import CAP_REACHED, RunCaps, Shortlist
+from autoissue.engine._intake import Intake, IntakeSetup, Pages, message_priority
+from autoissue.engine._live import LiveIntake
 from autoissue.engine._selector import Selector
 from autoissue.engine._summary import RunSummary, RunTally
 from autoissue.engine._worker import Observers, Worker, WorkerOptions
 from autoissue.github import GitHubClient
 from autoissue.processors import Noting, Processor
-from autoissue.queue import DEFAULT_LEASE_S, MemoryQueue, Queue
+from autoissue.queue import DEFAULT_LEASE_S, MemoryQueue, Message, Queue
 from autoissue.state import MemoryStateStore, StateStore
 from autoissue.stream import RssWatermark
 
@@ -56,12 +59,14 @@ class EngineOptions:
     empty (nothing waiting, nothing leased by anyone) for ``idle_exit_s`` seconds.
     ``max_issues`` caps the issues this run starts (the most urgent of the listing and of
     what earlier runs left queued), ``max_issues_per_hour`` those started per clock hour by
-    all runs of this processor on this repository. ``force``
+    all runs of this processor on these repositories, ``max_issues_per_repo`` those each
+    repository's listing enqueues (its most urgent). ``force``
     processes issues the ledger says are done (their writes stay exactly-once: labels are
     idempotent, comments found by marker, pull requests by branch). ``max_cost_usd`` stops
     taking new work once the plans' reported costs reach it; what is queued waits for a
     later run. Listing pauses while the process's RSS is over ``rss_limit_mb`` (and resumes
-    below 90% of it); ``None`` turns that off.
+    below 90% of it); ``None`` turns that off. ``watch_s``: once listed, the run goes on
+    until stopped, sweeping every ``watch_s`` seconds for what changed since (``since``).
     """
 
     concurrency: int | None = None
@@ -74,15 +79,19 @@ class EngineOptions:
     idle_exit_s: float = 0.0
     max_issues: int | None = None
     max_issues_per_hour: int | None = None
+    max_issues_per_repo: int | None = None
     force: bool = False
     max_cost_usd: float | None = None
     rss_limit_mb: int | None = 1024
+    watch_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.state not in {"open", "closed", "all"}:
             raise ValueError("state must be open, closed or all")
         if self.backlog < 1:
             raise ValueError("backlog must be at least 1")
+        if self.watch_s is not None and self.watch_s <= 0:
+            raise ValueError("watch_s must be positive")
         self.worker_options()  # checks the worker's part
 
     def worker_options(self) -> WorkerOptions:
@@ -98,21 +107,22 @@ class EngineOptions:
 
 
 class Engine:
-    """``autoissue run``: an :class:`Intake` filling ``queue`` beside a :class:`Worker` working it.
+    """``autoissue run``: an :class:`Intake` per repository filling ``queue``, a :class:`Worker`.
 
-    ``queue`` and ``state`` default to in-memory ones (one process, nothing kept); pass the
-    durable ones of a :class:`~autoissue.backend.Backend` to make the run resumable and
-    shareable (the caller closes them). ``processors`` are the other processors the worker
-    can handle items for (items left by other runs). ``pages`` replaces the repository's
-    issue list. ``on_plan`` sees every plan once applied (or saved, on a dry run);
-    ``on_progress`` the tally after every item. ``controller`` replaces the one built from
-    the options; ``history`` lets an adaptive run start where the last one ended.
+    ``repo`` is one repository or several: their intakes list at once into the one queue,
+    which serves the repositories fairly inside each priority. ``queue`` and ``state``
+    default to in-memory ones (one process, nothing kept); pass the durable ones of a
+    :class:`~autoissue.backend.Backend` to make the run resumable and shareable (the caller
+    closes them). ``processors`` are the other processors the worker can handle items for
+    (items left by other runs). ``pages`` replaces the listing of the (one) repository.
+    ``observers`` see every plan and the tally as they go. ``controller`` replaces the one
+    built from the options; ``history`` lets an adaptive run start where the last one ended.
     """
 
     def __init__(
         self,
         client: GitHubClient,
-        repo: str,
+        repo: str | Sequence[str],
         processor: Processor,
         *,
         options: EngineOptions | None = None,
@@ -127,12 +137,18 @@ class Engine:
     ) -> None:
         self.options = options or EngineOptions()
         self.tally = RunTally()
-        self._client, self._repo, self._processor = client, repo, processor
+        self._client, self._processor = client, processor
+        self._repos = _repositories(repo, pages)
         self.queue = queue or _memory_queue(self.options)
         self.state = state or MemoryStateStore()
-        self._caps = _caps(self.state, repo, processor, self.options)
+        self._caps = _caps(self.state, self._repos, processor, self.options)
+        # Several repositories under a run cap share it: their shortlists are merged.
+        self._merged = self._caps.active and len(self._repos) > 1
+        self._room: int | None = None
         self.worker = self._worker((*processors, processor), observers, controller, history)
-        self._intake = Intake(self._intake_setup(repo, selector or Selector(processor), pages))
+        selector = selector or Selector(processor)
+        self._intakes = [Intake(self._intake_setup(r, selector, pages)) for r in self._repos]
+        self._live = self._watcher(selector)
 
     def _worker(
         self,
@@ -157,6 +173,20 @@ class Engine:
         worker.claims_open = not self._caps.active
         return worker
 
+    def _watcher(self, selector: Selector) -> LiveIntake:
+        """The sweeps of a run that watches (``watch_s``), through the run's selector."""
+        return LiveIntake(
+            self._client,
+            self.queue,
+            self.state,
+            [self._processor],
+            tally=self.tally,
+            on_enqueued=self._on_enqueued,
+            repos=self._repos,
+            dry_run=self.options.dry_run,
+            selector=lambda _: selector,
+        )
+
     def _intake_setup(self, repo: str, selector: Selector, pages: Pages | None) -> IntakeSetup:
         options = self.options
         return IntakeSetup(
@@ -169,7 +199,7 @@ class Engine:
             selector=selector,
             refuse=self.worker.over_budget,
             on_enqueued=self._on_enqueued,
-            on_listed=self.worker.open_claims,
+            on_listed=(lambda: None) if self._merged else self.worker.open_claims,
             pages=pages,
             listing_state=options.state,
             per_page=options.per_page,
@@ -181,9 +211,14 @@ class Engine:
     def __repr__(self) -> str:
         tally = self.tally
         return (
-            f"<Engine {self._repo} {self._processor.name} done={tally.done}/{tally.listed}"
+            f"<Engine {self.repos} {self._processor.name} done={tally.done}/{tally.listed}"
             f" {self.worker!r}>"
         )
+
+    @property
+    def repos(self) -> str:
+        """The repositories of the run, as the summary names them."""
+        return ", ".join(self._repos)
 
     def statistics(self) -> ControllerStatistics:
         """The controller's live snapshot: limit, in flight, latencies, drops, decisions."""
@@ -192,7 +227,7 @@ class Engine:
     async def run(self) -> RunSummary:
         """List and enqueue, then claim, process and write back until the queue is drained."""
         summary = await self.worker.summarised(
-            self._both(), repo=self._repo, processor=self._processor.name
+            self._both(), repo=self.repos, processor=self._processor.name
         )
         notes = self._processor.notes() if isinstance(self._processor, Noting) else []
         return dataclasses.replace(summary, notes=notes)
@@ -202,10 +237,11 @@ class Engine:
         intake = asyncio.create_task(self._produce())
         worker = asyncio.create_task(self.worker.work(self._listing))
         try:
-            await asyncio.wait((intake, worker), return_when=asyncio.FIRST_EXCEPTION)
-            for task in (intake, worker):
-                if task.done():
-                    task.result()  # the first failure (listing, the backend) ends the run
+            # The worker ends the run; the intake may end first (its listing done) or never
+            # (a watching run), and its failure ends the run at once.
+            done, _ = await asyncio.wait((intake, worker), return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
             await worker
         finally:
             for task in (intake, worker):
@@ -214,20 +250,48 @@ class Engine:
             await asyncio.gather(intake, worker, return_exceptions=True)
 
     async def _begin(self) -> None:
-        """Note what earlier runs left queued; under a cap, make room for the shortlist."""
+        """Note what earlier runs left queued; under a cap, make room for the shortlists."""
         self.tally.queued_before = (await self.queue.statistics()).unfinished
         if self._caps.active:
-            self._intake.shortlist(await self._caps.room() or 0)
+            self._room = await self._caps.room() or 0
+        size = _smallest(self._room, self.options.max_issues_per_repo)
+        if size is not None:
+            for intake in self._intakes:
+                intake.shortlist(size, deferred=self._merged)
 
     async def _produce(self) -> None:
         """List and enqueue (see :class:`Intake`); under a cap, claims begin once it is done."""
-        await self._intake.run()
+        began = time.time()
+        await asyncio.gather(*(intake.run() for intake in self._intakes))
         # Under a cap, claims wait for the whole listing; then they must start before the
         # shortlist is put, or a shortlist longer than the queue's room would never fit.
         self.worker.open_claims()
+        if self._merged:
+            await self._enqueue_merged(self._room or 0)
+        if self.options.watch_s is not None:
+            await self._watch(began, self.options.watch_s)
+
+    async def _watch(self, began: float, every_s: float) -> None:
+        """Sweep for what changed since the listing began, every ``every_s``, until stopped."""
+        for repo in self._repos:
+            await self._live.mark_swept(repo, began)
+        await asyncio.sleep(every_s)
+        await self._live.sweep_forever(every_s)
+
+    async def _enqueue_merged(self, room: int) -> None:
+        """The most urgent of all the repositories' shortlists, taken in turns on a tie."""
+        lists = [intake.take_shortlist() for intake in self._intakes]
+        merged: Shortlist[Message] = Shortlist(room, message_priority)
+        merged.offer(_in_turns(lists))
+        self.tally.skipped[CAP_REACHED] += merged.dropped
+        kept = {id(message) for message in merged.take()}
+        for intake, messages in zip(self._intakes, lists, strict=True):
+            # Each intake puts its own, so that each repository's line counts them.
+            await intake.enqueue([message for message in messages if id(message) in kept])
 
     def _listing(self) -> bool:
-        return not self._intake.done
+        watching = self.options.watch_s is not None
+        return watching or not all(intake.done for intake in self._intakes)
 
     def _on_enqueued(self) -> None:
         self.worker.wake()
@@ -242,7 +306,8 @@ class Engine:
         next run: a first Ctrl-C or SIGTERM calls this, with the signal's name as ``reason``
         (the summary's ``interrupted``).
         """
-        self._intake.stop()
+        for intake in self._intakes:
+            intake.stop()
         self.worker.request_stop(reason)
 
 
@@ -252,9 +317,30 @@ def _watermark(options: EngineOptions) -> RssWatermark | None:
     return RssWatermark(high=options.rss_limit_mb * 2**20)
 
 
-def _caps(state: StateStore, repo: str, processor: Processor, options: EngineOptions) -> RunCaps:
-    scope = f"{repo}:{processor.name}"
+def _caps(
+    state: StateStore, repos: Sequence[str], processor: Processor, options: EngineOptions
+) -> RunCaps:
+    scope = f"{'+'.join(sorted(repos))}:{processor.name}"
     return RunCaps(state, scope, per_run=options.max_issues, per_hour=options.max_issues_per_hour)
+
+
+def _repositories(repo: str | Sequence[str], pages: Pages | None) -> tuple[str, ...]:
+    repos = (repo,) if isinstance(repo, str) else tuple(dict.fromkeys(repo))
+    if not repos:
+        raise ValueError("a run needs at least one repository")
+    if pages is not None and len(repos) > 1:
+        raise ValueError("pages replace the listing of one repository, not several")
+    return repos
+
+
+def _smallest(*sizes: int | None) -> int | None:
+    given = [size for size in sizes if size is not None]
+    return min(given) if given else None
+
+
+def _in_turns(lists: Sequence[Sequence[Message]]) -> list[Message]:
+    """One message of each list in turn (the first of each, then the second...)."""
+    return [message for row in itertools.zip_longest(*lists) for message in row if message]
 
 
 def _memory_queue(options: EngineOptions) -> MemoryQueue:

@@ -211,6 +211,7 @@ class ItemHandler:
             tally.skipped_at_work += 1
         else:
             tally.processed += 1
+            tally.count(plan.repo, "processed")
             tally.writes += writes
         if self.setup.on_plan is not None:
             self.setup.on_plan(plan)
@@ -228,6 +229,8 @@ class ItemHandler:
         if decision is not None and decision.dead:
             logger.warning("issue #%d failed for good: %s", number, error)
             self.setup.tally.fail(number, error)
+            if item is not None:
+                self.setup.tally.count(item.repo, "failed")
         else:
             logger.info("issue #%d will be retried: %s", number, error)
             self.setup.tally.requeued += 1

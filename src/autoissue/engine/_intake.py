@@ -16,6 +16,7 @@ issues are enqueued (:class:`~autoissue.engine._caps.Shortlist`).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import AsyncIterable, Callable, Sequence
 from dataclasses import dataclass
@@ -80,13 +81,40 @@ class Intake:
         self._reopens = ReopenCounter(setup.state, setup.processor.name)
         self._pipeline: Pipeline | None = None
         self._shortlist: Shortlist[Message] | None = None
+        self._deferred = False
 
     def __repr__(self) -> str:
         return f"<Intake {self.setup.repo} {self.setup.processor.name} done={self.done}>"
 
-    def shortlist(self, size: int) -> None:
-        """Enqueue only the ``size`` most urgent issues, once the listing is whole."""
-        self._shortlist = Shortlist(size, _message_priority)
+    def shortlist(self, size: int, *, deferred: bool = False) -> None:
+        """Enqueue only the ``size`` most urgent issues, once the listing is whole.
+
+        ``deferred``: enqueue nothing; the caller takes the shortlist (:meth:`take_shortlist`)
+        once the listing is whole, to merge it with other repositories' shortlists.
+        """
+        self._shortlist = Shortlist(size, message_priority)
+        self._deferred = deferred
+
+    def take_shortlist(self) -> list[Message]:
+        """The shortlist's messages, most urgent first; those it left out are counted."""
+        shortlist, tally = self._shortlist, self.setup.tally
+        if shortlist is None:
+            return []
+        tally.skipped[CAP_REACHED] += shortlist.dropped
+        tally.shortlisted -= len(shortlist)
+        shortlist.dropped = 0
+        return shortlist.take()
+
+    async def enqueue(self, messages: list[Message]) -> int:
+        """Put ``messages`` on the queue now, counted; return how many were new."""
+        ids = await self.setup.queue.put_many(messages)
+        tally = self.setup.tally
+        if None in ids:
+            tally.skipped["already queued"] += ids.count(None)
+        enqueued = len(ids) - ids.count(None)
+        tally.enqueued += enqueued
+        tally.count(self.setup.repo, "enqueued", enqueued)
+        return enqueued
 
     async def run(self) -> None:
         """List to the end (or until stopped), enqueueing as it goes; then the shortlist."""
@@ -101,8 +129,23 @@ class Intake:
         )
         await self._pipeline.run()
         self.setup.on_listed()
-        await self._enqueue_shortlist()
+        if not self._deferred:
+            await self.enqueue(self.take_shortlist())
         self.done = True
+
+    async def offer(self, issues: Sequence[Issue], *, at_least: Priority | None = None) -> int:
+        """Select, check against the ledger and enqueue ``issues`` now, outside any listing.
+
+        ``at_least`` raises every admitted issue's priority to it (never lowers one): issues
+        that just changed go ahead of a backlog being swept. Returns how many were enqueued.
+        """
+        self._listed(issues)
+        messages = await self._admit(issues)
+        if at_least is not None:
+            messages = [_raised(message, at_least) for message in messages]
+        enqueued = await self.enqueue(messages)
+        self.setup.on_enqueued()
+        return enqueued
 
     def stop(self) -> None:
         """List no further: what is left is listed again by the next run."""
@@ -117,36 +160,27 @@ class Intake:
             setup.repo, state=setup.listing_state, per_page=setup.per_page
         )
 
-    async def _enqueue_shortlist(self) -> None:
-        shortlist, tally = self._shortlist, self.setup.tally
-        if shortlist is not None:
-            tally.skipped[CAP_REACHED] += shortlist.dropped
-            tally.shortlisted = 0
-            await self._put(shortlist.take())
-
     async def _admit_page(self, page: Sequence[Issue]) -> list[Message]:
         if self.setup.refuse():
             self.stop()
             return []
-        self.setup.tally.listed += len(page)
+        self._listed(page)
         return await self._admit(page)
 
     async def _enqueue_page(self, messages: list[Message]) -> int:
         shortlist = self._shortlist
         if shortlist is None:
-            await self._put(messages)
+            await self.enqueue(messages)
         else:
+            before = len(shortlist)
             shortlist.offer(messages)
-            self.setup.tally.shortlisted = len(shortlist)
+            self.setup.tally.shortlisted += len(shortlist) - before
         self.setup.on_enqueued()
         return len(messages)
 
-    async def _put(self, messages: list[Message]) -> None:
-        ids = await self.setup.queue.put_many(messages)
-        tally = self.setup.tally
-        if None in ids:
-            tally.skipped["already queued"] += ids.count(None)
-        tally.enqueued += len(ids) - ids.count(None)
+    def _listed(self, issues: Sequence[Issue]) -> None:
+        self.setup.tally.listed += len(issues)
+        self.setup.tally.count(self.setup.repo, "listed", len(issues))
 
     async def _admit(self, page: Sequence[Issue]) -> list[Message]:
         admitted = self._select(page)
@@ -196,5 +230,13 @@ class Intake:
         return self.setup.processor.name, Priority.HIGH
 
 
-def _message_priority(message: Message) -> int:
+def message_priority(message: Message) -> int:
+    """A message's priority as a number (lower is more urgent), to shortlist by."""
     return int(message.priority)
+
+
+def _raised(message: Message, at_least: Priority) -> Message:
+    # Lower values are more urgent.
+    if message.priority <= at_least:
+        return message
+    return dataclasses.replace(message, priority=at_least)

@@ -28,7 +28,8 @@ class RunSummary:
     ``concurrency`` is what the controller did (see :func:`concurrency_summary`), ``pool``
     what the warm pool's workers did, by process (empty when no processor ran pooled);
     ``outcomes`` counts what the processor decided, by the names its plans gave; ``notes``
-    are what it had to tell (see :class:`~autoissue.processors.Noting`).
+    are what it had to tell (see :class:`~autoissue.processors.Noting`); ``by_repo`` counts
+    each repository's ``listed``, ``enqueued``, ``processed`` and ``failed`` items.
     """
 
     repo: str
@@ -54,6 +55,7 @@ class RunSummary:
     pool: dict[str, Any] = field(default_factory=dict)
     outcomes: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    by_repo: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def issues_per_s(self) -> float:
@@ -121,6 +123,12 @@ class RunTally:
     failures: list[dict[str, Any]] = field(default_factory=list)
     #: What the processor decided, by the names its plans gave (``type abstained``...).
     outcomes: Counter[str] = field(default_factory=Counter)
+    #: Per repository: ``listed``, ``enqueued``, ``processed``, ``failed``.
+    by_repo: dict[str, Counter[str]] = field(default_factory=dict)
+
+    def count(self, repo: str, what: str, amount: int = 1) -> None:
+        """Count ``amount`` more of ``what`` for ``repo`` (its line in the summary)."""
+        self.by_repo.setdefault(repo, Counter())[what] += amount
 
     def skip(self, reason: str) -> None:
         """Count one skipped item."""
@@ -159,4 +167,5 @@ def tally_counts(tally: RunTally, still_queued: int) -> dict[str, Any]:
         "cost_usd": round(tally.cost_usd, 4),
         "failures": list(tally.failures),
         "outcomes": dict(tally.outcomes),
+        "by_repo": {repo: dict(counts) for repo, counts in sorted(tally.by_repo.items())},
     }

@@ -57,4 +57,5 @@ def message_for(item: WorkItem, priority: Priority, *, dry_run: bool = False) ->
     under which the real run enqueues it.
     """
     key = f"{item.key}/dry-run" if dry_run else item.key
-    return Message(encode_item(item), key=key, priority=priority)
+    # The repository is the item's group: the queue serves repositories in turns.
+    return Message(encode_item(item), key=key, priority=priority, group=item.repo)

@@ -19,10 +19,10 @@ import asyncio
 import hashlib
 import re
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from autoissue._exceptions import ConfigurationError, GitHubError, ValidationFailedError
-from autoissue.github import GitHubClient, IssueComment, PullRequest
+from autoissue.github import IssueComment, PullRequest
 from autoissue.model import (
     Action,
     AddLabels,
@@ -30,11 +30,56 @@ from autoissue.model import (
     OpenPullRequest,
     Plan,
     RemoveLabels,
+    User,
     encode_plan,
 )
 from autoissue.state import LABEL_ACTION, PENDING, LedgerEntry, StateStore, issue_name
 
 DONE = "done"
+
+
+class GitHubWrites(Protocol):
+    """What write-back asks of GitHub.
+
+    The writes a plan's actions make, and the reads that find what an earlier attempt
+    already wrote. :class:`~autoissue.github.GitHubClient` is one.
+    """
+
+    base_url: str
+    #: The server's time of the latest write answered (ISO 8601).
+    last_write_at: str
+
+    async def add_labels(self, repo: str, number: int, labels: tuple[str, ...]) -> list[str]:
+        """Add labels to an issue or pull request."""
+
+    async def remove_label(self, repo: str, number: int, label: str) -> bool:
+        """Remove one label; ``False`` when it was not there."""
+
+    async def list_comments(self, repo: str, number: int) -> list[IssueComment]:
+        """Every comment on an issue, oldest first."""
+
+    async def create_comment(self, repo: str, number: int, body: str) -> IssueComment:
+        """Comment on an issue."""
+
+    async def edit_comment(self, repo: str, comment_id: int, body: str) -> IssueComment:
+        """Replace a comment's body."""
+
+    async def close_issue(self, repo: str, number: int, reason: str = "completed") -> None:
+        """Close an issue."""
+
+    async def get_authenticated_user(self) -> User:
+        """The account writing (whose comments are ours)."""
+
+    async def get_repository(self, repo: str) -> Any:
+        """The repository (its ``default_branch``)."""
+
+    async def find_open_pull(self, repo: str, branch: str) -> PullRequest | None:
+        """The open pull request from ``branch``, if any."""
+
+    async def create_pull(self, repo: str, fields: dict[str, Any]) -> PullRequest:
+        """Open a pull request."""
+
+
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
@@ -52,7 +97,7 @@ def comment_marker(processor: str, issue: int, slot: str) -> str:
 
 
 class WriteBack:
-    """Applies plans through a GitHub client; returns how many writes each took.
+    """Applies plans through GitHub's writes (:class:`GitHubWrites`); returns how many each took.
 
     With a ``state`` store, each applied action is recorded so that nothing is applied twice
     (see the module). Without one, actions are still safe to repeat — labels are idempotent,
@@ -60,7 +105,7 @@ class WriteBack:
     since nothing says which labels are the tool's own.
     """
 
-    def __init__(self, client: GitHubClient, state: StateStore | None = None) -> None:
+    def __init__(self, client: GitHubWrites, state: StateStore | None = None) -> None:
         self._client = client
         self.state = state
         self._login: str | None = None

@@ -93,6 +93,8 @@ class Repository(msgspec.Struct, frozen=True):
     default_branch: str = "main"
     clone_url: str = ""
     private: bool = False
+    archived: bool = False
+    fork: bool = False
 
 
 @dataclass(slots=True)
@@ -426,6 +428,20 @@ class GitHubClient:
         """The repository ``OWNER/NAME``; raises NotFoundError when it doesn't exist."""
         return _decode(await self.request("GET", f"/repos/{repo}"), Repository)
 
+    async def list_repositories(self, org: str | None = None) -> list[Repository]:
+        """Every repository of the organisation ``org``, or (``None``) of this installation.
+
+        ``None`` lists what a GitHub App installation's token can reach
+        (``GET /installation/repositories``); pages are followed as for issues.
+        """
+        if org is None:
+            first = self._resolve("/installation/repositories", {"per_page": "100"})
+            decode = partial(_decode_with, decoder=_installation_page)
+        else:
+            first = self._resolve(f"/orgs/{quote(org, safe='')}/repos", {"per_page": "100"})
+            decode = partial(_decode_with, decoder=_repository_page.decode)
+        return [repo async for page in iter_pages(self, first, decode) for repo in page]
+
     async def get_authenticated_user(self) -> User:
         """The account the token belongs to; raises AuthenticationError for a bad token."""
         return _decode(await self.request("GET", "/user"), User)
@@ -541,6 +557,18 @@ class PullRequest(msgspec.Struct, frozen=True):
 
 
 _comment_page = msgspec.json.Decoder(list[IssueComment])
+_repository_page = msgspec.json.Decoder(list[Repository])
+
+
+class _InstallationPage(msgspec.Struct):
+    repositories: list[Repository]
+
+
+_installation_decoder = msgspec.json.Decoder(_InstallationPage)
+
+
+def _installation_page(body: bytes) -> list[Repository]:
+    return _installation_decoder.decode(body).repositories
 
 
 class _LabelName(msgspec.Struct):

@@ -8,7 +8,10 @@ each has an owner and a TTL (on the injected clock), and an expired lock is free
 worker on the backend reads the same one. **Counters** are totals and member sets shared by
 every worker (how many issues were started this hour, in how many rounds an issue was
 reopened), each changed in one atomic step that returns the new size, so two workers never
-lose each other's update; either may expire, on the injected clock.
+lose each other's update; either may expire, on the injected clock. **Keys** are names that
+are present or absent (a webhook delivery already admitted), each added in one atomic step
+that says whether this call added it, so of two workers adding one key exactly one learns
+it was new; a key may expire too.
 
 Every method is one atomic step on its backend (a lock, a transaction or a Lua script).
 """
@@ -201,6 +204,24 @@ class StateStore(abc.ABC):
         now = self.clock.time()
         return await self._add_member(key, member, now, _until(now, ttl_s))
 
+    # -- keys ------------------------------------------------------------------------------
+    # A key is apart from the totals and sets of the same name. One given a ``ttl_s`` expires
+    # that long after the call that added it (on the store's clock) and then reads as absent.
+
+    async def add_if_absent(self, key: str, *, ttl_s: float | None = None) -> bool:
+        """Add ``key`` unless it is present; return whether this call added it. Atomic.
+
+        Of several calls adding one key, on any number of stores of one backend, exactly one
+        returns True until the key expires. Adding a present key changes nothing, not even
+        its expiry. A ``ttl_s`` that is not positive raises :class:`ConfigurationError`.
+        """
+        now = self.clock.time()
+        return await self._add_if_absent(key, now, _until(now, ttl_s, "a key"))
+
+    async def is_present(self, key: str) -> bool:
+        """Whether ``key`` was added and has not expired."""
+        return await self._is_present(key, self.clock.time())
+
     # -- observing and lifecycle -----------------------------------------------------------
 
     async def statistics(self) -> StateStatistics:
@@ -276,6 +297,12 @@ class StateStore(abc.ABC):
     @abc.abstractmethod
     async def _add_member(self, key: str, member: str, now: float, until: float | None) -> int: ...
 
+    @abc.abstractmethod
+    async def _add_if_absent(self, key: str, now: float, until: float | None) -> bool: ...
+
+    @abc.abstractmethod
+    async def _is_present(self, key: str, now: float) -> bool: ...
+
     # -- batched hooks: one step each where the backend can; these defaults loop -----------
 
     async def _record_many(self, entries: list[LedgerEntry]) -> None:
@@ -311,8 +338,8 @@ def _positive(ttl_s: float, what: str = "a lock") -> float:
     return ttl_s
 
 
-def _until(now: float, ttl_s: float | None) -> float | None:
-    return None if ttl_s is None else now + _positive(ttl_s, "a counter")
+def _until(now: float, ttl_s: float | None, what: str = "a counter") -> float | None:
+    return None if ttl_s is None else now + _positive(ttl_s, what)
 
 
 def expired(until: float | None, now: float) -> bool:

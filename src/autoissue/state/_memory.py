@@ -10,6 +10,9 @@ from autoissue.state._base import LedgerEntry, StateStore, expired, fresh_entry
 
 T = TypeVar("T")
 
+# How many keys the store holds before it first sweeps out the expired ones.
+_FIRST_SWEEP = 1024
+
 
 class MemoryStateStore(StateStore):
     """A :class:`StateStore` in memory; no step awaits midway, so each is atomic."""
@@ -22,6 +25,10 @@ class MemoryStateStore(StateStore):
         # Totals and member sets by key, each with when it expires (None: never).
         self._totals: dict[str, tuple[int, float | None]] = {}
         self._sets: dict[str, tuple[frozenset[str], float | None]] = {}
+        # Keys with when they expire; each is added once and rarely read again, so expired
+        # ones are swept whenever the table has doubled since the last sweep.
+        self._keys: dict[str, tuple[bool, float | None]] = {}
+        self._sweep_keys_at = _FIRST_SWEEP
 
     def describe(self) -> str:
         """Always ``memory://``."""
@@ -93,6 +100,21 @@ class MemoryStateStore(StateStore):
         members |= {member}
         self._sets[key] = (members, until if expires is None else expires)
         return len(members)
+
+    async def _add_if_absent(self, key: str, now: float, until: float | None) -> bool:
+        if _live(self._keys, key, now) is not None:
+            return False
+        self._keys[key] = (True, until)
+        if len(self._keys) >= self._sweep_keys_at:
+            self._sweep_keys(now)
+        return True
+
+    async def _is_present(self, key: str, now: float) -> bool:
+        return _live(self._keys, key, now) is not None
+
+    def _sweep_keys(self, now: float) -> None:
+        self._keys = {k: held for k, held in self._keys.items() if not expired(held[1], now)}
+        self._sweep_keys_at = max(_FIRST_SWEEP, 2 * len(self._keys))
 
     async def _close(self) -> None:
         return None

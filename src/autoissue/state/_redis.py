@@ -10,7 +10,8 @@ Counters do the same: the total ``K`` is a hash ``P:counters:K`` with its ``tota
 member set ``K`` a hash ``P:members:K`` with a field ``+member`` per member; either has an
 ``until`` field (the injected clock's expiry) once given a ``ttl_s``. The Lua script that
 writes one also sets the key to expire on the server after ``ttl_s``, only so that the
-server reclaims it: ``until`` decides whether it has expired.
+server reclaims it: ``until`` decides whether it has expired. A key ``K`` is a string
+``P:keys:K`` holding its ``until`` (empty: never), expiring on the server the same way.
 """
 
 from __future__ import annotations
@@ -89,6 +90,20 @@ redis.call('HSET', KEYS[1], '+' .. ARGV[5], '')
 return redis.call('HLEN', KEYS[1]) - (expires and 1 or 0)
 """
 
+# Adds a key unless it is held and live: KEYS[1] = the key, ARGV = now, deadline (or ''), ttl
+# in ms (0: none). SET drops any server expiry the expired key had. Returns 1 if added.
+_ADD_KEY = """
+local held = redis.call('GET', KEYS[1])
+if held and (held == '' or tonumber(held) > tonumber(ARGV[1])) then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[2])
+if ARGV[3] ~= '0' then
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+end
+return 1
+"""
+
 
 class RedisStateStore(StateStore):
     """A :class:`StateStore` in Redis under ``prefix``; closes ``client`` if ``owns_client``."""
@@ -113,6 +128,7 @@ class RedisStateStore(StateStore):
         self._applied_script = client.register_script(_APPLIED)
         self._lock_many_script = client.register_script(_LOCK_MANY)
         self._count_script = client.register_script(_COUNT)
+        self._add_key_script = client.register_script(_ADD_KEY)
 
     def describe(self) -> str:
         """The server and key prefix, never a password."""
@@ -212,17 +228,31 @@ class RedisStateStore(StateStore):
     async def _add_member(self, key: str, member: str, now: float, until: float | None) -> int:
         return await self._count("add", f"{self.prefix}:members:{key}", now, until, member)
 
+    async def _add_if_absent(self, key: str, now: float, until: float | None) -> bool:
+        args: list[EncodableT] = [repr(now), *_deadline(now, until)]
+        name = f"{self.prefix}:keys:{key}"
+        return bool(await self._call(lambda: self._add_key_script(keys=[name], args=args)))
+
+    async def _is_present(self, key: str, now: float) -> bool:
+        held = await self._call(lambda: self.client.get(f"{self.prefix}:keys:{key}"))
+        return held is not None and not expired(float(held) if held else None, now)
+
     async def _count(
         self, mode: str, name: str, now: float, until: float | None, value: int | str
     ) -> int:
-        ttl_ms = 0 if until is None else max(1, math.ceil((until - now) * 1000))
-        deadline = "" if until is None else repr(until)
-        args: list[EncodableT] = [mode, repr(now), deadline, ttl_ms, value]
+        args: list[EncodableT] = [mode, repr(now), *_deadline(now, until), value]
         return int(await self._call(lambda: self._count_script(keys=[name], args=args)))
 
     async def _close(self) -> None:
         if self._owns_client:
             await self.client.aclose()
+
+
+def _deadline(now: float, until: float | None) -> tuple[str, int]:
+    """``until`` as a script reads it (empty: never) and the server's expiry in ms (0: none)."""
+    if until is None:
+        return "", 0
+    return repr(until), max(1, math.ceil((until - now) * 1000))
 
 
 def _field(issue: str, processor: str) -> str:

@@ -1,8 +1,9 @@
-"""The state store in the SQLite file the queue uses (five more tables, same WAL file).
+"""The state store in the SQLite file the queue uses (six more tables, same WAL file).
 
 A total is a ``counters`` row; a member set is its ``counter_members`` rows, which all carry
 the set's ``expires_at``. An expired total or set is deleted by the next call that writes it
-and ignored by reads, as the injected clock tells.
+and ignored by reads, as the injected clock tells. A key is a ``state_keys`` row; since most
+keys are added once and never written again, adding one deletes every expired key.
 """
 
 from __future__ import annotations
@@ -48,6 +49,11 @@ CREATE TABLE IF NOT EXISTS counter_members (
     expires_at REAL,
     PRIMARY KEY (key, member)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS state_keys (
+    key TEXT PRIMARY KEY,
+    expires_at REAL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS state_keys_by_expiry ON state_keys (expires_at);
 """
 
 _SELECT = (
@@ -156,6 +162,18 @@ class SqliteStateStore(StateStore):
 
     async def _add_member(self, key: str, member: str, now: float, until: float | None) -> int:
         return await self.db.run(lambda conn: _add(conn, key, member, now, until))
+
+    async def _add_if_absent(self, key: str, now: float, until: float | None) -> bool:
+        def add(conn: sqlite3.Connection) -> bool:
+            conn.execute("DELETE FROM state_keys WHERE expires_at <= ?", (now,))
+            sql = "INSERT OR IGNORE INTO state_keys (key, expires_at) VALUES (?, ?)"
+            return conn.execute(sql, (key, until)).rowcount == 1
+
+        return await self.db.run(add)
+
+    async def _is_present(self, key: str, now: float) -> bool:
+        sql = "SELECT 1 FROM state_keys WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)"
+        return await self.db.run(lambda conn: conn.execute(sql, (key, now)).fetchone() is not None)
 
     # -- batched: one transaction each -------------------------------------------------------
 
