@@ -178,3 +178,14 @@ async def test_a_watching_run_goes_on_and_takes_what_changed_since(
 def test_a_watch_needs_a_positive_interval() -> None:
     with pytest.raises(ValueError, match="watch_s"):
         EngineOptions(watch_s=0)
+
+
+async def test_an_offer_is_not_held_back_by_a_full_queue(
+    client: GitHubClient, emulator: Emulator
+) -> None:
+    queue, state = MemoryQueue(max_depth=1), MemoryStateStore()
+    await queue.put(b"a backlog item")
+    intake = live(client, queue, state)
+    number = create_issue(emulator, "acme/one", "Crash when full")
+    issue = await one_issue(client, "acme/one", number)
+    assert await asyncio.wait_for(intake.offer("acme/one", [issue]), 2) == 1

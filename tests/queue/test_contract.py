@@ -305,6 +305,18 @@ async def test_a_queue_that_stays_full_is_counted_less_often(
     assert clock.slept == [0.25, 0.5, 1.0, 2.0, 2.0, 0.25]  # doubling to 8 poll_s, then the rest
 
 
+async def test_urgent_messages_go_in_past_a_full_queue_at_once(
+    make_queue: MakeQueue, clock: FakeClock
+) -> None:
+    queue = await make_queue(max_depth=1, poll_s=0.25)
+    await queue.put(b"backlog")
+    ids = await queue.put_many([Message(b"now", priority=Priority.HIGH)], urgent=True)
+    assert ids != [None]
+    assert clock.slept == []  # no wait for room
+    assert (await queue.statistics()).waiting == 2
+    assert await payloads(queue, 2) == [b"now", b"backlog"]
+
+
 async def test_put_waits_for_room_then_goes_in(make_queue: MakeQueue) -> None:
     queue = await make_queue(max_depth=3)
     producer = asyncio.create_task(queue.put_many([Message(b"%d" % i) for i in range(6)]))

@@ -105,9 +105,12 @@ class Intake:
         shortlist.dropped = 0
         return shortlist.take()
 
-    async def enqueue(self, messages: list[Message]) -> int:
-        """Put ``messages`` on the queue now, counted; return how many were new."""
-        ids = await self.setup.queue.put_many(messages)
+    async def enqueue(self, messages: list[Message], *, urgent: bool = False) -> int:
+        """Put ``messages`` on the queue now, counted; return how many were new.
+
+        ``urgent``: past the queue's depth bound (see :meth:`Queue.put_many`).
+        """
+        ids = await self.setup.queue.put_many(messages, urgent=urgent)
         tally = self.setup.tally
         if None in ids:
             tally.skipped["already queued"] += ids.count(None)
@@ -143,7 +146,8 @@ class Intake:
         messages = await self._admit(issues)
         if at_least is not None:
             messages = [_raised(message, at_least) for message in messages]
-        enqueued = await self.enqueue(messages)
+        # Offered issues are few and someone waits for them: past the backlog's back-pressure.
+        enqueued = await self.enqueue(messages, urgent=at_least is not None)
         self.setup.on_enqueued()
         return enqueued
 

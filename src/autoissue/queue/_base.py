@@ -106,16 +106,22 @@ class Queue(abc.ABC):
         return (await self.put_many([message], max_wait_s=max_wait_s))[0]
 
     async def put_many(
-        self, messages: Iterable[Message], *, max_wait_s: float | None = None
+        self,
+        messages: Iterable[Message],
+        *,
+        max_wait_s: float | None = None,
+        urgent: bool = False,
     ) -> list[str | None]:
         """Enqueue items; return one id per message (``None`` for an already used key).
 
         Each batch written is one atomic step: all its items are stored, or none. When the
         queue is bounded, messages go in batches as room appears; on :class:`QueueFullError`
         the messages before the first unwritten one are enqueued, the rest are not.
+        ``urgent`` messages go in at once, past ``max_depth``: the few someone is waiting for
+        (a webhook's issue) must not queue behind a backlog's back-pressure.
         """
         pending = [_checked(message) for message in messages]
-        if self.max_depth is None:
+        if self.max_depth is None or urgent:
             ids = await self._put(pending, self.clock.time())
         else:
             ids = await self._put_bounded(pending, self.max_depth, max_wait_s)
