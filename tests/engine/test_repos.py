@@ -7,6 +7,7 @@ import json
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
 
+import msgspec
 import pytest
 
 from autoissue.emulator import Emulator, EmulatorConfig, run_in_thread
@@ -18,6 +19,7 @@ from autoissue.engine import (
     Worker,
     WorkerOptions,
 )
+from autoissue.engine._work import WorkItem, message_for
 from autoissue.github import GitHubClient
 from autoissue.model import Issue, Plan, Priority, decode_issue
 from autoissue.processors import Triage
@@ -189,3 +191,27 @@ async def test_an_offer_is_not_held_back_by_a_full_queue(
     number = create_issue(emulator, "acme/one", "Crash when full")
     issue = await one_issue(client, "acme/one", number)
     assert await asyncio.wait_for(intake.offer("acme/one", [issue]), 2) == 1
+
+
+async def test_an_older_version_queued_behind_a_newer_one_is_not_planned_again(
+    client: GitHubClient,
+) -> None:
+    # Two deliveries for one issue: the newer version is worked first (or first of the two);
+    # once it is done, the older one is stale, and is settled without a plan.
+    queue, state = MemoryQueue(), MemoryStateStore()
+    issue = await one_issue(client, "acme/two", 2)
+    older = msgspec.structs.replace(issue, updated_at="2020-01-01T00:00:00Z")
+    newer = msgspec.structs.replace(issue, updated_at="2020-01-02T00:00:00Z")
+    await queue.put_many(
+        [
+            message_for(WorkItem("acme/two", "triage", newer), Priority.HIGH),
+            message_for(WorkItem("acme/two", "triage", older), Priority.LOW),
+        ]
+    )
+    plans: list[Plan] = []
+    worker = Worker(client, queue, state, [Triage()], observers=Observers(on_plan=plans.append))
+    summary = await worker.run()
+    assert [plan.updated_at for plan in plans] == ["2020-01-02T00:00:00Z"]
+    assert summary.skipped["already processed"] == 1
+    assert summary.skipped_at_work == 1
+    assert summary.still_queued == 0

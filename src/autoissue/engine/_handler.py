@@ -26,7 +26,7 @@ from autoissue._exceptions import ConfigurationError, CorruptItemError
 from autoissue.engine._isolation import Planner
 from autoissue.engine._summary import RunTally
 from autoissue.engine._work import WorkItem, decode_item
-from autoissue.engine._writeback import PlanWriter, WriteBack
+from autoissue.engine._writeback import PlanWriter, WriteBack, finished_at
 from autoissue.github import GitHubClient
 from autoissue.model import Plan
 from autoissue.processors import (
@@ -165,6 +165,9 @@ class ItemHandler:
     async def handle(self, lease: Lease) -> BaseException | None:
         """Handle one prepared lease; returns the error that failed it (None on success)."""
         ready = self._ready.pop(lease.id)
+        if self._superseded(ready):
+            self._settle_unworked(lease.id, ready.item)
+            return None
         try:
             context = self._context(ready.item)
             plan = await self.setup.planner.plan(ready.processor, ready.item.issue, context)
@@ -179,6 +182,24 @@ class ItemHandler:
         self._unlock(lease.id)
         self._count(plan, writes)
         return None
+
+    def _superseded(self, ready: _Ready) -> bool:
+        """Whether this version, or a later one, was finished since the item was queued.
+
+        Two versions of an issue queued one after the other (a webhook for each change) are
+        worked in turn under the issue's lock; once the newer one is done, the older one is
+        stale, and planning it again could undo what the newer plan saw.
+        """
+        return not self.setup.force and finished_at(ready.prior, ready.item.issue.updated_at)
+
+    def _settle_unworked(self, lease_id: str, item: WorkItem) -> None:
+        logger.debug("#%d: already processed at this version or later", item.issue.number)
+        self._done.acks.append(lease_id)
+        self._unlock(lease_id)
+        tally = self.setup.tally
+        tally.skip("already processed")
+        tally.skipped_at_work += 1
+        self._progress()
 
     def _context(self, item: WorkItem) -> ProcessContext:
         return ProcessContext(
