@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import mmap
 import os
 import pickle
 import threading
@@ -274,16 +275,21 @@ def test_a_worker_collects_only_once_its_rss_has_grown() -> None:
             collections.append(phase)
 
     collector = _Collector()
+    gc.disable()  # only the collector's own collections count
     gc.callbacks.append(count)
     try:
         baseline = collector.rss
         assert collector.measure() < baseline + COLLECT_AFTER_GROWTH
         assert collections == []  # small growth: reported as it is, no collection
-        kept = bytearray(COLLECT_AFTER_GROWTH * 2)
-        kept[::4096] = b"x" * len(kept[::4096])  # touch every page: resident
+        # Fresh pages from the kernel, touched so they are resident: memory the allocator
+        # freed earlier (and still holds) cannot stand in for them and hide the growth.
+        kept = mmap.mmap(-1, COLLECT_AFTER_GROWTH * 2)
+        for offset in range(0, len(kept), mmap.PAGESIZE):
+            kept[offset] = 1
         after = collector.measure()
         assert collections == ["start"]  # grown: collected first, so what is kept is judged
         assert after == collector.rss >= baseline + COLLECT_AFTER_GROWTH
-        del kept
+        kept.close()
     finally:
         gc.callbacks.remove(count)
+        gc.enable()
