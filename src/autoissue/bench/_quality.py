@@ -5,7 +5,8 @@ labels the rest: ``folds``-fold stratified cross-validation by default, or, with
 everything in the dataset against the second file's issues of the same repository. The score
 is the macro F1 over the repository's types (an abstention counts as a miss), and a
 contender's ``f1_macro`` is the mean over repositories, as the NLBSE'24 competition scores
-it. ``keyword`` is the rule-based triage that needs no training.
+it. ``keyword`` is the rule-based triage that needs no training; ``embedding`` needs the
+``embeddings`` extra, and without it is skipped (``params["skipped"]`` says why).
 """
 
 from __future__ import annotations
@@ -20,19 +21,22 @@ from pathlib import Path
 from typing import Any
 
 from autoissue._exceptions import LearningError
+from autoissue.bench._contender import peak_rss
 from autoissue.bench._report import BenchReport
 from autoissue.learn import (
+    EmbeddingClassifier,
     LabelledIssue,
     NgramClassifier,
     Prediction,
     TypeClassifier,
+    embedding_unavailable,
     read_labelled_csv,
 )
 from autoissue.model import Issue
 from autoissue.processors import classify
 
 #: The contenders of the quality workload, in the order they run.
-QUALITY_CONTENDERS = ("keyword", "ngram")
+QUALITY_CONTENDERS = ("keyword", "ngram", "embedding")
 
 
 class KeywordClassifier:
@@ -52,7 +56,10 @@ class KeywordClassifier:
 _FACTORIES: dict[str, Callable[[], TypeClassifier]] = {
     "keyword": KeywordClassifier,
     "ngram": NgramClassifier,
+    "embedding": EmbeddingClassifier,
 }
+#: Why a contender cannot run here (an optional package missing), or ``None`` when it can.
+_AVAILABLE: dict[str, Callable[[], str | None]] = {"embedding": embedding_unavailable}
 
 
 @dataclass(frozen=True)
@@ -230,7 +237,14 @@ def _contender(
     for repo, repo_splits in splits.items():
         for split in repo_splits:
             _score_split(name, split, tallies[repo])
-    return _result(name, tallies, config.min_confidence)
+    # The process's peak so far: contenders run in turn, so it includes those before.
+    rss_mb = round(peak_rss() / 2**20, 1)
+    return _result(name, tallies, config.min_confidence) | {"rss_peak_mb": rss_mb}
+
+
+def _unavailable(contenders: Sequence[str]) -> dict[str, str]:
+    reasons = {name: _AVAILABLE[name]() for name in contenders if name in _AVAILABLE}
+    return {name: reason for name, reason in reasons.items() if reason is not None}
 
 
 def run_quality_bench(config: QualityBenchConfig) -> BenchReport:
@@ -238,14 +252,18 @@ def run_quality_bench(config: QualityBenchConfig) -> BenchReport:
 
     Raises :class:`~autoissue.LearningError` when the files cannot be read or no repository
     can be scored; a repository that cannot be (one type only, too few issues of a type for
-    the folds) is named under ``params["skipped"]`` with the reason.
+    the folds), and a contender that cannot run here (its optional packages missing), is
+    named under ``params["skipped"]`` with the reason.
     """
     splits, skipped = _splits(config)
     if not splits:
         raise LearningError(f"no repository of {config.dataset} can be scored: {skipped}")
-    params = _params(config) | {"skipped": skipped}
+    missing = _unavailable(config.contenders)
+    params = _params(config) | {"skipped": skipped | missing}
     report = BenchReport(workload="quality", params=params)
-    report.results = [_contender(name, splits, config) for name in config.contenders]
+    report.results = [
+        _contender(name, splits, config) for name in config.contenders if name not in missing
+    ]
     return report
 
 

@@ -75,6 +75,14 @@ def check_trainable(labels: Sequence[str]) -> None:
         raise LearningError(f"learning types needs issues of at least two types; found {found}")
 
 
+def best_predictions(probabilities: Any, classes: Any) -> list[Prediction]:
+    """Each row's most probable class and its probability (columns in ``classes``' order)."""
+    best = probabilities.argmax(axis=1)
+    return [
+        Prediction(str(classes[i]), float(p[i])) for i, p in zip(best, probabilities, strict=True)
+    ]
+
+
 class NgramClassifier:
     """Hashed word and character n-grams, TF-IDF weighted, under a logistic regression."""
 
@@ -101,13 +109,7 @@ class NgramClassifier:
             raise LearningError("the classifier has not been trained")
         if not issues:
             return []
-        probabilities = self._model.predict_proba(_texts(issues))
-        classes = self._model.classes_
-        best = probabilities.argmax(axis=1)
-        return [
-            Prediction(str(classes[i]), float(p[i]))
-            for i, p in zip(best, probabilities, strict=True)
-        ]
+        return best_predictions(self._model.predict_proba(_texts(issues)), self._model.classes_)
 
     @property
     def classes(self) -> tuple[str, ...]:
