@@ -14,7 +14,7 @@ import logging
 from aiohttp import hdrs, web
 from prometheus_client.exposition import choose_encoder
 
-from autoissue._exceptions import ConfigurationError
+from autoissue._serving import bind, http_url
 from autoissue.observe._metrics import ReadingCollector
 from autoissue.observe._sources import Sources
 
@@ -50,22 +50,11 @@ class MetricsServer:
         """The metrics URL actually served (after :meth:`start`)."""
         if self._bound is None:
             raise RuntimeError("the metrics server is not running")
-        host, port = self._bound
-        host = f"[{host}]" if ":" in host else host
-        return f"http://{host}:{port}/metrics"
+        return http_url(self._bound, "/metrics")
 
     async def start(self) -> None:
         """Bind and begin serving; a port already taken is a :class:`ConfigurationError`."""
-        await self._runner.setup()
-        try:
-            await web.TCPSite(self._runner, self.host, self.port).start()
-        except OSError as error:
-            await self._runner.cleanup()
-            raise ConfigurationError(
-                f"cannot serve metrics on {self.host}:{self.port}: {error.strerror or error}"
-            ) from error
-        address = self._runner.addresses[0]
-        self._bound = (str(address[0]), int(address[1]))
+        self._bound = await bind(self._runner, self.host, self.port, "metrics")
         logger.info("serving metrics at %s", self.url)
 
     async def stop(self) -> None:

@@ -11,7 +11,7 @@ import logging
 
 from aiohttp import web
 
-from autoissue._exceptions import ConfigurationError
+from autoissue._serving import bind, http_url
 from autoissue.serve._receiver import WebhookReceiver
 
 __all__ = ["DEFAULT_WEBHOOK_HOST", "WebhookServer"]
@@ -61,22 +61,11 @@ class WebhookServer:
     @property
     def url(self) -> str:
         """The URL deliveries are posted to (after :meth:`start`)."""
-        host, port = self._address()
-        host = f"[{host}]" if ":" in host else host
-        return f"http://{host}:{port}{self.receiver.options.path}"
+        return http_url(self._address(), self.receiver.options.path)
 
     async def start(self) -> int:
         """Bind and serve; return the bound port. A port in use is a :class:`ConfigurationError`."""
-        await self._runner.setup()
-        try:
-            await web.TCPSite(self._runner, self.host, self.port).start()
-        except OSError as error:
-            await self._runner.cleanup()
-            raise ConfigurationError(
-                f"cannot serve webhooks on {self.host}:{self.port}: {error.strerror or error}"
-            ) from error
-        address = self._runner.addresses[0]
-        self._bound = (str(address[0]), int(address[1]))
+        self._bound = await bind(self._runner, self.host, self.port, "webhooks")
         logger.info("receiving webhooks at %s", self.url)
         return self._bound[1]
 
