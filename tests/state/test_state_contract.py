@@ -302,16 +302,21 @@ async def test_counters_of_stores_with_different_prefixes_do_not_collide(
         assert await one.add_member("k", "z") == 2
 
 
-@pytest.mark.parametrize("kind", ["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def shared_dsn(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A backend two stores can open at once: a SQLite file, or the test Redis."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 's.db'}"
+    return str(request.getfixturevalue("redis_url"))
+
+
 async def test_two_stores_on_one_backend_share_their_counters(
-    kind: str, request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
+    shared_dsn: str, clock: FakeClock
 ) -> None:
-    dsn = (
-        f"sqlite:///{tmp_path / 's.db'}"
-        if kind == "sqlite"
-        else request.getfixturevalue("redis_url")
-    )
-    async with await open_state(dsn, clock=clock) as one, await open_state(dsn, clock=clock) as two:
+    async with (
+        await open_state(shared_dsn, clock=clock) as one,
+        await open_state(shared_dsn, clock=clock) as two,
+    ):
         adds = [store.increment("k", ttl_s=60) for store in (one, two) for _ in range(25)]
         await asyncio.gather(*adds)
         assert await one.counter("k") == await two.counter("k") == 50
@@ -385,16 +390,11 @@ async def test_keys_are_apart_from_counters_and_a_key_ttl_must_be_positive(
     assert not await store.is_present("other")
 
 
-@pytest.mark.parametrize("kind", ["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
-async def test_two_stores_on_one_backend_add_a_key_once(
-    kind: str, request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
-) -> None:
-    dsn = (
-        f"sqlite:///{tmp_path / 's.db'}"
-        if kind == "sqlite"
-        else request.getfixturevalue("redis_url")
-    )
-    async with await open_state(dsn, clock=clock) as one, await open_state(dsn, clock=clock) as two:
+async def test_two_stores_on_one_backend_add_a_key_once(shared_dsn: str, clock: FakeClock) -> None:
+    async with (
+        await open_state(shared_dsn, clock=clock) as one,
+        await open_state(shared_dsn, clock=clock) as two,
+    ):
         adds = [store.add_if_absent(f"k{n}", ttl_s=60) for store in (one, two) for n in range(10)]
         assert sum(await asyncio.gather(*adds)) == 10
         assert await two.is_present("k3")
