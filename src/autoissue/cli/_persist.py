@@ -46,3 +46,8 @@ def save_etags(cache: ETagCache, path: Path) -> None:
         partial.replace(path)
     except OSError as error:
         click.echo(f"warning: could not save the ETag cache {path}: {error}", err=True)
+
+
+def backend_dsn(backend: str | None, state_dir: Path) -> str:
+    """The backend a command was given, else the SQLite file in its state directory."""
+    return backend or f"sqlite:///{state_dir / 'state.db'}"

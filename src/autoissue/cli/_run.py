@@ -17,7 +17,7 @@ from autoissue.cli._errors import friendly_errors
 from autoissue.cli._github import connected, credentials, github_options, identity
 from autoissue.cli._interrupt import graceful_interrupt
 from autoissue.cli._observe_options import ObserveOptions, observability_options, observed_run
-from autoissue.cli._persist import etag_cache_path, load_etags, save_etags
+from autoissue.cli._persist import backend_dsn, etag_cache_path, load_etags, save_etags
 from autoissue.cli._processor_settings import config_tables, option_flag, settings_for
 from autoissue.cli._repos import RepoChoice, repos_options, resolve_repos
 from autoissue.cli._selection import selection_options, selection_settings
@@ -294,6 +294,6 @@ def _settings(options: dict[str, Any]) -> RunSettings:
         processor_options=_processor_options(options, token),
         state_dir=options["state_dir"],
         plan_out=_plan_path(options["state_dir"], options["plan_out"], dry_run),
-        backend=options["backend"] or f"sqlite:///{options['state_dir'] / 'state.db'}",
+        backend=backend_dsn(options["backend"], options["state_dir"]),
         observe=options["observe"],
     )

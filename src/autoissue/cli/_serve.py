@@ -31,6 +31,7 @@ from autoissue.cli._agent_options import agent_options, spawns_processes
 from autoissue.cli._errors import friendly_errors
 from autoissue.cli._github import Auth, connected, credentials, github_options
 from autoissue.cli._interrupt import graceful_interrupt
+from autoissue.cli._persist import backend_dsn
 from autoissue.cli._processor_settings import option_flag
 from autoissue.cli._summary import end_with_status, print_summary
 from autoissue.cli._worker import build_processors
@@ -225,7 +226,7 @@ def serve_command(**options: Any) -> None:
     with friendly_errors():
         options["base_url"] = normalise_base_url(options["base_url"])
         options["repo"] = _checked_repos(options["repo"])
-        options["backend"] = options["backend"] or f"sqlite:///{options['state_dir'] / 'state.db'}"
+        options["backend"] = backend_dsn(options["backend"], options["state_dir"])
         secret = read_secret(options["webhook_secret_file"])
         auth = credentials(options)
         processors = build_processors(options, auth[0])
