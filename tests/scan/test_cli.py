@@ -137,6 +137,16 @@ def report_with(budget: Budget) -> ScanReport:
     )
 
 
+def test_a_report_reads_as_a_scan_of_one_repository() -> None:
+    data = report_with(Budget(limited=False)).to_dict()
+    assert data["repo"] == REPO
+    assert data["repos"] == [REPO]
+    assert data["by_repo"] == [
+        {"repo": REPO, "listed": 1, "admitted": 1, "skipped": {}, "calls": 0}
+    ]
+    assert [issue["number"] for issue in data["issues"]] == [3]
+
+
 @pytest.mark.parametrize(
     ("budget", "line"),
     [

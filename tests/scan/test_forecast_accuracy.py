@@ -39,6 +39,7 @@ def test_scan_forecasts_the_calls_of_a_10000_issue_run_within_10_percent(tmp_pat
         forecast = json.loads(scanned.output)["forecast"]
         assert emulator.stats()["requests"].keys() <= {
             "GET /rate_limit",
+            "GET /repos/{owner}/{repo}",
             "GET /repos/{owner}/{repo}/issues",
             "GET /repositories/{id}/issues",
         }

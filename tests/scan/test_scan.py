@@ -258,6 +258,10 @@ def test_scan_options_are_checked() -> None:
         ScanOptions(state="merged")
     with pytest.raises(ValueError, match="per_page"):
         ScanOptions(per_page=101)
+    with pytest.raises(ValueError, match="max_issues_per_repo"):
+        ScanOptions(max_issues_per_repo=0)
+    assert ScanOptions(max_issues=5, max_issues_per_repo=3).repo_cap == 3
+    assert ScanOptions().repo_cap is None
 
 
 def test_entry_data_names_its_factors_and_actions() -> None:

@@ -12,7 +12,13 @@ import click
 from autoissue._exceptions import ConfigurationError
 from autoissue.github import GitHubClient, parse_repo_name
 
-__all__ = ["RepoChoice", "Repository", "repos_options", "resolve_repos"]
+__all__ = [
+    "RepoChoice",
+    "Repository",
+    "max_issues_per_repo_option",
+    "repos_options",
+    "resolve_repos",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,6 +61,14 @@ _OPTIONS = (
         is_flag=True,
         help="Every repository the GitHub App installation can reach (App authentication).",
     ),
+)
+
+
+#: ``run`` and ``scan`` cap each repository's share alike.
+max_issues_per_repo_option = click.option(
+    "--max-issues-per-repo",
+    type=click.IntRange(min=1),
+    help="Enqueue at most this many of each repository's listing (its most urgent).",
 )
 
 

@@ -19,7 +19,12 @@ from autoissue.cli._interrupt import graceful_interrupt
 from autoissue.cli._observe_options import ObserveOptions, observability_options, observed_run
 from autoissue.cli._persist import backend_dsn, etag_cache_path, load_etags, save_etags
 from autoissue.cli._processor_settings import config_tables, option_flag, settings_for
-from autoissue.cli._repos import RepoChoice, repos_options, resolve_repos
+from autoissue.cli._repos import (
+    RepoChoice,
+    max_issues_per_repo_option,
+    repos_options,
+    resolve_repos,
+)
 from autoissue.cli._selection import selection_options, selection_settings
 from autoissue.cli._summary import end_with_status, print_summary, saved_or_explained
 from autoissue.concurrency import STRATEGIES, MemoryHistoryStore, Strategy
@@ -217,11 +222,7 @@ def _plan_path(state_dir: Path, plan_out: Path | None, dry_run: bool) -> Path | 
     help="Once listed, go on until Ctrl-C or SIGTERM: every SECONDS, process what changed"
     " since (GitHub's since, ETags), without webhooks.",
 )
-@click.option(
-    "--max-issues-per-repo",
-    type=click.IntRange(min=1),
-    help="Enqueue at most this many of each repository's listing (its most urgent).",
-)
+@max_issues_per_repo_option
 @click.option("--state-dir", default=".autoissue", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--backend",

@@ -10,7 +10,8 @@ instant may each claim a batch of it, and the hour may overshoot by those batche
 
 Under a cap the run should spend it on the most urgent issues, not on the first ones listed:
 :class:`Shortlist` keeps the ``size`` most urgent messages of the whole listing (FIFO within a
-priority) so that they are enqueued together once the listing ends.
+priority) so that they are enqueued together once the listing ends; several repositories'
+shortlists are merged by offering their items :func:`in_turns`, so a tie goes to each in turn.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Generic, TypeVar
 
 from autoissue.state import StateStore
@@ -115,3 +116,9 @@ class Shortlist(Generic[T]):
         """Every kept item, most urgent first, and empty the list."""
         kept, self._heap = self._heap, []
         return [item for _, _, item in sorted(kept, key=lambda entry: entry[:2], reverse=True)]
+
+
+def in_turns(lists: Sequence[Sequence[T]]) -> list[T]:
+    """One item of each list in turn: the first of each, then the second of each, and so on."""
+    longest = max(map(len, lists), default=0)
+    return [items[i] for i in range(longest) for items in lists if i < len(items)]

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import itertools
 import logging
 import time
 from collections.abc import Sequence
@@ -32,7 +31,7 @@ from autoissue.concurrency import (
     ScalingHistoryStore,
     Strategy,
 )
-from autoissue.engine._caps import CAP_REACHED, RunCaps, Shortlist
+from autoissue.engine._caps import CAP_REACHED, RunCaps, Shortlist, in_turns
 from autoissue.engine._intake import Intake, IntakeSetup, Pages, message_priority
 from autoissue.engine._live import LiveIntake
 from autoissue.engine._selector import Selector
@@ -282,7 +281,7 @@ class Engine:
         """The most urgent of all the repositories' shortlists, taken in turns on a tie."""
         lists = [intake.take_shortlist() for intake in self._intakes]
         merged: Shortlist[Message] = Shortlist(room, message_priority)
-        merged.offer(_in_turns(lists))
+        merged.offer(in_turns(lists))
         self.tally.skipped[CAP_REACHED] += merged.dropped
         kept = {id(message) for message in merged.take()}
         for intake, messages in zip(self._intakes, lists, strict=True):
@@ -336,11 +335,6 @@ def _repositories(repo: str | Sequence[str], pages: Pages | None) -> tuple[str, 
 def _smallest(*sizes: int | None) -> int | None:
     given = [size for size in sizes if size is not None]
     return min(given) if given else None
-
-
-def _in_turns(lists: Sequence[Sequence[Message]]) -> list[Message]:
-    """One message of each list in turn (the first of each, then the second...)."""
-    return [message for row in itertools.zip_longest(*lists) for message in row if message]
 
 
 def _memory_queue(options: EngineOptions) -> MemoryQueue:

@@ -20,6 +20,11 @@ GitHub that answers as for a run finding nothing done (see :mod:`autoissue.scan.
 after the issue's entry in the ledger, as the run applies it. A command processor is not run
 (it would run an agent and push a branch for every issue): its plan is assumed to be a pull
 request, the dearest case.
+
+Several repositories (:func:`scan_many`) are listed one after another and forecast as one run
+over all of them, under the one budget they share. Their order is the queue's: by priority,
+then the repositories in turns. A run cap (``max_issues``) keeps the most urgent of all their
+shortlists, as the run merges them; ``max_issues_per_repo`` caps each.
 """
 
 from __future__ import annotations
@@ -27,18 +32,26 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from autoissue.engine import Selector
-from autoissue.engine._caps import CAP_REACHED, Shortlist
+from autoissue.engine._caps import CAP_REACHED, Shortlist, in_turns
 from autoissue.engine._writeback import finished_at
 from autoissue.github import GitHubClient, Mode
 from autoissue.model import Issue, OpenPullRequest, Plan, Priority
 from autoissue.processors import Isolation, ProcessContext, Processor, ReadOnlyGitHub
 from autoissue.scan._counting import WriteBackCounter
-from autoissue.scan._forecast import Budget, Forecast, Measured, forecast, tally_calls
+from autoissue.scan._forecast import (
+    REPOSITORY,
+    Budget,
+    CallTally,
+    Forecast,
+    Measured,
+    forecast,
+    tally_calls,
+)
 from autoissue.selection import Complexity, complexity, priority_of
 from autoissue.state import LedgerEntry, StateStore, issue_name
 
@@ -59,22 +72,30 @@ class ScanOptions:
     concurrency: int = 16
     repository: bool = True
     max_issues: int | None = None  # as ``run --max-issues``: the most urgent this many
+    max_issues_per_repo: int | None = None  # as ``run --max-issues-per-repo``
 
     def __post_init__(self) -> None:
         if self.state not in {"open", "closed", "all"}:
             raise ValueError("state must be open, closed or all")
         if self.concurrency < 1 or not 1 <= self.per_page <= 100:
             raise ValueError("concurrency must be at least 1 and per_page 1-100")
-        if self.max_issues is not None and self.max_issues < 1:
-            raise ValueError("max_issues must be at least 1")
+        caps = (self.max_issues, self.max_issues_per_repo)
+        if any(cap is not None and cap < 1 for cap in caps):
+            raise ValueError("max_issues and max_issues_per_repo must be at least 1")
+
+    @property
+    def repo_cap(self) -> int | None:
+        """The most issues one repository's listing may start: the smaller of the caps."""
+        caps = [cap for cap in (self.max_issues, self.max_issues_per_repo) if cap is not None]
+        return min(caps, default=None)
 
 
 @dataclass(frozen=True, kw_only=True)
 class ScanEntry:
     """One listed issue: its priority and complexity, and its plan or why it is skipped.
 
-    ``position`` is its place in the listing; ``skip_reason`` empty means the run would
-    process it and apply ``plan``, costing ``calls`` API calls.
+    ``position`` is its place in its repository's listing; ``skip_reason`` empty means the
+    run would process it and apply ``plan``, costing ``calls`` API calls.
     """
 
     number: int
@@ -86,6 +107,7 @@ class ScanEntry:
     skip_reason: str = ""
     plan: Plan | None = None
     calls: int = 0
+    repo: str = ""
 
     @property
     def admitted(self) -> bool:
@@ -103,6 +125,7 @@ class ScanEntry:
         priority = None if self.priority is None else self.priority.name.lower()
         plan = self.plan
         return {
+            "repo": self.repo,
             "number": self.number,
             "title": self.title,
             "position": self.position,
@@ -140,18 +163,9 @@ class ScanReport:
         return dict(Counter(e.skip_reason for e in self.entries if e.skip_reason))
 
     def to_dict(self, *, limit: int | None = None) -> dict[str, Any]:
-        """Plain JSON-ready data; ``limit`` keeps only the first entries (``None``: all)."""
-        return {
-            "repo": self.repo,
-            "processor": self.processor,
-            "listed": len(self.entries),
-            "admitted": len(self.admitted),
-            "skipped": self.skipped,
-            "pages": self.pages,
-            "processor_reads": self.processor_reads,
-            "issues": [entry.to_dict() for entry in self.entries[:limit]],
-            "forecast": self.forecast.to_dict(),
-        }
+        """Plain JSON-ready data, as a :class:`ScanSet` of this one repository gives it."""
+        whole = ScanSet(processor=self.processor, reports=(self,), forecast=self.forecast)
+        return whole.to_dict(limit=limit)
 
 
 class CountingGitHub(ReadOnlyGitHub):
@@ -178,10 +192,19 @@ class _Progress:
     entries: list[ScanEntry] = field(default_factory=list)
     writes: Counter[str] = field(default_factory=Counter)  # summed: memory stays flat
     listing_s: float = 0.0
+    pages: int = 0  # listing requests
+
+
+Kept = tuple[ScanEntry, Issue]
 
 
 class Scanner:
-    """Scans one repository for one processor; see :func:`scan`."""
+    """Scans one repository for one processor; see :func:`scan` and :func:`scan_many`.
+
+    :meth:`run` does it all; :func:`scan_many` takes the steps itself (:meth:`list_all`,
+    :meth:`shortlisted`, :meth:`plan_kept`, :meth:`report`) to merge several repositories'
+    shortlists under one cap, as a run does.
+    """
 
     def __init__(
         self,
@@ -201,28 +224,61 @@ class Scanner:
         self._counter = WriteBackCounter()  # one for every plan, as a run has one write-back
         self._priors: dict[int, LedgerEntry] = {}  # the ledger's word on issues not done
         self._gate = asyncio.Semaphore(self.options.concurrency)
+        self._progress = _Progress()
         # Under a cap the run starts only the most urgent of the whole listing: keep those
         # (and their issues, to plan them once the listing ends); the rest reach the cap.
-        self._shortlist: Shortlist[tuple[ScanEntry, Issue]] | None = None
-        if self.options.max_issues is not None:
-            self._shortlist = Shortlist(self.options.max_issues, _entry_priority)
+        self._shortlist: Shortlist[Kept] | None = None
+        if self.options.repo_cap is not None:
+            self._shortlist = Shortlist(self.options.repo_cap, _entry_priority)
 
     def __repr__(self) -> str:
         return f"<Scanner {self._repo} {self._processor.name} reads={self._github.reads}>"
 
+    @property
+    def repo(self) -> str:
+        """The repository scanned."""
+        return self._repo
+
+    @property
+    def processor_reads(self) -> int:
+        """The requests the processors made through their read-only view."""
+        return self._github.reads
+
+    @property
+    def pages(self) -> int:
+        """The listing's requests (after :meth:`list_all`)."""
+        return self._progress.pages
+
+    @property
+    def writes(self) -> Counter[str]:
+        """Write-back's calls for the plans made so far, by endpoint."""
+        return self._progress.writes
+
     async def run(self) -> ScanReport:
         """List, select and plan every issue, then forecast the run."""
-        before = self._client.statistics().requests
-        progress, started = _Progress(), time.perf_counter()
+        await self.list_all()
+        await self.plan_kept(self.shortlisted())
+        return self.report()
+
+    async def list_all(self) -> int:
+        """List and select every issue; plan each at once unless a cap shortlists them.
+
+        Returns how many issues were listed.
+        """
+        progress, started = self._progress, time.perf_counter()
         pages = self._client.iter_issue_pages(
             self._repo, state=self.options.state, per_page=self.options.per_page
         )
         async for page in pages:
+            progress.pages += 1
             progress.entries += await self._page(page, len(progress.entries), progress.writes)
+        progress.pages = max(progress.pages, 1)  # an empty listing is one request too
         progress.listing_s = time.perf_counter() - started
-        await self._plan_shortlist(progress)
-        listing = self._client.statistics().requests - before - self._github.reads
-        return self._report(progress, listing)
+        return len(progress.entries)
+
+    def shortlisted(self) -> list[Kept]:
+        """The issues a capped run would start, most urgent first (none without a cap)."""
+        return [] if self._shortlist is None else self._shortlist.take()
 
     async def _page(
         self, page: Sequence[Issue], offset: int, writes: Counter[str]
@@ -251,6 +307,7 @@ class Scanner:
             priority_reason=reason if decision.admitted else "",
             complexity=complexity(issue),
             skip_reason=decision.reason,
+            repo=self._repo,
         )
 
     async def _skip_done(self, page: Sequence[Issue], entries: list[ScanEntry]) -> None:
@@ -271,11 +328,14 @@ class Scanner:
             else:
                 self._priors[issue.number] = prior
 
-    async def _plan_shortlist(self, progress: _Progress) -> None:
-        """Plan the issues a capped run would start; the other admitted ones reach the cap."""
+    async def plan_kept(self, kept: Sequence[Kept]) -> None:
+        """Plan the ``kept`` issues a capped run would start; the other admitted reach the cap.
+
+        Without a cap every admitted issue was planned as it was listed: nothing to do.
+        """
         if self._shortlist is None:
             return
-        kept = self._shortlist.take()
+        progress = self._progress
         planned = await asyncio.gather(
             *(self._plan(issue, entry, progress.writes) for entry, issue in kept)
         )
@@ -310,22 +370,35 @@ class Scanner:
             return _assumed_pull(processor.name, self._repo, issue)
         return await processor.process(issue, ProcessContext(repo=self._repo, github=self._github))
 
-    def _report(self, progress: _Progress, listing: int) -> ScanReport:
-        calls = tally_calls(
-            listing=listing,
-            processor_reads=self._github.reads,
-            writes=[progress.writes],
-            repository=self.options.repository,
-        )
-        measured = Measured(listing_s=progress.listing_s, latency_s=self._latency())
+    def report(self, *, lookups: Counter[str] | None = None) -> ScanReport:
+        """The scan of this repository, with the forecast of a run of it alone.
+
+        ``lookups`` are the calls that found the repository, when they are known; otherwise
+        the one ``GET /repos/{owner}/{repo}`` of ``options.repository`` is assumed.
+        """
+        progress = self._progress
         return ScanReport(
             repo=self._repo,
             processor=self._processor.name,
             entries=tuple(queue_order(progress.entries)),
-            pages=listing,
+            pages=progress.pages,
             processor_reads=self._github.reads,
-            forecast=forecast(calls, self.budget(), measured, now=time.time()),
+            forecast=forecast(self.calls(lookups), self.budget(), self.measured(), now=time.time()),
         )
+
+    def calls(self, lookups: Counter[str] | None = None) -> CallTally:
+        """Every call a run of this repository alone would make (see :meth:`report`)."""
+        progress = self._progress
+        return tally_calls(
+            listing=progress.pages,
+            processor_reads=self._github.reads,
+            writes=[progress.writes, lookups or Counter()],
+            repository=self.options.repository and lookups is None,
+        )
+
+    def measured(self) -> Measured:
+        """What the scan timed: its listing, and a typical request's latency."""
+        return Measured(listing_s=self._progress.listing_s, latency_s=self._latency())
 
     def budget(self) -> Budget:
         """The governor's view of the server's limits and the token's primary budget now."""
@@ -353,9 +426,8 @@ class Scanner:
         return max(lists, default=(0, 0.0))[1] / 1000
 
 
-def _entry_priority(kept: tuple[ScanEntry, Issue]) -> int:
-    priority = kept[0].priority
-    return len(Priority) if priority is None else int(priority)
+def _entry_priority(kept: Kept) -> int:
+    return _entry_priority_of(kept[0])
 
 
 def queue_order(entries: Iterable[ScanEntry]) -> list[ScanEntry]:
@@ -388,6 +460,153 @@ async def scan(
     """
     scanner = Scanner(client, repo, processor, selector=selector, options=options, state=state)
     return await scanner.run()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScanSet:
+    """A scan of several repositories for one run: one report each, and the run's forecast.
+
+    The forecast is of one run over all of them, under the one budget they share.
+    """
+
+    processor: str
+    reports: tuple[ScanReport, ...]
+    forecast: Forecast
+
+    @property
+    def repos(self) -> list[str]:
+        """The repositories scanned, in the order they were given."""
+        return [report.repo for report in self.reports]
+
+    @property
+    def entries(self) -> list[ScanEntry]:
+        """Every listed issue: the admitted as the queue serves them, then the skipped.
+
+        Within a priority the queue serves the repositories in turns.
+        """
+        admitted = [report.admitted for report in self.reports]
+        ordered: list[ScanEntry] = []
+        for priority in sorted({_entry_priority_of(e) for entries in admitted for e in entries}):
+            ordered += in_turns(
+                [[e for e in es if _entry_priority_of(e) == priority] for es in admitted]
+            )
+        return ordered + [e for report in self.reports for e in report.entries if not e.admitted]
+
+    @property
+    def listed(self) -> int:
+        """Issues listed in every repository."""
+        return sum(len(report.entries) for report in self.reports)
+
+    @property
+    def admitted(self) -> int:
+        """Issues the run would process in every repository."""
+        return sum(len(report.admitted) for report in self.reports)
+
+    @property
+    def skipped(self) -> dict[str, int]:
+        """How many issues each skip reason covers, in every repository."""
+        return dict(sum((Counter(report.skipped) for report in self.reports), Counter()))
+
+    def to_dict(self, *, limit: int | None = None) -> dict[str, Any]:
+        """Plain JSON-ready data; ``limit`` keeps only the first issues (``None``: all).
+
+        ``repo`` names the repository when there is one (``None`` for several);
+        ``by_repo`` has each repository's counts and calls.
+        """
+        reports = self.reports
+        return {
+            "repo": reports[0].repo if len(reports) == 1 else None,
+            "repos": self.repos,
+            "processor": self.processor,
+            "listed": self.listed,
+            "admitted": self.admitted,
+            "skipped": self.skipped,
+            "pages": sum(report.pages for report in reports),
+            "processor_reads": sum(report.processor_reads for report in reports),
+            "issues": [entry.to_dict() for entry in self.entries[:limit]],
+            "by_repo": [_repo_summary(report) for report in reports],
+            "forecast": self.forecast.to_dict(),
+        }
+
+
+def _repo_summary(report: ScanReport) -> dict[str, Any]:
+    return {
+        "repo": report.repo,
+        "listed": len(report.entries),
+        "admitted": len(report.admitted),
+        "skipped": report.skipped,
+        "calls": sum(entry.calls for entry in report.admitted),
+    }
+
+
+def _entry_priority_of(entry: ScanEntry) -> int:
+    return len(Priority) if entry.priority is None else int(entry.priority)
+
+
+async def scan_many(
+    client: GitHubClient,
+    repos: Sequence[str],
+    processor: Processor,
+    *,
+    selector: Selector | None = None,
+    options: ScanOptions | None = None,
+    state: StateStore | None = None,
+    lookups: Counter[str] | None = None,
+    on_scanned: Callable[[str, int], None] = lambda repo, listed: None,
+) -> ScanSet:
+    """Scan each of ``repos`` as one run over all of them would take them.
+
+    As in a run, ``options.max_issues`` caps the whole run (the most urgent of every
+    repository's shortlist, taken in turns on a tie) and ``options.max_issues_per_repo``
+    each repository. ``lookups`` are the calls that found the repositories, when known
+    (listing an organisation's, say); otherwise one ``GET /repos/{owner}/{repo}`` each is
+    assumed. ``on_scanned`` hears of each repository, and how many issues it lists, once it
+    is listed.
+    """
+    options = options or ScanOptions()
+    scanners = [
+        Scanner(client, repo, processor, selector=selector, options=options, state=state)
+        for repo in repos
+    ]
+    for scanner in scanners:
+        on_scanned(scanner.repo, await scanner.list_all())
+    for scanner, kept in zip(scanners, _kept(scanners, options.max_issues), strict=True):
+        await scanner.plan_kept(kept)
+    reports = tuple(scanner.report() for scanner in scanners)
+    if lookups is None:
+        lookups = Counter({REPOSITORY: len(scanners)} if options.repository else {})
+    calls = _calls_of_all(scanners, lookups)
+    measured = _measured_of_all(scanners)
+    whole = forecast(calls, scanners[0].budget(), measured, now=time.time())
+    return ScanSet(processor=processor.name, reports=reports, forecast=whole)
+
+
+def _kept(scanners: Sequence[Scanner], run_cap: int | None) -> list[list[Kept]]:
+    """Each scanner's shortlist; under a run cap over several, only the merged most urgent."""
+    lists = [scanner.shortlisted() for scanner in scanners]
+    if run_cap is None or len(lists) < 2:
+        return lists
+    merged: Shortlist[Kept] = Shortlist(run_cap, _entry_priority)
+    merged.offer(in_turns(lists))
+    chosen = {id(kept) for kept in merged.take()}
+    return [[kept for kept in shortlist if id(kept) in chosen] for shortlist in lists]
+
+
+def _calls_of_all(scanners: Sequence[Scanner], lookups: Counter[str]) -> CallTally:
+    return tally_calls(
+        listing=sum(scanner.pages for scanner in scanners),
+        processor_reads=sum(scanner.processor_reads for scanner in scanners),
+        writes=[*(scanner.writes for scanner in scanners), lookups],
+        repository=False,
+    )
+
+
+def _measured_of_all(scanners: Sequence[Scanner]) -> Measured:
+    # A run lists its repositories at once: the longest listing bounds it, not their sum.
+    each = [scanner.measured() for scanner in scanners]
+    return Measured(
+        listing_s=max(m.listing_s for m in each), latency_s=max(m.latency_s for m in each)
+    )
 
 
 def _assumed_pull(name: str, repo: str, issue: Issue) -> Plan:
