@@ -16,9 +16,11 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from prometheus_client.parser import text_string_to_metric_families
 
 from autoissue.cli import main
 from autoissue.emulator import Emulator, EmulatorConfig, run_in_thread
+from tests.serve.conftest import named
 
 ROOT = Path(__file__).resolve().parents[2]
 REPOS = ("acme/alpha", "acme/beta")
@@ -127,6 +129,59 @@ def test_new_issues_are_labelled_as_they_arrive_and_a_kill_loses_none(
     assert stats["redundant_writes"] == 0
     assert "listening for webhooks on http://127.0.0.1:" in err
     assert SECRET not in err
+
+
+def scrape(port: int) -> tuple[set[str], dict[str, float]]:
+    """``GET /metrics`` on the webhook port: the family names, and the samples by name."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+        assert answer.status == 200
+        text = answer.read().decode()
+    assert TOKEN not in text
+    assert SECRET not in text
+    families = list(text_string_to_metric_families(text))
+    samples = {named(s.name, s.labels): s.value for family in families for s in family.samples}
+    return {family.name for family in families}, samples
+
+
+def swept_and_delivered(port: int) -> bool:
+    """Every repository swept once, and a delivery accepted: the receiver's figures moved."""
+    _, samples = scrape(port)
+    sweeps = [samples.get(f'autoissue_sweeps_total{{repo="{repo}"}}', 0) for repo in REPOS]
+    return min(sweeps) >= 1 and samples[f'{DELIVERIES}{{outcome="accepted"}}'] >= 1
+
+
+DELIVERIES = "autoissue_webhook_deliveries_total"
+
+#: A worker's families, as ``autoissue worker --metrics-port`` serves them.
+WORKER_FAMILIES = {
+    "autoissue_run_info",
+    "autoissue_issues_processed",
+    "autoissue_concurrency_limit",
+    "autoissue_issue_latency_seconds",
+    "autoissue_github_requests",
+    "autoissue_github_rate_limit_mode",
+    "autoissue_queue_depth",
+    "autoissue_queue_acked",
+}
+
+
+@pytest.mark.timeout(120)
+def test_serve_answers_metrics_on_its_webhook_port(setting: tuple[Emulator, int, Path]) -> None:
+    emulator, port, tmp_path = setting
+    process = serve(emulator, port, tmp_path)
+    try:
+        wait_until(lambda: healthy(port))
+        created = [(REPOS[0], create_issue(emulator, REPOS[0], "TypeError on save"))]
+        wait_until(lambda: labelled(emulator, created))
+        wait_until(lambda: swept_and_delivered(port))
+        families, samples = scrape(port)
+    finally:
+        stop(process)
+    assert families >= WORKER_FAMILIES
+    assert samples['autoissue_run_info{processor="triage"}'] == 1
+    assert samples["autoissue_issues_processed_total"] >= 1
+    assert samples["autoissue_webhook_deliveries_received_total"] >= 1
+    assert samples[f'{DELIVERIES}{{outcome="rejected"}}'] == 0
 
 
 def test_the_secret_file_must_hold_a_secret(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from autoissue.model import Priority
 from autoissue.observe._sources import ProcessStatistics, Reading, TallySnapshot
 from autoissue.pool import PoolStatistics, RecycleReason, WorkerState
 from autoissue.queue import QueueStatistics
+from autoissue.serve import WebhookStatistics
 
 ISSUES_ENDPOINT = "GET /repos/{owner}/{repo}/issues"
 
@@ -129,6 +130,18 @@ def full_reading(**changes: object) -> Reading:
             warm_start_p50_s=0.005,
             warm_start_max_s=0.02,
         ),
+        # One in flight: 12 received, 11 answered.
+        "webhooks": WebhookStatistics(
+            received=12,
+            accepted=5,
+            duplicate=1,
+            enqueued=4,
+            rejected_by=MappingProxyType({"signature": 2}),
+            ignored_by=MappingProxyType({"ping": 1, "action": 1}),
+            failed_by=MappingProxyType({"unavailable": 1}),
+            last_delivery_at=1.7e9 - 30,
+        ),
+        "sweeps": MappingProxyType({"acme/widgets": 3, "acme/gadgets": 2}),
     }
     parts.update(changes)
     return Reading(**parts)  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from autoissue.observe import METRICS
 from autoissue.observe._metrics import ReadingCollector
 from autoissue.observe._sources import ProcessStatistics, Reading
+from autoissue.serve import WebhookStatistics
 from tests.observe.conftest import controller_statistics, full_reading
 
 DASHBOARD = Path(__file__).parents[2] / "docs" / "grafana" / "autoissue.json"
@@ -89,6 +90,40 @@ def test_values_come_straight_from_the_snapshots() -> None:
     assert ({"state": "stopping"}, 0.0) in samples["autoissue_pool_workers"]
     mode = {labels["mode"]: v for labels, v in samples["autoissue_github_rate_limit_mode"]}
     assert mode == {"unknown": 0.0, "limited": 1.0, "unlimited": 0.0}
+
+
+def test_a_receivers_deliveries_are_exported_by_outcome_and_reason() -> None:
+    samples = exported(full_reading())
+    assert samples["autoissue_webhook_deliveries_received_total"] == [({}, 12.0)]
+    outcomes = {labels["outcome"]: v for labels, v in samples["autoissue_webhook_deliveries_total"]}
+    assert outcomes == {
+        "accepted": 5.0,
+        "duplicate": 1.0,
+        "rejected": 2.0,
+        "ignored": 2.0,
+        "failed": 1.0,
+    }
+    assert samples["autoissue_webhook_deliveries_in_flight"] == [({}, 1.0)]
+    assert samples["autoissue_webhook_enqueued_total"] == [({}, 4.0)]
+    rejected = samples["autoissue_webhook_deliveries_rejected_total"]
+    assert rejected == [({"reason": "signature"}, 2.0)]
+    ignored = samples["autoissue_webhook_deliveries_ignored_total"]
+    assert ignored == [({"reason": "action"}, 1.0), ({"reason": "ping"}, 1.0)]
+    failed = samples["autoissue_webhook_deliveries_failed_total"]
+    assert failed == [({"reason": "unavailable"}, 1.0)]
+    last = samples["autoissue_webhook_last_delivery_timestamp_seconds"]
+    assert last == [({}, 1.7e9 - 30)]
+    sweeps = samples["autoissue_sweeps_total"]
+    assert sweeps == [({"repo": "acme/gadgets"}, 2.0), ({"repo": "acme/widgets"}, 3.0)]
+
+
+def test_a_receiver_before_its_first_delivery_exports_zeros_and_no_last_time() -> None:
+    samples = exported(full_reading(webhooks=WebhookStatistics(), sweeps={}))
+    assert "autoissue_webhook_last_delivery_timestamp_seconds" not in samples
+    outcomes = samples["autoissue_webhook_deliveries_total"]
+    assert [value for _, value in outcomes] == [0.0] * 5
+    assert "autoissue_webhook_deliveries_rejected_total" not in samples  # no reason yet
+    assert "autoissue_sweeps_total" not in samples
 
 
 def test_absent_sources_export_only_the_run_and_the_process() -> None:

@@ -144,3 +144,16 @@ async def test_a_source_that_cannot_be_read_costs_a_sample_not_the_run(
         await queue.asked.wait()  # the sampler logs the failure before it next awaits
         session.sources.queue = None  # readable again before the last sample
     assert "could not read the run's figures: database is locked" in caplog.text
+
+
+async def test_a_scrape_that_cannot_read_a_source_is_a_503_saying_why(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sources = Sources(queue=UnreadableQueue())
+    async with MetricsServer(sources, port=0) as server, aiohttp.ClientSession() as http:
+        async with http.get(server.url) as answer:
+            assert answer.status == 503
+            assert await answer.text() == "metrics unavailable: database is locked\n"
+        sources.queue = None  # readable again: the next scrape is served
+        assert "autoissue_run_info" in await scrape(http, server.url)
+    assert "metrics unavailable: database is locked" in caplog.text

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+from collections import Counter
+
 from autoissue.engine import RunTally
+from autoissue.engine._isolation import Planner
 from autoissue.model import Priority
 from autoissue.observe import Sources
 from autoissue.observe._sources import TallySnapshot
 from autoissue.pool import PoolConfig, WarmPool
 from autoissue.queue import MemoryQueue
+from autoissue.serve import WebhookStatistics
 
 
 async def test_a_reading_holds_only_what_was_registered() -> None:
@@ -47,3 +51,32 @@ async def test_the_queue_is_read_with_an_await() -> None:
 async def test_a_pool_that_is_not_started_reads_as_absent() -> None:
     pool = WarmPool(PoolConfig(min_workers=0, max_workers=1))
     assert (await Sources(pool=pool).read()).pool is None
+
+
+async def test_a_planner_that_started_no_pool_reads_as_absent() -> None:
+    sources = Sources(pool=Planner())
+    assert repr(sources) == "<Sources pool>"
+    assert (await sources.read()).pool is None
+
+
+class Receiver:
+    """A webhook receiver as far as it is watched: its statistics, changed by hand."""
+
+    def __init__(self) -> None:
+        self.figures = WebhookStatistics()
+
+    def statistics(self) -> WebhookStatistics:
+        return self.figures
+
+
+async def test_a_receivers_deliveries_and_the_sweeps_are_frozen_at_the_reading() -> None:
+    receiver, swept = Receiver(), Counter({"acme/widgets": 1})
+    sources = Sources(webhooks=receiver, sweeps=swept)
+    assert repr(sources) == "<Sources webhooks sweeps>"
+    receiver.figures = WebhookStatistics(received=2, accepted=1, failed_by={"unavailable": 1})
+    reading = await sources.read()
+    swept.update(["acme/widgets", "acme/gadgets"])
+    assert reading.webhooks is not None
+    assert (reading.webhooks.received, reading.webhooks.failed) == (2, 1)
+    assert reading.sweeps == {"acme/widgets": 1}
+    assert (await sources.read()).sweeps == {"acme/widgets": 2, "acme/gadgets": 1}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -13,9 +14,11 @@ from typing import Any
 
 import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from autoissue import BackendUnavailableError, FakeClock
 from autoissue.model import Issue
+from autoissue.observe import Sources, metrics_response
 from autoissue.serve import WebhookOptions, WebhookReceiver, WebhookServer, signature_for
 from autoissue.state import MemoryStateStore, StateStore, open_state
 
@@ -148,11 +151,34 @@ class Hook:
         async with self.session.post(self.server.url, data=body, headers=headers) as answer:
             return Answer(answer.status, await answer.json())
 
+    async def metrics(self, accept: str = "") -> str:
+        """``GET /metrics``, unsigned as a scraper sends it."""
+        headers = {"Accept": accept} if accept else {}
+        async with self.session.get(f"{self.base_url}/metrics", headers=headers) as answer:
+            assert answer.status == 200
+            return await answer.text()
+
+    async def samples(self) -> dict[str, float]:
+        """The scraped samples by name and labels, as ``name{label="value"}``."""
+        return {
+            named(sample.name, sample.labels): sample.value
+            for family in text_string_to_metric_families(await self.metrics())
+            for sample in family.samples
+        }
+
     async def health(self) -> dict[str, Any]:
         async with self.session.get(f"{self.base_url}/healthz") as answer:
             assert answer.status == 200
             result: dict[str, Any] = await answer.json()
             return result
+
+
+def named(name: str, labels: dict[str, str]) -> str:
+    """A sample's name with its labels, sorted, as the Prometheus text format writes them."""
+    if not labels:
+        return name
+    pairs = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
+    return f"{name}{{{pairs}}}"
 
 
 Serve = Callable[..., Any]
@@ -165,21 +191,31 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def serve(clock: FakeClock) -> AsyncIterator[Serve]:
-    """``await serve(admission=..., state=..., **options)``: a started :class:`Hook`."""
+    """``await serve(admission=..., state=..., **options)``: a started :class:`Hook`.
+
+    ``metrics=True`` serves ``/metrics`` beside the deliveries: the receiver's own figures.
+    """
     async with AsyncExitStack() as stack:
         session = await stack.enter_async_context(aiohttp.ClientSession())
 
         async def start(
-            admission: Any = None, state: StateStore | None = None, **options: Any
+            admission: Any = None,
+            state: StateStore | None = None,
+            *,
+            metrics: bool = False,
+            **options: Any,
         ) -> Hook:
             admission = admission or RecordingAdmission()
+            sources = Sources()
             receiver = WebhookReceiver(
                 secret=SECRET,
                 admission=admission,
                 state=state or MemoryStateStore(),
                 options=WebhookOptions(**options),
                 clock=clock,
+                metrics=functools.partial(metrics_response, sources) if metrics else None,
             )
+            sources.webhooks = receiver
             server = await stack.enter_async_context(WebhookServer(receiver, port=0))
             return Hook(receiver, server, session, admission)
 

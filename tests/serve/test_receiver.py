@@ -351,6 +351,7 @@ async def test_concurrent_copies_of_one_delivery_are_offered_once(serve: Serve) 
     assert (await first).status == 202
     assert (await hook.deliver(delivery=delivery)).status == 200  # and the claim was released
     assert admission.numbers == [7]
+    assert hook.receiver.statistics().failed_by == {"in_progress": 1}
 
 
 # -- admission failures --------------------------------------------------------------------
@@ -370,6 +371,7 @@ async def test_an_unavailable_backend_is_503_and_the_delivery_is_not_remembered(
     assert (await up.deliver(delivery=delivery)).status == 202
     assert up.admission.numbers == [7]
     assert hook.receiver.statistics().failed == 1
+    assert hook.receiver.statistics().failed_by == {"unavailable": 1}
 
 
 async def test_a_failed_offer_then_its_redelivery_is_admitted(serve: Serve) -> None:
@@ -448,6 +450,7 @@ async def test_healthz_counts_every_outcome(serve: Serve, clock: FakeClock) -> N
     assert health["enqueued"] == 1
     assert health["rejected_by"] == {"signature": 1}
     assert health["ignored_by"] == {"ping": 1, "own_login": 1, "event": 1}
+    assert health["failed_by"] == {}
     assert health["last_delivery_at"] == clock.now
     stats = hook.receiver.statistics()
     assert (stats.in_flight, stats.rejected, stats.ignored) == (0, 1, 3)

@@ -70,6 +70,7 @@ def test_the_defaults_follow_githubs_limits() -> None:
     [
         ({"path": "webhook"}, "must start with /"),
         ({"path": "/healthz"}, "not /healthz"),
+        ({"path": "/metrics"}, "not /healthz or /metrics"),
         ({"max_body_bytes": 0}, "max_body_bytes must be positive"),
         ({"offer_timeout_s": 0}, "offer_timeout_s must be positive"),
         ({"remember_s": -1}, "remember_s must be positive"),

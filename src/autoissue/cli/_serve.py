@@ -8,14 +8,16 @@
 
 Deliveries are queued durably before GitHub hears 2xx; a sweep on start and every
 ``--reconcile`` seconds catches what changed while nothing listened (the first sweep of a
-repository is its backlog). The worker runs until SIGINT or SIGTERM, then drains what it holds
-and prints the summary.
+repository is its backlog). The webhook port also answers ``GET /healthz`` and ``GET /metrics``
+(a worker's Prometheus metrics, plus the deliveries' and the sweeps'). The worker runs until
+SIGINT or SIGTERM, then drains what it holds and prints the summary.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -37,6 +39,7 @@ from autoissue.cli._summary import end_with_status, print_summary
 from autoissue.cli._worker import build_processors
 from autoissue.engine import LiveIntake, RunSummary, RunTally, Worker, WorkerOptions
 from autoissue.github import GitHubClient, normalise_base_url, parse_repo_name
+from autoissue.observe import Sources, metrics_response
 from autoissue.processors import Processor
 from autoissue.queue import QueueStatistics
 from autoissue.serve import HealthFigures, WebhookOptions, WebhookReceiver, WebhookServer
@@ -69,22 +72,58 @@ async def serve(
         live = _live(client, stores, processors, worker, options["repo"])
         own_login = (await client.get_authenticated_user()).login if auth[0] else None
         swept: Counter[str] = Counter()
-        receiver = _receiver(secret, live, stores, own_login, health_figures(worker, swept))
+        names = ",".join(processor.name for processor in processors)
+        sources = watched(client, worker, swept, labels={"processor": names})
+        figures = health_figures(worker, swept)
+        receiver = _receiver(secret, live, stores, own_login, figures=figures, sources=sources)
         async with WebhookServer(receiver, host=options["host"], port=options["port"]) as server:
             click.echo(f"listening for webhooks on {server.url}", err=True)
             with graceful_interrupt(worker):
                 work = _serving(worker, live, options, swept)
-                names = ",".join(processor.name for processor in processors)
                 return await worker.summarised(work, repo=_served(options), processor=names)
 
 
-def _receiver(
-    secret: str, live: LiveIntake, stores: Backend, own_login: str | None, figures: HealthFigures
-) -> WebhookReceiver:
-    options = WebhookOptions(own_login=own_login)
-    return WebhookReceiver(
-        secret=secret, admission=live, state=stores.state, options=options, figures=figures
+def watched(
+    client: GitHubClient, worker: Worker, swept: Counter[str], *, labels: dict[str, str]
+) -> Sources:
+    """What ``GET /metrics`` reads: what a worker's metrics read, its pool, and the sweeps.
+
+    The receiver is added once it exists (:func:`_receiver`), since it serves these.
+    """
+    return Sources(
+        client=client,
+        controller=worker,
+        tally=worker.tally,
+        queue=worker.queue,
+        pool=worker.planner,
+        sweeps=swept,
+        labels=labels,
     )
+
+
+def _receiver(
+    secret: str,
+    live: LiveIntake,
+    stores: Backend,
+    own_login: str | None,
+    *,
+    figures: HealthFigures,
+    sources: Sources,
+) -> WebhookReceiver:
+    """The receiver: ``figures`` beside its counts at ``/healthz``, ``sources`` at ``/metrics``.
+
+    The receiver joins ``sources`` here, once it exists: it serves them.
+    """
+    receiver = WebhookReceiver(
+        secret=secret,
+        admission=live,
+        state=stores.state,
+        options=WebhookOptions(own_login=own_login),
+        figures=figures,
+        metrics=functools.partial(metrics_response, sources),
+    )
+    sources.webhooks = receiver
+    return receiver
 
 
 def health_figures(worker: Worker, swept: Counter[str]) -> HealthFigures:

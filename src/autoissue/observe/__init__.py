@@ -7,9 +7,11 @@
                                                              └─────────────────────────▶ report
 
 :class:`Sources` holds whatever a run has to watch (GitHub client and governor, concurrency
-controller, run tally, queue, process pool, this process); :class:`MetricsServer` serves a fresh
-reading on every scrape from the run's own event loop; :class:`Timeline` turns readings into
-the samples the dashboard shows and the report charts. The metric names are in :data:`METRICS`.
+controller, run tally, queue, process pool, webhook receiver and sweeps, this process);
+:class:`MetricsServer` serves a fresh reading on every scrape from the run's own event loop,
+and :func:`metrics_response` is that scrape for another server (``autoissue serve``'s
+webhook port); :class:`Timeline` turns readings into the samples the dashboard shows and the
+report charts. The metric names are in :data:`METRICS`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from autoissue.observe._report import (
     require_matplotlib,
     write_json_report,
 )
-from autoissue.observe._server import DEFAULT_METRICS_HOST, MetricsServer
+from autoissue.observe._server import DEFAULT_METRICS_HOST, MetricsServer, metrics_response
 from autoissue.observe._sources import ClientSource, Sources
 from autoissue.observe._timeline import Sample, Timeline
 
@@ -35,6 +37,7 @@ __all__ = [
     "Sample",
     "Sources",
     "Timeline",
+    "metrics_response",
     "render_report",
     "report_document",
     "require_matplotlib",

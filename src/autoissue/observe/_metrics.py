@@ -2,7 +2,8 @@
 
 Names follow ``autoissue_<noun>_<unit>`` in base units (seconds, bytes); counters end in
 ``_total``. Labels take a few fixed values each (endpoint templates, statuses, reasons,
-priorities, worker states): never an issue number, a URL or a token.
+priorities, worker states, the repositories a command was given): never an issue number, a
+URL or a token.
 
 Latency: the components keep recent samples and report percentiles, not buckets, so latency
 is exported as a *summary*: quantiles over each component's sliding window (its last 2048
@@ -23,6 +24,7 @@ from autoissue.github import ClientStatistics, GovernorStatistics, Mode
 from autoissue.observe._sources import Reading, TallySnapshot
 from autoissue.pool import PoolStatistics, WorkerState
 from autoissue.queue import QueueStatistics
+from autoissue.serve import WebhookStatistics
 
 __all__ = ["METRICS", "ReadingCollector", "metric_families"]
 
@@ -80,6 +82,18 @@ METRICS: Mapping[str, str] = MappingProxyType(
         "autoissue_pool_worker_crashes_total": "Workers that died without being asked to.",
         "autoissue_pool_worker_recycles_total": "Workers retired, by reason.",
         "autoissue_pool_queue_wait_seconds": "Time from submission to dispatch: recent quantiles.",
+        "autoissue_webhook_deliveries_received_total": "Webhook deliveries received.",
+        "autoissue_webhook_deliveries_total": "Webhook deliveries answered, by outcome.",
+        "autoissue_webhook_deliveries_rejected_total": "Deliveries refused (401, 413, 400), "
+        "by reason.",
+        "autoissue_webhook_deliveries_ignored_total": "Deliveries that asked for no work, "
+        "by reason.",
+        "autoissue_webhook_deliveries_failed_total": "Deliveries not queued (503, 409), by reason.",
+        "autoissue_webhook_deliveries_in_flight": "Deliveries received and not answered yet.",
+        "autoissue_webhook_enqueued_total": "Items queued for accepted deliveries.",
+        "autoissue_webhook_last_delivery_timestamp_seconds": "When the last delivery arrived "
+        "(epoch).",
+        "autoissue_sweeps_total": "Sweeps that listed a repository to the end, by repository.",
     }
 )
 
@@ -229,6 +243,39 @@ def _pool(stats: PoolStatistics) -> Iterator[Metric]:
     yield _summary("autoissue_pool_queue_wait_seconds", [({}, waits, stats.submitted)])
 
 
+def _webhooks(stats: WebhookStatistics) -> Iterator[Metric]:
+    yield from _scalars(
+        ("autoissue_webhook_deliveries_received_total", stats.received),
+        ("autoissue_webhook_deliveries_in_flight", stats.in_flight),
+        ("autoissue_webhook_enqueued_total", stats.enqueued),
+    )
+    outcomes = ("accepted", "duplicate", "rejected", "ignored", "failed")
+    answered = [((name,), getattr(stats, name)) for name in outcomes]
+    yield _family("autoissue_webhook_deliveries_total", ["outcome"], answered)
+    for metric, counts in (
+        ("autoissue_webhook_deliveries_rejected_total", stats.rejected_by),
+        ("autoissue_webhook_deliveries_ignored_total", stats.ignored_by),
+        ("autoissue_webhook_deliveries_failed_total", stats.failed_by),
+    ):
+        yield _family(metric, ["reason"], [((r,), n) for r, n in sorted(counts.items())])
+    if stats.last_delivery_at is not None:
+        last = ("autoissue_webhook_last_delivery_timestamp_seconds", stats.last_delivery_at)
+        yield from _scalars(last)
+
+
+def _sweeps(sweeps: Mapping[str, int]) -> Iterator[Metric]:
+    rows = [((repo,), count) for repo, count in sorted(sweeps.items())]
+    yield _family("autoissue_sweeps_total", ["repo"], rows)
+
+
+def _receiving(reading: Reading) -> Iterator[Metric]:
+    """What a webhook receiver adds: its deliveries and the sweeps beside it."""
+    if reading.webhooks is not None:
+        yield from _webhooks(reading.webhooks)
+    if reading.sweeps is not None:
+        yield from _sweeps(reading.sweeps)
+
+
 def metric_families(reading: Reading) -> Iterator[Metric]:
     """Every metric family the reading has figures for (absent sources export nothing)."""
     yield from _run(reading)
@@ -244,6 +291,7 @@ def metric_families(reading: Reading) -> Iterator[Metric]:
         yield from _queue(reading.queue)
     if reading.pool is not None:
         yield from _pool(reading.pool)
+    yield from _receiving(reading)
 
 
 class ReadingCollector(Collector):

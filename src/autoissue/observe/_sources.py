@@ -8,6 +8,8 @@
     run tally ────── counts ───────────┼──▶ Sources.read() ──▶ Reading ──▶ metrics, dashboard,
     queue ────────── await statistics()┤                                   timeline, report
     process pool ─── statistics() ─────┤
+    webhook receiver statistics() ─────┤
+    sweeps ───────── counts ───────────┤
     this process ─── psutil ───────────┘
 
 Every figure comes from a component's own ``statistics()`` snapshot, read when asked for (a
@@ -32,6 +34,7 @@ from autoissue.engine import RunTally
 from autoissue.github import ClientStatistics, GovernorStatistics
 from autoissue.pool import PoolStatistics
 from autoissue.queue import QueueStatistics
+from autoissue.serve import WebhookStatistics
 
 __all__ = [
     "ClientSource",
@@ -43,6 +46,7 @@ __all__ = [
     "Reading",
     "Sources",
     "TallySnapshot",
+    "WebhookSource",
 ]
 
 
@@ -84,10 +88,18 @@ class QueueSource(Protocol):
 
 
 class PoolSource(Protocol):
-    """A warm process pool (:class:`~autoissue.pool.WarmPool`)."""
+    """A warm process pool (:class:`~autoissue.pool.WarmPool`), or what may start one."""
 
-    def statistics(self) -> PoolStatistics:
-        """Workers by state, task counts, recycles and crashes."""
+    def statistics(self) -> PoolStatistics | None:
+        """Workers by state, task counts, recycles and crashes (``None``: no pool yet)."""
+        ...
+
+
+class WebhookSource(Protocol):
+    """A webhook receiver (:class:`~autoissue.serve.WebhookReceiver`)."""
+
+    def statistics(self) -> WebhookStatistics:
+        """Deliveries received, and what became of them."""
         ...
 
 
@@ -144,7 +156,8 @@ class Reading:
     """Every registered source's snapshot, read at one moment.
 
     ``at`` is ``time.monotonic()`` (for rates), ``wall`` the epoch time (for people);
-    ``labels`` are the run's fixed descriptions (repository, processor).
+    ``labels`` are the run's fixed descriptions (repository, processor); ``sweeps`` counts
+    the sweeps of each repository that listed to the end.
     """
 
     at: float
@@ -157,13 +170,16 @@ class Reading:
     controller: ControllerStatistics | None = None
     queue: QueueStatistics | None = None
     pool: PoolStatistics | None = None
+    webhooks: WebhookStatistics | None = None
+    sweeps: Mapping[str, int] | None = None
 
 
 class Sources:
     """The live components a run has registered so far; :meth:`read` snapshots them all.
 
     ``labels`` describe the run (e.g. ``repo``, ``processor``): a few fixed values, never
-    issue numbers or URLs, since metrics carry them as labels.
+    issue numbers or URLs, since metrics carry them as labels. ``sweeps`` is a live count of
+    sweeps by repository (its keys become labels too), copied at each reading.
     """
 
     def __init__(
@@ -174,16 +190,19 @@ class Sources:
         tally: RunTally | None = None,
         queue: QueueSource | None = None,
         pool: PoolSource | None = None,
+        webhooks: WebhookSource | None = None,
+        sweeps: Mapping[str, int] | None = None,
         labels: Mapping[str, str] | None = None,
         process: psutil.Process | None = None,
     ) -> None:
         self.client, self.controller, self.tally = client, controller, tally
         self.queue, self.pool = queue, pool
+        self.webhooks, self.sweeps = webhooks, sweeps
         self.labels: Mapping[str, str] = MappingProxyType(dict(labels or {}))
         self._process = process or psutil.Process()
 
     def __repr__(self) -> str:
-        names = ("client", "controller", "tally", "queue", "pool")
+        names = ("client", "controller", "tally", "queue", "pool", "webhooks", "sweeps")
         watched = [name for name in names if getattr(self, name) is not None]
         return f"<Sources {' '.join(watched) or 'none'}>"
 
@@ -201,6 +220,8 @@ class Sources:
             controller=None if self.controller is None else self.controller.statistics(),
             queue=None if self.queue is None else await self.queue.statistics(),
             pool=self._pool_statistics(),
+            webhooks=None if self.webhooks is None else self.webhooks.statistics(),
+            sweeps=None if self.sweeps is None else MappingProxyType(dict(self.sweeps)),
         )
 
     def _pool_statistics(self) -> PoolStatistics | None:

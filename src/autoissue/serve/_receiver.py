@@ -11,6 +11,7 @@
                   id admitted before? ──yes──▶ 200 duplicate, offered nowhere
                   admission.offer(repo, [issue]) within offer_timeout_s ──raised / timed out──▶ 503
                   remember the id (remember_s) ──▶ 202 accepted
+    GET /healthz ──▶ the counts as JSON · GET /metrics (when given a page) ──▶ Prometheus text
 
 GitHub's side, which this answers to: every delivery is signed with the hook's secret; it
 carries a GUID (``X-GitHub-Delivery``) that a redelivery reuses, and two hooks sent the same
@@ -44,17 +45,22 @@ from autoissue._clock import Clock, SystemClock
 from autoissue._exceptions import AutoIssueError
 from autoissue.model import Issue
 from autoissue.serve._events import PING, Ignored, Malformed, Work, classify, json_payload
-from autoissue.serve._options import WebhookOptions
+from autoissue.serve._options import HEALTH_PATH, METRICS_PATH, WebhookOptions
 from autoissue.serve._signature import SIGNATURE_HEADER, Secret, well_formed
 from autoissue.serve._statistics import Tally, WebhookStatistics
 from autoissue.state import StateStore
 
-__all__ = ["HEALTH_PATH", "Admission", "HealthFigures", "WebhookReceiver"]
+__all__ = [
+    "HEALTH_PATH",
+    "METRICS_PATH",
+    "Admission",
+    "HealthFigures",
+    "MetricsPage",
+    "WebhookReceiver",
+]
 
 logger = logging.getLogger(__name__)
 
-#: Where the receiver answers how it is doing.
-HEALTH_PATH = "/healthz"
 EVENT_HEADER = "X-GitHub-Event"
 DELIVERY_HEADER = "X-GitHub-Delivery"
 
@@ -70,11 +76,19 @@ _ADMITTED = "webhook:admitted:"
 _CLAIM_MARGIN_S = 5.0
 # Why a delivery was refused.
 SIGNATURE, TOO_LARGE, MALFORMED = "signature", "too_large", "malformed"
+# Why a delivery was not queued: admission raised or timed out (503), or another request holds
+# its claim (409).
+UNAVAILABLE, IN_PROGRESS = "unavailable", "in_progress"
 
 #: More figures for ``GET /healthz``, from the process around the receiver (its worker's
 #: counts, its queue's), asked once per request and shown beside the deliveries'. An
 #: :class:`~autoissue.AutoIssueError` it raises makes the answer a 503 saying why.
 HealthFigures = Callable[[], Awaitable[Mapping[str, Any]]]
+
+#: Answers ``GET /metrics`` beside the deliveries, from the process around the receiver (which
+#: knows what to measure and how to render it): no signature asked, nothing counted as a
+#: delivery.
+MetricsPage = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class Admission(Protocol):
@@ -131,8 +145,9 @@ class WebhookReceiver:
     ``secret`` is the hook's secret (kept out of every repr, log and answer); ``state`` is
     the backend's state store, where delivery ids are claimed and remembered; ``clock``
     stamps deliveries and paces the refusal log; ``figures`` adds to what ``/healthz``
-    answers (see :data:`HealthFigures`). :meth:`make_app` gives the aiohttp
-    application (``POST`` :attr:`WebhookOptions.path`, ``GET /healthz``), which
+    answers (see :data:`HealthFigures`); ``metrics``, when given, answers ``GET /metrics``
+    (see :data:`MetricsPage`). :meth:`make_app` gives the aiohttp application (``POST``
+    :attr:`WebhookOptions.path`, ``GET /healthz``, ``GET /metrics``), which
     :class:`~autoissue.serve.WebhookServer` serves.
     """
 
@@ -145,9 +160,11 @@ class WebhookReceiver:
         options: WebhookOptions | None = None,
         clock: Clock | None = None,
         figures: HealthFigures | None = None,
+        metrics: MetricsPage | None = None,
     ) -> None:
         self.options = options or WebhookOptions()
         self._figures = figures
+        self._metrics = metrics
         self._secret = Secret(secret)
         self._admission = admission
         self._state = state
@@ -176,6 +193,8 @@ class WebhookReceiver:
         app = web.Application(client_max_size=self.options.max_body_bytes)
         app.router.add_post(self.options.path, self._on_delivery)
         app.router.add_get(HEALTH_PATH, self._on_health)
+        if self._metrics is not None:
+            app.router.add_get(METRICS_PATH, self._metrics)
         return app
 
     # -- one delivery ------------------------------------------------------------------------
@@ -254,7 +273,9 @@ class WebhookReceiver:
         claim_s = self.options.offer_timeout_s + _CLAIM_MARGIN_S
         try:
             if not await self._state.acquire(claim, owner, claim_s):
-                return self._fail(delivery, 409, "another request is admitting this delivery")
+                return self._fail(
+                    delivery, 409, IN_PROGRESS, "another request is admitting this delivery"
+                )
             try:
                 return await self._admit_claimed(delivery, work)
             finally:
@@ -312,10 +333,11 @@ class WebhookReceiver:
             )
         else:
             logger.error("delivery %s not queued, answered 503", delivery.id, exc_info=error)
-        return self._fail(delivery, 503, f"not queued ({type(error).__name__}): redeliver it")
+        message = f"not queued ({type(error).__name__}): redeliver it"
+        return self._fail(delivery, 503, UNAVAILABLE, message)
 
-    def _fail(self, delivery: _Delivery, status: int, message: str) -> web.Response:
-        self._tally.failed += 1
+    def _fail(self, delivery: _Delivery, status: int, reason: str, message: str) -> web.Response:
+        self._tally.failed_by[reason] += 1
         return _answer(status, "failed", delivery=delivery.id, message=message)
 
     # -- health ------------------------------------------------------------------------------

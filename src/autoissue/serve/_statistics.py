@@ -2,8 +2,9 @@
 
 Every delivery is counted once as received and, once answered, once in exactly one outcome:
 accepted (offered and queued), duplicate (an id already admitted), rejected (401, 400, 413, by
-reason), ignored (by reason, ``ping`` included) or failed (503 or 409: not queued, so GitHub
-shows a failure a redelivery can retry). Received minus the outcomes is what is in flight.
+reason), ignored (by reason, ``ping`` included) or failed (by reason: ``unavailable``, a 503,
+or ``in_progress``, a 409; not queued, so GitHub shows a failure a redelivery can retry).
+Received minus the outcomes is what is in flight.
 """
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ class WebhookStatistics:
     received: int = 0
     accepted: int = 0
     duplicate: int = 0
-    failed: int = 0
     enqueued: int = 0
     rejected_by: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     ignored_by: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    failed_by: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     last_delivery_at: float | None = None
 
     @property
@@ -44,6 +45,11 @@ class WebhookStatistics:
     def ignored(self) -> int:
         """Deliveries answered without asking for any work."""
         return sum(self.ignored_by.values())
+
+    @property
+    def failed(self) -> int:
+        """Deliveries not queued: admission failed or timed out, or the id was being admitted."""
+        return sum(self.failed_by.values())
 
     @property
     def in_flight(self) -> int:
@@ -65,6 +71,7 @@ class WebhookStatistics:
             "enqueued": self.enqueued,
             "rejected_by": dict(self.rejected_by),
             "ignored_by": dict(self.ignored_by),
+            "failed_by": dict(self.failed_by),
             "last_delivery_at": self.last_delivery_at,
         }
 
@@ -76,10 +83,10 @@ class Tally:
     received: int = 0
     accepted: int = 0
     duplicate: int = 0
-    failed: int = 0
     enqueued: int = 0
     rejected_by: Counter[str] = field(default_factory=Counter)
     ignored_by: Counter[str] = field(default_factory=Counter)
+    failed_by: Counter[str] = field(default_factory=Counter)
     last_delivery_at: float | None = None
 
     def snapshot(self) -> WebhookStatistics:
@@ -88,9 +95,9 @@ class Tally:
             received=self.received,
             accepted=self.accepted,
             duplicate=self.duplicate,
-            failed=self.failed,
             enqueued=self.enqueued,
             rejected_by=MappingProxyType(dict(self.rejected_by)),
             ignored_by=MappingProxyType(dict(self.ignored_by)),
+            failed_by=MappingProxyType(dict(self.failed_by)),
             last_delivery_at=self.last_delivery_at,
         )
