@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 import redis
+
+from autoissue.state import StateStore, open_state
 
 DEFAULT_TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -38,3 +41,15 @@ def redis_url() -> Iterator[str]:
         for key in client.scan_iter(match=f"{prefix}:*", count=1000):
             client.delete(key)
         client.close()
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+async def each_state(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StateStore]:
+    """A state store of each backend in turn: memory, SQLite, and Redis."""
+    dsn = {
+        "memory": lambda: "memory://",
+        "sqlite": lambda: f"sqlite:///{tmp_path / 'state.db'}",
+        "redis": lambda: str(request.getfixturevalue("redis_url")),
+    }[request.param]()
+    async with await open_state(dsn) as opened:
+        yield opened

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -278,3 +279,51 @@ async def test_write_back_needs_only_githubs_writes_not_a_client() -> None:
     assert notebook.labels == {3: ["bug"]}
     [comment] = notebook.comments[3]
     assert "Thanks!" in comment.body
+
+
+class TickingNotebook(Notebook):
+    """A notebook whose every label write is answered one second after the one before."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seconds = 0
+
+    async def add_labels(self, repo: str, number: int, labels: tuple[str, ...]) -> list[str]:
+        self.seconds += 1
+        self.last_write_at = f"2026-01-01T00:00:{self.seconds:02d}Z"
+        return await super().add_labels(repo, number, labels)
+
+
+class HeldState(MemoryStateStore):
+    """A ledger whose second record waits until the test lets it go (once)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records = 0
+        self.held = asyncio.Event()
+        self.go_on = asyncio.Event()
+
+    async def record(self, name: str, processor: str, *args: Any, **kwargs: Any) -> None:
+        self.records += 1
+        if self.records == 2:
+            self.held.set()
+            await self.go_on.wait()
+        await super().record(name, processor, *args, **kwargs)
+
+
+async def test_the_ledger_is_stamped_with_the_plans_own_writes_not_a_later_one() -> None:
+    # A write to another issue answered while this plan's last step is being recorded must
+    # not move this issue's finished version: an edit to this issue made in between would
+    # then read as already processed, and be lost.
+    notebook, state = TickingNotebook(), HeldState()
+    first = Plan("triage", REPO, 1, "2026-01-01T00:00:00Z", (Comment("Hi"), AddLabels(("bug",))))
+    other = Plan("triage", REPO, 2, "2026-01-01T00:00:00Z", (AddLabels(("p1",)),))
+    writes = WriteBack(notebook, state)
+    applying = asyncio.ensure_future(writes.apply_after(first, None))
+    await state.held.wait()  # the first plan wrote its label and is recording that last step
+    assert await writes.apply(other) == 1  # answered a second later
+    state.go_on.set()
+    _, entry = await applying
+    assert entry is not None
+    assert entry.updated_at == "2026-01-01T00:00:01Z"
+    assert notebook.last_write_at == "2026-01-01T00:00:02Z"

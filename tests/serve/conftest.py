@@ -9,7 +9,6 @@ import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -20,7 +19,7 @@ from autoissue import BackendUnavailableError, FakeClock
 from autoissue.model import Issue
 from autoissue.observe import Sources, metrics_response
 from autoissue.serve import WebhookOptions, WebhookReceiver, WebhookServer, signature_for
-from autoissue.state import MemoryStateStore, StateStore, open_state
+from autoissue.state import MemoryStateStore, StateStore
 
 SECRET = "It's a Secret to Everybody"
 REPO = "acme/widgets"
@@ -222,12 +221,7 @@ async def serve(clock: FakeClock) -> AsyncIterator[Serve]:
         yield start
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)])
-async def state(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StateStore]:
-    dsn = {
-        "memory": lambda: "memory://",
-        "sqlite": lambda: f"sqlite:///{tmp_path / 'state.db'}",
-        "redis": lambda: str(request.getfixturevalue("redis_url")),
-    }[request.param]()
-    async with await open_state(dsn) as opened:
-        yield opened
+@pytest.fixture
+def state(each_state: StateStore) -> StateStore:
+    """The state store of each backend in turn."""
+    return each_state

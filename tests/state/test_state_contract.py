@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from autoissue import BackendUnavailableError, ConfigurationError, CorruptItemError, FakeClock
-from autoissue.state import PENDING, StateStore, open_state
+from autoissue.state import PENDING, QueuedVersion, StateStore, open_state
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -413,3 +413,137 @@ async def test_sqlite_deletes_expired_keys_when_it_adds_one(
         db = store.db  # type: ignore[attr-defined]
         rows = await db.run(lambda conn: conn.execute("SELECT key FROM state_keys").fetchall())
         assert sorted(key for (key,) in rows) == ["kept", "new"]
+
+
+# -- queued marks --------------------------------------------------------------------------
+
+
+def v(issue: str, updated_at: str, processor: str = "triage") -> QueuedVersion:
+    return QueuedVersion(issue, processor, updated_at)
+
+
+async def test_a_mark_only_rises(store: StateStore) -> None:
+    assert await store.queued_marks([("o/r#1", "triage")]) == {}
+    await store.mark_queued([v("o/r#1", "2026-01-02T00:00:00Z")])
+    await store.mark_queued([v("o/r#1", "2026-01-01T00:00:00Z")])  # older: changes nothing
+    assert await store.queued_marks([("o/r#1", "triage")]) == {
+        ("o/r#1", "triage"): "2026-01-02T00:00:00Z"
+    }
+    await store.mark_queued([v("o/r#1", "2026-01-03T00:00:00Z")])
+    assert await store.queued_marks([("o/r#1", "triage")]) == {
+        ("o/r#1", "triage"): "2026-01-03T00:00:00Z"
+    }
+
+
+async def test_marks_are_raised_and_read_in_batches_by_issue_and_processor(
+    store: StateStore,
+) -> None:
+    await store.mark_queued(
+        [
+            v("o/r#1", "t2"),
+            v("o/r#1", "t3"),  # two versions of one key in a batch: the newer wins
+            v("o/r#1", "t1"),
+            v("o/r#1", "t9", processor="stale"),  # each processor its own mark
+            v("o/r#2", "t1"),
+        ]
+    )
+    await store.mark_queued([])
+    keys = [("o/r#1", "triage"), ("o/r#1", "stale"), ("o/r#2", "triage"), ("o/r#3", "triage")]
+    assert await store.queued_marks(keys) == {
+        ("o/r#1", "triage"): "t3",
+        ("o/r#1", "stale"): "t9",
+        ("o/r#2", "triage"): "t1",
+    }
+    assert await store.queued_marks([]) == {}
+
+
+async def test_versions_compare_character_by_character(store: StateStore) -> None:
+    # Not by the server's locale: in some, punctuation counts for less than digits.
+    await store.mark_queued(
+        [v("o/r#1", "2026-01-01T10:00:00Z"), v("o/r#1", "2026-01-01T09:59:59Z")]
+    )
+    await store.mark_queued([v("o/r#2", "a-b"), v("o/r#2", "ab"), v("o/r#2", "a")])
+    await store.mark_queued([v("o/r#3", "t1"), v("o/r#3", "t10")])  # a longer string is later
+    marks = await store.queued_marks(
+        [("o/r#1", "triage"), ("o/r#2", "triage"), ("o/r#3", "triage")]
+    )
+    assert marks == {
+        ("o/r#1", "triage"): "2026-01-01T10:00:00Z",
+        ("o/r#2", "triage"): "ab",
+        ("o/r#3", "triage"): "t10",
+    }
+
+
+async def test_a_finished_entry_drops_the_marks_its_version_reaches(store: StateStore) -> None:
+    await store.mark_queued(
+        [v("o/r#1", "t2"), v("o/r#2", "t2"), v("o/r#3", "t2"), v("o/r#4", "t2")]
+    )
+    await store.record("o/r#1", "triage", "t2", "done")  # at the mark: dropped
+    await store.record("o/r#2", "triage", "t1", "done")  # older than the mark: kept
+    await store.record("o/r#3", "triage", "t2", PENDING)  # not finished: kept
+    await store.record("o/r#4", "stale", "t3", "done")  # another processor's entry: kept
+    await store.record("o/r#5", "triage", "t3", "done")  # no mark at all
+    keys = [(f"o/r#{n}", "triage") for n in range(1, 6)]
+    assert await store.queued_marks(keys) == {
+        ("o/r#2", "triage"): "t2",
+        ("o/r#3", "triage"): "t2",
+        ("o/r#4", "triage"): "t2",
+    }
+    assert (await store.lookup("o/r#1", "triage")) is not None  # the entry itself is written
+
+
+async def test_a_batch_of_entries_drops_marks_as_one_entry_does(store: StateStore) -> None:
+    await store.mark_queued([v("o/r#1", "t2"), v("o/r#2", "t2"), v("o/r#3", "t2")])
+    await store.record_many(
+        [
+            store.entry("o/r#1", "triage", "t3", "done"),  # past the mark: dropped
+            store.entry("o/r#2", "triage", "t1", "done"),
+            store.entry("o/r#3", "triage", "t2", PENDING),
+        ]
+    )
+    keys = [(f"o/r#{n}", "triage") for n in range(1, 4)]
+    assert await store.queued_marks(keys) == {("o/r#2", "triage"): "t2", ("o/r#3", "triage"): "t2"}
+    found = await store.lookup_many(["o/r#1", "o/r#2", "o/r#3"], "triage")
+    assert [found[f"o/r#{n}"].updated_at for n in range(1, 4)] == ["t3", "t1", "t2"]
+
+
+async def test_marks_are_not_ledger_entries(store: StateStore) -> None:
+    await store.mark_queued([v("o/r#1", "t1")])
+    assert await store.lookup("o/r#1", "triage") is None
+    assert (await store.statistics()).entries == 0
+
+
+async def test_two_stores_on_one_backend_share_their_marks(
+    shared_dsn: str, clock: FakeClock
+) -> None:
+    async with (
+        await open_state(shared_dsn, clock=clock) as one,
+        await open_state(shared_dsn, clock=clock) as two,
+    ):
+        raises = [
+            store.mark_queued([v("o/r#1", f"t{n:02d}")]) for store in (one, two) for n in range(20)
+        ]
+        await asyncio.gather(*raises)
+        assert await two.queued_marks([("o/r#1", "triage")]) == {("o/r#1", "triage"): "t19"}
+        await one.record("o/r#1", "triage", "t19", "done")
+        assert await two.queued_marks([("o/r#1", "triage")]) == {}
+
+
+async def test_two_stores_on_one_backend_write_at_once(shared_dsn: str, clock: FakeClock) -> None:
+    # Many calls of each kind in flight on each store: its thread runs one while the event
+    # loop is done with the one before, which ran the same statement.
+    async with (
+        await open_state(shared_dsn, clock=clock) as one,
+        await open_state(shared_dsn, clock=clock) as two,
+    ):
+        for store in (one, two):
+            await store.acquire_many([f"o/r#{n}" for n in range(30)], "me", 60)
+        await asyncio.gather(
+            *(store.release_many([f"o/r#{n}"], "me") for store in (one, two) for n in range(30)),
+            *(store.save_artifact(f"a{n}", b"x") for store in (one, two) for n in range(30)),
+            *(store.mark_queued([v(f"o/r#{n}", "t1")]) for store in (one, two) for n in range(30)),
+        )
+        assert await one.owner("o/r#0") is None
+        keys = [(f"o/r#{n}", "triage") for n in range(30)]
+        assert len(await two.queued_marks(keys)) == 30
+        assert await one.load_artifact("a29") == b"x"

@@ -2,7 +2,7 @@
 
 ::
 
-    claimed batch ──prepare──▶ decode, lock the issues, read their ledger entries   (2 steps)
+    claimed batch ──prepare──▶ decode, lock the issues, read ledger entries and marks (3 steps)
         each item ──handle───▶ processor.process ──▶ write-back ──▶ completion
     completions ────flush────▶ record the ledger entries, ack, release the locks    (3 steps)
       (a failure instead: nack by error kind — retry after backoff, or dead letter)
@@ -13,6 +13,11 @@ be repeated: a crash before it only means the items are claimed again, the ledge
 marker in a comment, the branch of a pull request) recognises what was done, and nothing is
 written twice. The locks (per issue, the lease's TTL, refreshed with its heartbeats) keep two
 workers — and two versions of one issue in one worker — off an issue at the same time.
+
+Versions of one issue coalesce: only the newest queued is worked. An item is settled unworked
+when the ledger says this version or a later one is finished (``already processed``), or when
+its issue's queued mark names a newer version, put on the queue since (:data:`SUPERSEDED`).
+Of two versions in one claimed batch the newer takes the lock, so it is worked first.
 """
 
 from __future__ import annotations
@@ -40,6 +45,11 @@ from autoissue.queue import ErrorKind, Lease, Queue
 from autoissue.state import LedgerEntry, StateStore
 
 logger = logging.getLogger(__name__)
+
+#: The skip of an item whose ledger entry is finished at its version or later.
+ALREADY_PROCESSED = "already processed"
+#: The skip of an item whose issue has a newer version queued: that one is worked instead.
+SUPERSEDED = "superseded by a newer version"
 
 
 @dataclass(kw_only=True)
@@ -69,6 +79,7 @@ class _Ready:
     item: WorkItem
     processor: Processor
     prior: LedgerEntry | None
+    newest: str | None = None  # the newest version queued, if it was marked
 
 
 @dataclass
@@ -125,12 +136,7 @@ class ItemHandler:
         self, leases: list[Lease], items: dict[str, tuple[WorkItem, Processor]]
     ) -> list[Lease]:
         setup = self.setup
-        wanted: dict[str, str] = {}
-        held = set(self.locks.values())
-        for lease in leases:
-            name = items[lease.id][0].name if lease.id in items else None
-            if name is not None and name not in held and name not in wanted.values():
-                wanted[lease.id] = name
+        wanted = self._wanted(leases, items)
         taken = await setup.state.acquire_many(list(wanted.values()), setup.owner, setup.lock_ttl_s)
         for lease in leases:
             if lease.id in items and wanted.get(lease.id) not in taken:
@@ -144,29 +150,54 @@ class ItemHandler:
         self.locks |= {lease.id: wanted[lease.id] for lease in locked}
         return locked
 
+    def _wanted(
+        self, leases: list[Lease], items: dict[str, tuple[WorkItem, Processor]]
+    ) -> dict[str, str]:
+        """The issue each lease is to lock, by lease id: one lease per issue not held already.
+
+        Of several versions of one issue in the batch, the newest: the others, retried once
+        the lock is free, find it done or queued and are settled without work.
+        """
+        held = set(self.locks.values())
+        decoded = [lease for lease in leases if lease.id in items]
+        decoded.sort(key=lambda lease: items[lease.id][0].issue.updated_at, reverse=True)
+        chosen: dict[str, str] = {}  # issue name -> lease id
+        for lease in decoded:
+            name = items[lease.id][0].name
+            if name not in held and name not in chosen:
+                chosen[name] = lease.id
+        return {lease_id: name for name, lease_id in chosen.items()}
+
     async def _look_up(
         self, locked: list[Lease], items: dict[str, tuple[WorkItem, Processor]]
     ) -> None:
-        by_processor: dict[str, list[str]] = {}
-        for lease in locked:
-            item = items[lease.id][0]
-            by_processor.setdefault(item.processor, []).append(item.name)
-        priors: dict[tuple[str, str], LedgerEntry] = {}
-        for name_of_processor, names in by_processor.items():
-            found = await self.setup.state.lookup_many(names, name_of_processor)
-            priors |= {(name, name_of_processor): entry for name, entry in found.items()}
-        for lease in locked:
+        keys = [(items[lease.id][0].name, items[lease.id][0].processor) for lease in locked]
+        priors = await self._priors(keys)
+        # One read for the whole batch; ``force`` works every version, so it needs none.
+        newest = {} if self.setup.force else await self.setup.state.queued_marks(keys)
+        for lease, key in zip(locked, keys, strict=True):
             item, processor = items[lease.id]
-            prior = priors.get((item.name, item.processor))
-            self._ready[lease.id] = _Ready(item, processor, prior)
+            self._ready[lease.id] = _Ready(item, processor, priors.get(key), newest.get(key))
+
+    async def _priors(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], LedgerEntry]:
+        """The ledger entries of ``(issue, processor)`` keys, one read per processor."""
+        by_processor: dict[str, list[str]] = {}
+        for name, processor in keys:
+            by_processor.setdefault(processor, []).append(name)
+        priors: dict[tuple[str, str], LedgerEntry] = {}
+        for processor, names in by_processor.items():
+            found = await self.setup.state.lookup_many(names, processor)
+            priors |= {(name, processor): entry for name, entry in found.items()}
+        return priors
 
     # -- during: one item --------------------------------------------------------------------
 
     async def handle(self, lease: Lease) -> BaseException | None:
         """Handle one prepared lease; returns the error that failed it (None on success)."""
         ready = self._ready.pop(lease.id)
-        if self._superseded(ready):
-            self._settle_unworked(lease.id, ready.item)
+        stale = self._stale(ready)
+        if stale is not None:
+            self._settle_unworked(lease.id, ready.item, stale)
             return None
         try:
             context = self._context(ready.item)
@@ -183,21 +214,30 @@ class ItemHandler:
         self._count(plan, writes)
         return None
 
-    def _superseded(self, ready: _Ready) -> bool:
-        """Whether this version, or a later one, was finished since the item was queued.
+    def _stale(self, ready: _Ready) -> str | None:
+        """Why this version needs no work, or ``None`` if it does (always with ``force``).
 
         Two versions of an issue queued one after the other (a webhook for each change) are
-        worked in turn under the issue's lock; once the newer one is done, the older one is
-        stale, and planning it again could undo what the newer plan saw.
+        worked in turn under the issue's lock. Once the newer one is finished the older one is
+        stale, and planning it again could undo what the newer plan saw. While the newer one
+        is still queued the older one is stale as well: the newer will be worked, and working
+        both would write twice.
         """
-        return not self.setup.force and finished_at(ready.prior, ready.item.issue.updated_at)
+        if self.setup.force:
+            return None
+        version = ready.item.issue.updated_at
+        if finished_at(ready.prior, version):
+            return ALREADY_PROCESSED
+        if ready.newest is not None and ready.newest > version:
+            return SUPERSEDED
+        return None
 
-    def _settle_unworked(self, lease_id: str, item: WorkItem) -> None:
-        logger.debug("#%d: already processed at this version or later", item.issue.number)
+    def _settle_unworked(self, lease_id: str, item: WorkItem, reason: str) -> None:
+        logger.debug("#%d at %s: %s", item.issue.number, item.issue.updated_at, reason)
         self._done.acks.append(lease_id)
         self._unlock(lease_id)
         tally = self.setup.tally
-        tally.skip("already processed")
+        tally.skip(reason)
         tally.skipped_at_work += 1
         self._progress()
 

@@ -7,6 +7,12 @@
                          ▼                               ▼ reopened after being done: again,
                       tally                                 high priority (or to a human)
 
+Every put is followed by one write to the state store: each new item's version becomes its
+issue's newest queued mark, so a worker that claims an older version leaves it to the newer
+(:mod:`autoissue.engine._handler`). The mark follows the put, never precedes it: a crash
+between the two costs an older version worked needlessly, never one skipped for a newer
+version that was not queued.
+
 Intake knows nothing of how items are worked: the queue is the boundary. It is one bounded
 pipeline (:mod:`autoissue.stream`): every buffer is small and the queue's ``put`` blocks at its
 depth, so a slow worker holds the pager back, and the RSS watermark pauses the listing whatever
@@ -25,13 +31,13 @@ from autoissue.engine._caps import CAP_REACHED, Shortlist
 from autoissue.engine._reopen import HANDOFF, ReopenCounter
 from autoissue.engine._selector import Selector
 from autoissue.engine._summary import RunTally
-from autoissue.engine._work import WorkItem, message_for
+from autoissue.engine._work import WorkItem, message_for, queued_version
 from autoissue.engine._writeback import finished_at
 from autoissue.github import GitHubClient
 from autoissue.model import Issue, Priority
 from autoissue.processors import Processor
 from autoissue.queue import Message, Queue
-from autoissue.state import LedgerEntry, StateStore, issue_name
+from autoissue.state import LedgerEntry, QueuedVersion, StateStore, issue_name
 from autoissue.stream import Budget, Pipeline, RssWatermark, Step, concurrent
 
 logger = logging.getLogger(__name__)
@@ -108,9 +114,11 @@ class Intake:
     async def enqueue(self, messages: list[Message], *, urgent: bool = False) -> int:
         """Put ``messages`` on the queue now, counted; return how many were new.
 
-        ``urgent``: past the queue's depth bound (see :meth:`Queue.put_many`).
+        ``urgent``: past the queue's depth bound (see :meth:`Queue.put_many`). Then the new
+        items' versions are marked as their issues' newest queued, in one step.
         """
         ids = await self.setup.queue.put_many(messages, urgent=urgent)
+        await self.setup.state.mark_queued(_new_versions(messages, ids))
         tally = self.setup.tally
         if None in ids:
             tally.skipped["already queued"] += ids.count(None)
@@ -237,6 +245,12 @@ class Intake:
 def message_priority(message: Message) -> int:
     """A message's priority as a number (lower is more urgent), to shortlist by."""
     return int(message.priority)
+
+
+def _new_versions(messages: list[Message], ids: list[str | None]) -> list[QueuedVersion]:
+    """The versions a put queued: a key used before (``None``) queued nothing new."""
+    found = (queued_version(m) for m, id_ in zip(messages, ids, strict=True) if id_ is not None)
+    return [version for version in found if version is not None]
 
 
 def _raised(message: Message, at_least: Priority) -> Message:

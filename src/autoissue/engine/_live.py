@@ -8,10 +8,12 @@
 
 Both go through the same :class:`~autoissue.engine._intake.Intake` as a run's listing:
 the same selection, ledger, reopen rules and idempotency keys, so an issue a delivery and a
-sweep both bring is enqueued once per version. Offered issues go ahead of the backlog (at
-least ``HIGH``): they are what someone is waiting for. A sweep lists what changed since the
-last sweep's start (``since``, kept in the state store per repository), so a receiver that was
-down misses nothing, and a sweep with nothing new costs one request.
+sweep both bring is enqueued once per version; and each version put raises the issue's queued
+mark, so a worker that claims an older version still queued leaves it to the newest. Offered
+issues go ahead of the backlog (at least ``HIGH``): they are what someone is waiting for. A
+sweep lists what changed since the last sweep's start (``since``, kept in the state store per
+repository), so a receiver that was down misses nothing, and a sweep with nothing new costs
+one request.
 """
 
 from __future__ import annotations

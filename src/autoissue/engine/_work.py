@@ -7,7 +7,7 @@ import msgspec
 from autoissue._exceptions import CorruptItemError
 from autoissue.model import Issue, Priority
 from autoissue.queue import Message, idempotency_key
-from autoissue.state import issue_name
+from autoissue.state import QueuedVersion, issue_name
 from autoissue.stream import PayloadCodec
 
 
@@ -28,6 +28,9 @@ class WorkItem(msgspec.Struct, frozen=True, array_like=True):
         """``OWNER/REPO#N``: the issue's name in the ledger and in its lock."""
         return issue_name(self.repo, self.issue.number)
 
+
+#: What ends a dry run's keys.
+_DRY_RUN = "/dry-run"
 
 # Compact msgpack behind a header byte, zlib-compressed when large (see autoissue.stream).
 _codec: PayloadCodec[WorkItem] = PayloadCodec(WorkItem)
@@ -56,6 +59,21 @@ def message_for(item: WorkItem, priority: Priority, *, dry_run: bool = False) ->
     A dry run's items have keys of their own: rehearsing an issue must not use up the key
     under which the real run enqueues it.
     """
-    key = f"{item.key}/dry-run" if dry_run else item.key
+    key = f"{item.key}{_DRY_RUN}" if dry_run else item.key
     # The repository is the item's group: the queue serves repositories in turns.
     return Message(encode_item(item), key=key, priority=priority, group=item.repo)
+
+
+def queued_version(message: Message) -> QueuedVersion | None:
+    """The issue, processor and version a :func:`message_for` message carries, or ``None``.
+
+    Read off the key (``processor:OWNER/REPO#N@updated_at``), not the payload: decoding every
+    payload again would cost as much as encoding it. A repository name holds neither ``:`` nor
+    ``@``, so the last of each ends the processor and the issue. ``None`` for a dry run's key
+    (a rehearsal must not change what a real run works) and for anything else.
+    """
+    head, at, updated_at = (message.key or "").rpartition("@")
+    processor, colon, issue = head.rpartition(":")
+    if not (at and colon) or updated_at.endswith(_DRY_RUN):
+        return None
+    return QueuedVersion(issue, processor, updated_at)

@@ -141,7 +141,9 @@ class WriteBack:
         for step, action in _steps(plan):
             if step in progress.done:
                 continue
-            progress.writes += await self._apply(plan, action, progress)
+            written = await self._apply(plan, action, progress)
+            if written:
+                progress.wrote(written, self._client.last_write_at)
             if self.state is not None and len(plan.actions) > 1:
                 await self._step_done(plan, progress, step)
         if self.state is None:
@@ -159,10 +161,10 @@ class WriteBack:
     def _final(self, plan: Plan, progress: _Progress) -> LedgerEntry:
         assert self.state is not None  # noqa: S101 - checked by the caller
         # Our own writes move the issue's updated_at; the ledger keeps the later time, so a
-        # rerun recognises the issue as it was left and does not process it again.
-        stamp = plan.updated_at
-        if progress.writes:
-            stamp = max(stamp, self._client.last_write_at)
+        # rerun recognises the issue as it was left and does not process it again. Only this
+        # plan's writes count: a later write to another issue says nothing of this one, and
+        # stamping with it would hide an edit made to this issue in between.
+        stamp = max(plan.updated_at, progress.written_at)
         progress.done = {step for step, _ in _steps(plan)}
         return self.state.entry(_name(plan), plan.processor, stamp, DONE, progress.actions())
 
@@ -249,6 +251,16 @@ class _Progress:
 
     def __init__(self, done: set[str], owned: set[str]) -> None:
         self.done, self.owned, self.writes = done, owned, 0
+        self.written_at = ""  # the server's time of this plan's latest write
+
+    def wrote(self, writes: int, latest_write_at: str) -> None:
+        """Count an action's writes, answered by the client's latest write at that moment.
+
+        Read as soon as the action returns, the client's latest write is this action's own
+        (or one answered within the same moment, of the server's one-second clock).
+        """
+        self.writes += writes
+        self.written_at = max(self.written_at, latest_write_at)
 
     @classmethod
     def resume(cls, prior: LedgerEntry | None, plan: Plan) -> _Progress:

@@ -11,7 +11,10 @@ reopened), each changed in one atomic step that returns the new size, so two wor
 lose each other's update; either may expire, on the injected clock. **Keys** are names that
 are present or absent (a webhook delivery already admitted), each added in one atomic step
 that says whether this call added it, so of two workers adding one key exactly one learns
-it was new; a key may expire too.
+it was new; a key may expire too. **Queued marks** name, per (issue, processor), the newest
+version (``updated_at``) put on the queue, so a worker that claims an older one can leave it
+to the newer: a mark only rises, and a finished ledger entry at or past it drops it, since
+the ledger then says all the mark did.
 
 Every method is one atomic step on its backend (a lock, a transaction or a Lua script).
 """
@@ -22,6 +25,7 @@ import abc
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
+from typing import NamedTuple
 
 from autoissue._clock import Clock, SystemClock
 from autoissue._exceptions import ConfigurationError
@@ -61,6 +65,18 @@ class LedgerEntry:
         )
 
 
+class QueuedVersion(NamedTuple):
+    """One version of an issue put on the queue for a processor: what a queued mark names."""
+
+    issue: str
+    processor: str
+    updated_at: str
+
+
+#: A queued mark's key: the issue and the processor, as in the ledger.
+MarkKey = tuple[str, str]
+
+
 @dataclass(frozen=True, slots=True)
 class StateStatistics:
     """A frozen snapshot: ledger entries, and locks held right now."""
@@ -85,7 +101,11 @@ class StateStore(abc.ABC):
         outcome: str,
         actions: Iterable[str] = (),
     ) -> LedgerEntry:
-        """Write (replace) the entry for ``issue`` and ``processor``; return it. Atomic."""
+        """Write (replace) the entry for ``issue`` and ``processor``; return it. Atomic.
+
+        A finished entry drops the issue's queued mark if the mark is not past its
+        ``updated_at`` (see :meth:`mark_queued`), in the same step.
+        """
         entry = LedgerEntry(
             str(issue), processor, updated_at, outcome, tuple(actions), self.clock.time()
         )
@@ -99,7 +119,7 @@ class StateStore(abc.ABC):
         return LedgerEntry(issue, processor, updated_at, outcome, tuple(actions), self.clock.time())
 
     async def record_many(self, entries: Sequence[LedgerEntry]) -> None:
-        """Write (replace) several entries in one atomic step."""
+        """Write (replace) several entries in one atomic step, dropping marks as :meth:`record`."""
         if entries:
             await self._record_many(list(entries))
 
@@ -125,6 +145,25 @@ class StateStore(abc.ABC):
         """True if ``processor`` finished ``issue`` at exactly this ``updated_at``."""
         entry = await self.lookup(issue, processor)
         return entry is not None and entry.updated_at == updated_at and entry.finished
+
+    # -- queued marks ----------------------------------------------------------------------
+    # Versions order as their ``updated_at`` strings do, character by character: ISO 8601
+    # times in one format order as text.
+
+    async def mark_queued(self, versions: Iterable[QueuedVersion]) -> None:
+        """Raise each version's mark to at least its ``updated_at``, all in one atomic step.
+
+        A mark already at or past that version stays as it is; of two versions of one key in
+        ``versions`` the newer wins. Call it only once the versions are durably queued.
+        """
+        raised = list(versions)
+        if raised:
+            await self._mark_queued(raised)
+
+    async def queued_marks(self, keys: Iterable[MarkKey]) -> dict[MarkKey, str]:
+        """The marks of those ``(issue, processor)`` keys that have one, by key, in one step."""
+        wanted = list(keys)
+        return await self._queued_marks(wanted) if wanted else {}
 
     # -- locks -----------------------------------------------------------------------------
 
@@ -302,6 +341,12 @@ class StateStore(abc.ABC):
 
     @abc.abstractmethod
     async def _is_present(self, key: str, now: float) -> bool: ...
+
+    @abc.abstractmethod
+    async def _mark_queued(self, versions: list[QueuedVersion]) -> None: ...
+
+    @abc.abstractmethod
+    async def _queued_marks(self, keys: list[MarkKey]) -> dict[MarkKey, str]: ...
 
     # -- batched hooks: one step each where the backend can; these defaults loop -----------
 

@@ -6,7 +6,14 @@ import dataclasses
 from typing import TypeVar
 
 from autoissue._clock import Clock
-from autoissue.state._base import LedgerEntry, StateStore, expired, fresh_entry
+from autoissue.state._base import (
+    LedgerEntry,
+    MarkKey,
+    QueuedVersion,
+    StateStore,
+    expired,
+    fresh_entry,
+)
 
 T = TypeVar("T")
 
@@ -20,6 +27,7 @@ class MemoryStateStore(StateStore):
     def __init__(self, *, clock: Clock | None = None) -> None:
         super().__init__(clock=clock)
         self._ledger: dict[tuple[str, str], LedgerEntry] = {}
+        self._marks: dict[MarkKey, str] = {}
         self._locks: dict[str, tuple[str, float]] = {}
         self._artifacts: dict[str, bytes] = {}
         # Totals and member sets by key, each with when it expires (None: never).
@@ -35,7 +43,11 @@ class MemoryStateStore(StateStore):
         return "memory://"
 
     async def _record(self, entry: LedgerEntry) -> None:
-        self._ledger[entry.issue, entry.processor] = entry
+        key = (entry.issue, entry.processor)
+        self._ledger[key] = entry
+        mark = self._marks.get(key)
+        if entry.finished and mark is not None and mark <= entry.updated_at:
+            del self._marks[key]
 
     async def _applied(
         self, issue: str, processor: str, updated_at: str, action: str, now: float
@@ -115,6 +127,15 @@ class MemoryStateStore(StateStore):
     def _sweep_keys(self, now: float) -> None:
         self._keys = {k: held for k, held in self._keys.items() if not expired(held[1], now)}
         self._sweep_keys_at = max(_FIRST_SWEEP, 2 * len(self._keys))
+
+    async def _mark_queued(self, versions: list[QueuedVersion]) -> None:
+        for issue, processor, updated_at in versions:
+            held = self._marks.get((issue, processor))
+            if held is None or held < updated_at:
+                self._marks[issue, processor] = updated_at
+
+    async def _queued_marks(self, keys: list[MarkKey]) -> dict[MarkKey, str]:
+        return {key: self._marks[key] for key in keys if key in self._marks}
 
     async def _close(self) -> None:
         return None

@@ -12,6 +12,10 @@ member set ``K`` a hash ``P:members:K`` with a field ``+member`` per member; eit
 writes one also sets the key to expire on the server after ``ttl_s``, only so that the
 server reclaims it: ``until`` decides whether it has expired. A key ``K`` is a string
 ``P:keys:K`` holding its ``until`` (empty: never), expiring on the server the same way.
+
+Queued marks are the hash ``P:marks``, from ``processor NUL issue`` (as in the ledger) to the
+version. Scripts raise them and drop them as the ledger records, comparing versions byte by
+byte: Lua's own ``<`` follows the server's locale.
 """
 
 from __future__ import annotations
@@ -21,12 +25,18 @@ import math
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.typing import EncodableT, FieldT
+from redis.typing import EncodableT
 
 from autoissue._clock import Clock
 from autoissue._exceptions import CorruptItemError
 from autoissue.queue._redis import call_redis
-from autoissue.state._base import LedgerEntry, StateStore, expired
+from autoissue.state._base import (
+    LedgerEntry,
+    MarkKey,
+    QueuedVersion,
+    StateStore,
+    expired,
+)
 
 _APPLIED = """
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
@@ -105,6 +115,48 @@ return 1
 """
 
 
+# Whether version a sorts before version b, byte by byte.
+_BEFORE = """
+local function before(a, b)
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+"""
+
+# Raises marks: KEYS[1] = the marks, ARGV = field, version, field, version...
+_RAISE_MARKS = (
+    _BEFORE
+    + """
+for i = 1, #ARGV, 2 do
+  local held = redis.call('HGET', KEYS[1], ARGV[i])
+  if not held or before(held, ARGV[i + 1]) then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
+end
+return 0
+"""
+)
+
+# Writes ledger entries and drops the marks finished ones reach: KEYS = the ledger, the marks;
+# ARGV = field, entry, '1' if finished (else ''), version, then the next entry's four.
+_RECORD = (
+    _BEFORE
+    + """
+for i = 1, #ARGV, 4 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  local mark = ARGV[i + 2] == '1' and redis.call('HGET', KEYS[2], ARGV[i])
+  if mark and not before(ARGV[i + 3], mark) then
+    redis.call('HDEL', KEYS[2], ARGV[i])
+  end
+end
+return 0
+"""
+)
+
+
 class RedisStateStore(StateStore):
     """A :class:`StateStore` in Redis under ``prefix``; closes ``client`` if ``owns_client``."""
 
@@ -125,10 +177,13 @@ class RedisStateStore(StateStore):
         self._ledger = f"{prefix}:ledger"
         self._locks = f"{prefix}:locks"
         self._artifacts = f"{prefix}:artifacts"
+        self._marks = f"{prefix}:marks"
         self._applied_script = client.register_script(_APPLIED)
         self._lock_many_script = client.register_script(_LOCK_MANY)
         self._count_script = client.register_script(_COUNT)
         self._add_key_script = client.register_script(_ADD_KEY)
+        self._raise_marks_script = client.register_script(_RAISE_MARKS)
+        self._record_script = client.register_script(_RECORD)
 
     def describe(self) -> str:
         """The server and key prefix, never a password."""
@@ -138,8 +193,7 @@ class RedisStateStore(StateStore):
         return await call_redis(self.where, action)
 
     async def _record(self, entry: LedgerEntry) -> None:
-        field, value = _field(entry.issue, entry.processor), _encode(entry)
-        await self._call(lambda: self.client.hset(self._ledger, field, value))
+        await self._record_many([entry])
 
     async def _applied(
         self, issue: str, processor: str, updated_at: str, action: str, now: float
@@ -174,10 +228,9 @@ class RedisStateStore(StateStore):
     # -- batched: one round trip each --------------------------------------------------------
 
     async def _record_many(self, entries: list[LedgerEntry]) -> None:
-        mapping: dict[FieldT, EncodableT] = {
-            _field(e.issue, e.processor): _encode(e) for e in entries
-        }
-        await self._call(lambda: self.client.hset(self._ledger, mapping=mapping))
+        args = [arg for entry in entries for arg in _record_args(entry)]
+        keys = [self._ledger, self._marks]
+        await self._call(lambda: self._record_script(keys=keys, args=args))
 
     async def _lookup_many(self, issues: list[str], processor: str) -> dict[str, LedgerEntry]:
         fields = [_field(issue, processor) for issue in issues]
@@ -207,6 +260,17 @@ class RedisStateStore(StateStore):
 
     async def _release_many(self, issues: list[str], owner: str) -> None:
         await self._lock_many("release", issues, owner, 0.0, 0.0)
+
+    async def _mark_queued(self, versions: list[QueuedVersion]) -> None:
+        args: list[EncodableT] = []
+        for issue, processor, updated_at in versions:
+            args += [_field(issue, processor), updated_at]
+        await self._call(lambda: self._raise_marks_script(keys=[self._marks], args=args))
+
+    async def _queued_marks(self, keys: list[MarkKey]) -> dict[MarkKey, str]:
+        fields = [_field(issue, processor) for issue, processor in keys]
+        held = await self._call(lambda: self.client.hmget(self._marks, fields))
+        return {key: raw.decode() for key, raw in zip(keys, held, strict=True) if raw is not None}
 
     async def _save_artifact(self, key: str, data: bytes) -> None:
         await self._call(lambda: self.client.hset(self._artifacts, key, data))
@@ -253,6 +317,12 @@ def _deadline(now: float, until: float | None) -> tuple[str, int]:
     if until is None:
         return "", 0
     return repr(until), max(1, math.ceil((until - now) * 1000))
+
+
+def _record_args(entry: LedgerEntry) -> list[EncodableT]:
+    """One entry's four arguments to the record script."""
+    field = _field(entry.issue, entry.processor)
+    return [field, _encode(entry), "1" if entry.finished else "", entry.updated_at]
 
 
 def _field(issue: str, processor: str) -> str:

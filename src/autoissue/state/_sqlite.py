@@ -1,22 +1,31 @@
-"""The state store in the SQLite file the queue uses (six more tables, same WAL file).
+"""The state store in the SQLite file the queue uses (seven more tables, same WAL file).
 
 A total is a ``counters`` row; a member set is its ``counter_members`` rows, which all carry
 the set's ``expires_at``. An expired total or set is deleted by the next call that writes it
 and ignored by reads, as the injected clock tells. A key is a ``state_keys`` row; since most
-keys are added once and never written again, adding one deletes every expired key.
+keys are added once and never written again, adding one deletes every expired key. A queued
+mark is a ``queued_marks`` row, deleted by the transaction that records a finished ledger entry
+at or past its version.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
 from autoissue._clock import Clock
 from autoissue._dsn import DEFAULT_SQLITE_PATH
 from autoissue._exceptions import CorruptItemError
 from autoissue._sqlite import SqliteDatabase
-from autoissue.state._base import LedgerEntry, StateStore, fresh_entry
+from autoissue.state._base import (
+    LedgerEntry,
+    MarkKey,
+    QueuedVersion,
+    StateStore,
+    fresh_entry,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ledger (
@@ -54,6 +63,12 @@ CREATE TABLE IF NOT EXISTS state_keys (
     expires_at REAL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS state_keys_by_expiry ON state_keys (expires_at);
+CREATE TABLE IF NOT EXISTS queued_marks (
+    issue TEXT NOT NULL,
+    processor TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (issue, processor)
+) WITHOUT ROWID;
 """
 
 _SELECT = (
@@ -91,7 +106,7 @@ class SqliteStateStore(StateStore):
         return f"sqlite:///{self.db.path}"
 
     async def _record(self, entry: LedgerEntry) -> None:
-        await self.db.run(lambda conn: _write(conn, entry))
+        await self.db.run(lambda conn: _settle(conn, entry))
 
     async def _applied(
         self, issue: str, processor: str, updated_at: str, action: str, now: float
@@ -141,7 +156,7 @@ class SqliteStateStore(StateStore):
     async def _save_artifact(self, key: str, data: bytes) -> None:
         sql = "INSERT OR REPLACE INTO artifacts VALUES (?, ?, ?)"
         now = self.clock.time()
-        await self.db.run(lambda conn: conn.execute(sql, (key, data, now)))
+        await self.db.run(lambda conn: _execute(conn, sql, [(key, data, now)]))
 
     async def _load_artifact(self, key: str) -> bytes | None:
         sql = "SELECT data FROM artifacts WHERE key = ?"
@@ -180,7 +195,7 @@ class SqliteStateStore(StateStore):
     async def _record_many(self, entries: list[LedgerEntry]) -> None:
         def record(conn: sqlite3.Connection) -> None:
             for entry in entries:
-                _write(conn, entry)
+                _settle(conn, entry)
 
         await self.db.run(record)
 
@@ -209,7 +224,21 @@ class SqliteStateStore(StateStore):
         return await self.db.run(refresh)
 
     async def _release_many(self, issues: list[str], owner: str) -> None:
-        await self.db.run(lambda conn: conn.executemany(_UNLOCK, [(i, owner) for i in issues]))
+        await self.db.run(lambda conn: _execute(conn, _UNLOCK, [(i, owner) for i in issues]))
+
+    async def _mark_queued(self, versions: list[QueuedVersion]) -> None:
+        await self.db.run(lambda conn: _execute(conn, _RAISE_MARK, versions))
+
+    async def _queued_marks(self, keys: list[MarkKey]) -> dict[MarkKey, str]:
+        def read(conn: sqlite3.Connection) -> dict[MarkKey, str]:
+            found = {}
+            for key in keys:
+                row = conn.execute(_READ_MARK, key).fetchone()
+                if row is not None:
+                    found[key] = str(row[0])
+            return found
+
+        return await self.db.run(read)
 
 
 # Extend a lock that is ours and live; free one that is ours.
@@ -221,6 +250,15 @@ _LOCK = (
     " ON CONFLICT (issue) DO UPDATE SET owner = excluded.owner,"
     " expires_at = excluded.expires_at WHERE locks.owner = ? OR locks.expires_at <= ?"
 )
+
+# Raise a mark, or create it: BINARY collation compares the versions as text.
+_RAISE_MARK = (
+    "INSERT INTO queued_marks (issue, processor, updated_at) VALUES (?, ?, ?)"
+    " ON CONFLICT (issue, processor) DO UPDATE"
+    " SET updated_at = max(queued_marks.updated_at, excluded.updated_at)"
+)
+_READ_MARK = "SELECT updated_at FROM queued_marks WHERE issue = ? AND processor = ?"
+_DROP_MARK = "DELETE FROM queued_marks WHERE issue = ? AND processor = ? AND updated_at <= ?"
 
 # Add to a total, creating it if absent; an expiry it has already stays.
 _INCREMENT = (
@@ -253,6 +291,23 @@ def _lock_all(
         if conn.execute(_LOCK, (issue, owner, until, owner, now)).rowcount == 1:
             taken.add(issue)
     return taken
+
+
+def _execute(conn: sqlite3.Connection, sql: str, rows: Sequence[Sequence[object]]) -> None:
+    """Run ``sql`` once per row, keeping the cursor on the database's thread.
+
+    A cursor handed back to the event loop is finalized there, and finalizing resets its
+    statement: sqlite3 caches statements, so that reset can hit the very statement the
+    database's thread is running for the next call, which then fails as an API misuse.
+    """
+    conn.executemany(sql, rows).close()
+
+
+def _settle(conn: sqlite3.Connection, entry: LedgerEntry) -> None:
+    """Write ``entry``; a finished one drops the mark its version reaches."""
+    _write(conn, entry)
+    if entry.finished:
+        conn.execute(_DROP_MARK, (entry.issue, entry.processor, entry.updated_at))
 
 
 def _write(conn: sqlite3.Connection, entry: LedgerEntry) -> None:
