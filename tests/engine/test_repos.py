@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
 
 import msgspec
 import pytest
 
+from autoissue import FakeClock
 from autoissue.emulator import Emulator, EmulatorConfig, run_in_thread
 from autoissue.engine import (
     Engine,
@@ -19,6 +21,7 @@ from autoissue.engine import (
     Worker,
     WorkerOptions,
 )
+from autoissue.engine._live import MARK_HOLD_S
 from autoissue.engine._work import WorkItem, message_for
 from autoissue.github import GitHubClient
 from autoissue.model import Issue, Plan, Priority, decode_issue
@@ -150,8 +153,31 @@ async def test_sweeps_list_the_backlog_once_then_only_what_changed(
     assert backlog > 0
     assert await drain(client, queue, state) == backlog
     assert await intake.sweep("acme/one") == 0  # nothing changed since: nothing again
+    hits = client.statistics().cache_hits
+    assert await intake.sweep("acme/one") == 0
+    # The mark held, so the same listing was asked for again: answered by a 304.
+    assert client.statistics().cache_hits > hits
     create_issue(emulator, "acme/one", "Crash when loading")
     assert await intake.sweep("acme/one") == 1
+
+
+async def test_a_sweep_mark_holds_while_nothing_is_new_but_not_for_ever(
+    client: GitHubClient,
+) -> None:
+    queue, state, clock = MemoryQueue(), MemoryStateStore(), FakeClock(time.time())
+    intake = LiveIntake(client, queue, state, [Triage()], repos={"acme/two"}, clock=clock)
+
+    async def mark() -> bytes | None:
+        return await state.load_artifact("live:swept:acme/two")
+
+    assert await intake.sweep("acme/two") > 0
+    first = await mark()
+    clock.advance(600)
+    assert await intake.sweep("acme/two") == 0
+    assert await mark() == first
+    clock.advance(MARK_HOLD_S)
+    assert await intake.sweep("acme/two") == 0
+    assert await mark() != first
 
 
 async def test_a_watching_run_goes_on_and_takes_what_changed_since(

@@ -13,7 +13,9 @@ mark, so a worker that claims an older version still queued leaves it to the new
 issues go ahead of the backlog (at least ``HIGH``): they are what someone is waiting for. A
 sweep lists what changed since the last sweep's start (``since``, kept in the state store per
 repository), so a receiver that was down misses nothing, and a sweep with nothing new costs
-one request.
+one request. That mark holds while sweeps find nothing new, so each asks for the very listing
+the one before did: its ETag answers it with a 304, which GitHub does not count against the
+rate limit.
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ logger = logging.getLogger(__name__)
 _SWEPT = "live:swept:"
 #: How far before its start a sweep's mark is put: the clocks here and at GitHub may differ.
 SKEW_S = 300.0
+_ISO = "%Y-%m-%dT%H:%M:%SZ"
+#: How long a mark holds while sweeps find nothing new: listings since then stay short.
+MARK_HOLD_S = 3600.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,7 +130,9 @@ class LiveIntake:
         moves only once a sweep has listed to the end, to a little before that sweep began
         (``SKEW_S``, for the clocks of this machine and the server), so a sweep cut short is
         repeated and an issue changed while one ran is seen by the next; what is seen twice
-        is skipped by the ledger and the idempotency keys.
+        is skipped by the ledger and the idempotency keys. A sweep that enqueues nothing
+        leaves the mark where it was (for up to :data:`MARK_HOLD_S`): the next one repeats
+        the same request, which the ETag cache makes free while nothing changes.
         """
         since = await self._swept(repo)
         began = self._clock.time()
@@ -133,8 +140,10 @@ class LiveIntake:
         for processor in self.setup.processors:
             pages = self.setup.client.iter_issue_pages(repo, since=since)
             await self._intake(repo, processor, pages=pages).run()
-        await self.mark_swept(repo, began)
-        return self.setup.tally.enqueued - before
+        enqueued = self.setup.tally.enqueued - before
+        if enqueued or _held_too_long(since, began):
+            await self.mark_swept(repo, began)
+        return enqueued
 
     async def mark_swept(self, repo: str, began: float) -> None:
         """Say ``repo`` was listed whole from ``began`` (epoch seconds): sweeps go on from it."""
@@ -193,5 +202,13 @@ class LiveIntake:
         )
 
 
+def _held_too_long(mark: str | None, now: float) -> bool:
+    """Whether a sweep mark is to move although nothing new was found: none yet, or old."""
+    if mark is None:
+        return True
+    held = now - datetime.strptime(mark, _ISO).replace(tzinfo=UTC).timestamp()
+    return held > MARK_HOLD_S
+
+
 def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(epoch, UTC).strftime(_ISO)
