@@ -121,13 +121,6 @@ def test_a_misspelled_environment_variable_is_named_with_the_nearest(tmp_path: P
     assert "AUTOISSUE_REPO" not in output
 
 
-def test_scan_takes_one_repository_never_silently_the_last(tmp_path: Path) -> None:
-    # ``run`` takes several repositories (tests/cli/test_run_repos.py); ``scan`` takes one.
-    code, output = invoke(["scan", "--repo", "a/b", "--repo", "c/d"], tmp_path)
-    assert code == 2
-    assert "one repository per run, got 2: a/b, c/d" in output
-
-
 def test_a_processors_settings_come_from_its_table_and_option_flags_win(
     fresh_emulator: Emulator, tmp_path: Path
 ) -> None:

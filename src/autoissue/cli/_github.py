@@ -52,26 +52,6 @@ _OPTIONS = (
 )
 
 
-def _one_repository(
-    context: click.Context, param: click.Parameter, value: tuple[str, ...]
-) -> str | None:
-    # A repeated --repo would silently keep the last: say so until a run takes several.
-    if len(value) > 1:
-        given = ", ".join(value)
-        raise click.BadParameter(f"one repository per run, got {len(value)}: {given}")
-    return value[0] if value else None
-
-
-#: ``--repo OWNER/NAME``, given once.
-repo_option = click.option(
-    "--repo",
-    required=True,
-    multiple=True,
-    callback=_one_repository,
-    help="The repository, as OWNER/NAME.",
-)
-
-
 def github_options(command: F) -> F:
     """Add ``--base-url`` and the GitHub App options to a click command."""
     for option in reversed(_OPTIONS):
