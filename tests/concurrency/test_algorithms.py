@@ -222,3 +222,20 @@ def test_windowed_limit_reports_drops_from_any_sample() -> None:
     for index, dropped in enumerate([False, True, False, False]):
         windowed.update(0.1, 50, dropped=dropped, now=index * 0.2)
     assert windowed.limit == 45
+
+
+def test_a_probe_window_holds_probe_samples_only() -> None:
+    inner = Gradient2Limit(initial_limit=100, min_limit=10, probe_interval=2, probe_samples=1)
+    windowed = WindowedLimit(inner, min_window=0.1, max_window=0.1, window_size=3)
+    for index in range(6):  # two windows at full load: the probe starts
+        windowed.update(0.3, 100, dropped=False, now=index * 0.1)
+    assert inner.probing
+    # Work started before the probe keeps finishing: left out, it cannot spoil the window
+    # (its in-flight count would have the whole window discarded by the probe).
+    for index in range(5):
+        windowed.update(0.3, 90, dropped=False, now=1.0 + index * 0.01)
+    assert inner.probing
+    for index in range(3):
+        windowed.update(0.1, 10, dropped=False, now=1.2 + index * 0.01)
+    assert not inner.probing
+    assert inner.noload_rtt == pytest.approx(0.1)

@@ -140,3 +140,27 @@ def test_an_outside_bound_caps_the_estimate_so_queueing_is_not_read_as_light_loa
     fixed = FixedLimit(3)
     fixed.cap(1)
     assert fixed.limit == 3
+
+
+def test_room_scales_the_ticks_mean_load_not_a_moment_between_refills() -> None:
+    clock = FakeClock()
+    ctl = AdaptiveConcurrencyController(
+        strategy=BALANCED,
+        clock=clock,
+        sampler=FixedSampler(ResourceReading(10.0, 0)),
+        cpu_target=100.0,
+    )
+    ctl.limiter.reset(60, reason="test")
+    for _ in range(30):  # the tick's work ran 30 at a time...
+        listener = ctl.limiter.try_acquire()
+        assert listener is not None
+        listener.inflight = 30
+        listener.on_ignore()
+    held = [ctl.limiter.try_acquire() for _ in range(2)]  # ...and 2 are in flight right now
+    clock.advance(1.0)
+    ctl.guard.sample()
+    ctl.tick()  # 30 at 10%: room for 300, not the 20 that 2 in flight would suggest
+    assert ctl.limiter.ceiling == 300
+    for listener in held:
+        assert listener is not None
+        listener.on_ignore()

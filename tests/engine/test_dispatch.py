@@ -317,3 +317,66 @@ async def test_a_failed_flush_ends_the_dispatch_with_its_error() -> None:
 
     with pytest.raises(BackendUnavailableError, match="state store is gone"):
         await asyncio.wait_for(dispatcher.run(never), 5)
+
+
+class Held:
+    """Work that holds each lease until the test lets it go."""
+
+    def __init__(self) -> None:
+        self.gates: dict[str, asyncio.Event] = {}
+
+    async def prepare(self, leases: list[Lease]) -> list[Lease]:
+        return leases
+
+    async def handle(self, lease: Lease) -> BaseException | None:
+        gate = self.gates.setdefault(lease.id, asyncio.Event())
+        await gate.wait()
+        return None
+
+    async def refresh(self, lease_ids: list[str]) -> None:
+        """Nothing beside the leases to extend."""
+
+    async def flush(self) -> None:
+        """Nothing to settle."""
+
+    def release(self, count: int) -> None:
+        for gate in [g for g in self.gates.values() if not g.is_set()][:count]:
+            gate.set()
+
+
+class CountingQueue(MemoryQueue):
+    """A memory queue that remembers how many items each claim asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[int] = []
+
+    async def claim_many(self, n: int, lease_s: float | None = None) -> list[Lease]:
+        self.asked.append(n)
+        return await super().claim_many(n, lease_s)
+
+
+async def _settle_loop() -> None:
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
+async def test_claims_come_an_eighth_of_the_limit_at_a_time_and_as_many_wait_ready() -> None:
+    queue, work = CountingQueue(), Held()
+    await queue.put_many([Message(b"%d" % n) for n in range(100)])
+    dispatcher = Dispatcher(controller(Strategy.fixed(16)), queue, work, poll_s=60)
+    running = asyncio.create_task(dispatcher.run(lambda: asyncio.sleep(0, False)))
+    await _settle_loop()
+    # The limit's 16 at once; with work in flight, an eighth of it more is made ready.
+    assert (queue.asked, dispatcher.in_flight) == ([16, 2], 16)
+    work.release(1)  # its slot goes to a ready lease at once; one ready left: no claim yet
+    await _settle_loop()
+    assert (queue.asked, dispatcher.in_flight) == ([16, 2], 16)
+    work.release(1)  # none ready left: the next eighth is claimed
+    await _settle_loop()
+    assert (queue.asked, dispatcher.in_flight) == ([16, 2, 2], 16)
+    assert dispatcher.started == 18  # the limit's 16 and the two ready that took freed slots
+    running.cancel()
+    await dispatcher.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running

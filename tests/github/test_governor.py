@@ -254,3 +254,36 @@ def test_a_settled_entry_counts_from_its_answer() -> None:
     window.spend(1, now=61.0)
     assert window.wait(1, now=62.0) == pytest.approx(28.0)  # the first counts until 90
     assert window.used(now=121.0) == 0
+
+
+async def test_try_acquire_books_at_once_when_nothing_makes_the_request_wait() -> None:
+    gov, clock = governor(max_concurrent=2)
+    gov.observe(info(4000, 3000, clock))
+    permit = gov.try_acquire(LABELS)
+    assert permit is not None
+    assert len(permit.entries) == 1  # the points window booked, as acquire() books it
+    assert gov.statistics().in_flight == 1
+    gov.release(permit)
+    assert gov.statistics().in_flight == 0
+    assert clock.slept == []
+
+
+async def test_try_acquire_leaves_waits_to_acquire_and_counts_none_itself() -> None:
+    gov, _ = governor(max_concurrent=1)
+    held = gov.try_acquire(READ)
+    assert held is not None
+    assert gov.try_acquire(READ) is None  # the only slot is taken
+    gov.release(held)
+    gov.pause(5.0, "secondary")
+    assert gov.try_acquire(READ) is None  # paused: acquire() waits, and counts the wait
+    stats = gov.statistics()
+    assert (stats.in_flight, dict(stats.waits)) == (0, {})
+
+
+async def test_an_unlimited_governor_grants_from_its_cap_alone() -> None:
+    gov, clock = governor(unlimited_max_concurrent=2)
+    gov.set_unlimited()
+    permits = [gov.try_acquire(COMMENT), gov.try_acquire(COMMENT)]
+    assert all(p is not None and p.entries == () for p in permits)
+    assert gov.try_acquire(COMMENT) is None
+    assert clock.slept == []

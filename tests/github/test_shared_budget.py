@@ -193,3 +193,14 @@ def test_stores_open_from_dsns_and_never_hold_the_token(tmp_path: Path) -> None:
     )
     assert isinstance(redis, RedisBudgetStore)
     assert redis.key.startswith("run1:github-budget:")
+
+
+async def test_a_shared_governor_decides_nothing_alone_unless_the_server_is_unlimited() -> None:
+    store = MemoryBudgetStore()
+    (governor, _) = pair(store, FakeClock())
+    assert governor.try_acquire(READ) is None  # the shared books decide: acquire() asks them
+    governor.set_unlimited()
+    permit = governor.try_acquire(READ)
+    assert permit is not None
+    governor.release(permit)
+    assert store.state is None

@@ -94,6 +94,7 @@ async def test_an_old_sqlite_file_is_upgraded_in_place(tmp_path: Path) -> None:
         ]
     found = indexes(path)
     assert "queue_items_fair" in found
+    assert "queue_items_tally" in found  # the backlog is counted from it, rows unread
     assert "queue_items_fifo" not in found
 
 

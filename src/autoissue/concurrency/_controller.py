@@ -138,12 +138,25 @@ class AdaptiveConcurrencyController:
     def tick(self) -> None:
         """Close the current window: feed the predictor, consult the guard, bound the limit."""
         now = self.clock.time()
-        self._observe(now)
-        verdict = self.guard.verdict(self.limiter.limit, in_flight=self.limiter.in_flight)
+        verdict = self._verdict(self._observe(now))
         if verdict.action is GuardAction.CUT and verdict.ceiling is not None:
             self.limiter.reset(verdict.ceiling, reason=verdict.reason)
         self.limiter.set_ceiling(self._ceiling(verdict), reason=self._ceiling_reason(verdict))
         self._summarise(now)
+
+    def _verdict(self, concurrency: float) -> GuardVerdict:
+        """The guard's verdict; room to spare is scaled from the tick's mean ``concurrency``.
+
+        A cut scales the work in flight now (see :meth:`ResourceGuard.verdict`). Room, though,
+        is measured against a reading that covers the whole tick, so the load it scales is
+        the tick's, unless more is in flight right now: a moment between two refills can show
+        far less, and room computed from it would hold the limit under the load that ran.
+        """
+        limiter = self.limiter
+        verdict = self.guard.verdict(limiter.limit, in_flight=limiter.in_flight)
+        if verdict.action is GuardAction.OK and concurrency > limiter.in_flight:
+            verdict = self.guard.verdict(limiter.limit, in_flight=round(concurrency))
+        return verdict
 
     async def run(self, *, sample_in_thread: bool = False) -> None:
         """Sample resources and ``tick()`` every ``strategy.tick_interval`` s until cancelled."""
@@ -200,13 +213,16 @@ class AdaptiveConcurrencyController:
         elif completion.outcome is Outcome.SUCCESS:
             self._latencies.append(completion.latency)
 
-    def _observe(self, now: float) -> None:
+    def _observe(self, now: float) -> float:
+        """Close the window; returns its mean concurrency (0 when nothing completed)."""
         window, self._window = self._window, _Window(now)
         elapsed = now - window.started
         if elapsed <= 0 or window.count == 0:
-            return
+            return 0.0
         self._throughput = window.count / elapsed
-        self.predictor.observe(window.inflight_sum / window.count, self._throughput)
+        concurrency = window.inflight_sum / window.count
+        self.predictor.observe(concurrency, self._throughput)
+        return concurrency
 
     def _ceiling(self, verdict: GuardVerdict) -> int | None:
         bounds = [verdict.ceiling]

@@ -7,6 +7,9 @@ the largest in-flight count, and whether any request was dropped. (The reference
 window that is short of samples; here it stays open instead, because at a low limit with slow
 work every window would be short and the limit could never move again.) Thousands of completions per
 second then move the limit a handful of times per second, each move backed by real evidence.
+While the delegate probes for its no-load latency (Gradient2's ``probing``), work that started
+above its ``min_limit`` is left out of the window: the probe's one window is then made of
+probe samples only, and the probe ends as soon as it holds enough of them.
 """
 
 from __future__ import annotations
@@ -56,6 +59,10 @@ class WindowedLimit:
         """Add one completion to the window; close the window and update when it is due."""
         if latency < self.min_rtt_threshold and not dropped:
             return self.limit  # too fast to be real work (a cache hit, an error path)
+        if inflight > self.min_limit and getattr(self.delegate, "probing", False):
+            # Work started before a no-load probe says nothing of no load: left out, it
+            # cannot spoil the window of probe samples (the probe would wait for another).
+            return self.limit
         self._count += 1
         self._sum += latency
         self._min = min(self._min, latency)

@@ -2,15 +2,19 @@
 
 ::
 
-    room = limit - in flight ──▶ queue.claim_many(room) ──leases──▶ task(lease)
-      (idles while it is 0)                                            │
-    controller ◀── on_outcome(error) ◀──────────── outcome ◀─────────────┘
-    heartbeat: every lease_s / 3, extend the leases (and issue locks) of the tasks in flight
+    room = limit + reserve ──▶ queue.claim_many(room) ──▶ ready ──slot──▶ task(lease)
+      - in flight - ready       (once room >= limit/8)          ▲ a finishing task's slot
+                                                                 │ goes to the next at once
+    controller ◀── on_outcome(error) ◀──────────── outcome ◀─────┘
+    heartbeat: every lease_s / 3, extend the leases (and issue locks) of the ready and running
 
-Only as many items are claimed as the limit has room for, so leases do not wait for slots
-and expire unworked (and no slot is taken for nothing, which would count as a completion).
-In-flight work is bounded by the controller's limit, which moves with every completion; the
-cap is read from the GitHub governor before each claim, so the controller follows it at once.
+Claims are made an eighth of the limit at a time, and as many leases are kept ready beyond
+the limit, so a slot is refilled the moment it frees while the next claim's round trips go
+on. Only that reserve waits for slots, briefly and heartbeated (no lease expires unworked),
+and a slot is taken only to start an item (never for nothing, which would count as a
+completion). In-flight work is bounded by the controller's limit, which moves with every
+completion; the cap is read from the GitHub governor before each claim, so the controller
+follows it at once.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -81,7 +86,7 @@ class Dispatcher:
         work: UnitOfWork,
         *,
         cap: Callable[[], int | None] | None = None,
-        batch: int = 64,
+        batch: int = 256,
         poll_s: float = 0.05,
         paused: Callable[[], bool] | None = None,
         caps: ClaimCaps | None = None,
@@ -91,6 +96,9 @@ class Dispatcher:
         self.work, self._cap, self._paused = work, cap, paused
         self.batch, self.poll_s, self._caps = batch, poll_s, caps
         self._tasks: dict[asyncio.Task[None], Lease] = {}
+        #: Claimed and prepared, waiting for a slot: a finishing task's slot goes to the
+        #: first of them at once, without waiting for a claim's round trips.
+        self._ready: deque[Lease] = deque()
         self._wake = asyncio.Event()
         self._failure: Exception | None = None
         self._flushing: asyncio.Task[None] | None = None
@@ -119,7 +127,7 @@ class Dispatcher:
                 self._flush_behind()
                 if await self._dispatch_batch():
                     continue
-                if not self._tasks:
+                if not self._tasks and not self._ready:
                     await self._settled()
                     if await finished():
                         return
@@ -162,12 +170,12 @@ class Dispatcher:
     async def _dispatch_batch(self) -> bool:
         """Claim as many items as there are free slots and start them; False if none came."""
         self.follow_cap()
+        self._start_ready()  # claimed is started, paused or not
         if self._paused is not None and self._paused():
             return False  # nothing more is claimed; what is in flight finishes
-        limiter = self.controller.limiter
-        room = min(self.batch, limiter.limit - limiter.in_flight)
-        if room <= 0:
-            await self._idle()  # a finishing task wakes it
+        room = self._room()
+        if room < self._least():
+            await self._idle()  # a finishing task wakes it once there is room enough
             return True
         room = await self._capped(room)
         if room <= 0:
@@ -176,26 +184,56 @@ class Dispatcher:
         leases = await self.work.prepare(claimed)
         if self._caps is not None:
             await self._caps.spend(len(leases))
-        await self._start(leases)
+        self._ready.extend(leases)
+        self._start_ready()
         return bool(claimed)
 
-    async def _start(self, leases: list[Lease]) -> None:
+    def _start_ready(self) -> None:
+        """Start ready leases, first claimed first, while the limit has free slots."""
         limiter = self.controller.limiter
-        for lease in leases:
-            # The limit may have dropped since the claim: then the lease waits its turn.
-            listener = limiter.try_acquire() or await self.controller.acquire()
+        while self._ready:
+            listener = limiter.try_acquire()
+            if listener is None:
+                return  # the limit is reached (it may have dropped since the claim)
+            lease = self._ready.popleft()
             task = asyncio.create_task(self._one(lease, listener))
             self._tasks[task] = lease
             task.add_done_callback(self._finished)
-        self.started += len(leases)
+            self.started += 1
 
     async def _capped(self, room: int) -> int:
         caps = None if self._caps is None else await self._caps.room()
         return room if caps is None else min(room, caps)
 
+    def _room(self) -> int:
+        """Items to claim: the limit's free slots and a reserve, less what is ready already."""
+        limiter = self.controller.limiter
+        wanted = limiter.limit + self._reserve() - limiter.in_flight - len(self._ready)
+        return min(self.batch, wanted)
+
+    def _reserve(self) -> int:
+        """Leases kept ready beyond the limit while work is in flight: an eighth of the limit.
+
+        Every claim costs the same few backend round trips (claim, then the batch's locks and
+        ledger reads) whatever its size. Claiming for each slot as it frees would pay them for
+        one or two items at a time, and leave the slots empty while they last; claiming an
+        eighth of the limit at a time, with as many ready in advance, fills each slot the
+        moment it frees at an eighth of the round trips.
+        """
+        if not self._tasks:
+            return 0
+        return min(self.batch, self.controller.limiter.limit // 8)
+
+    def _least(self) -> int:
+        """The fewest items worth a claim (see :meth:`_reserve`)."""
+        return max(1, self._reserve())
+
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.pop(task, None)
-        self._wake.set()
+        self._start_ready()
+        # Woken only when a claim is worth it (or the run must stop): not by every completion.
+        if self._failure is not None or self._room() >= self._least():
+            self._wake.set()
 
     async def _idle(self) -> None:
         self._wake.clear()
@@ -209,7 +247,7 @@ class Dispatcher:
         period = self.queue.lease_s / 3
         while True:
             await asyncio.sleep(period)
-            ids = [lease.id for lease in self._tasks.values()]
+            ids = [lease.id for lease in (*self._tasks.values(), *self._ready)]
             if not ids:
                 continue
             try:
@@ -230,8 +268,10 @@ class Dispatcher:
     async def cancel(self) -> None:
         """Cancel the work in flight (the run failed or was cancelled) and wait for it.
 
-        The cancelled items' leases are not acked: they expire and the items are retried.
+        The cancelled items' leases are not acked (nor those of the items ready to start):
+        they expire and the items are retried.
         """
+        self._ready.clear()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -18,6 +18,7 @@ host: a token never leaves for another one.
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import time
@@ -103,17 +104,39 @@ class _Call:
     url: str
     body: bytes | None
     headers: dict[str, str] = field(repr=False)  # the token travels in them
-    endpoint: str
+    kind: RequestKind
     idempotent: bool
     attempts: int = 0
     refusals: int = 0
     reauthenticated: bool = False
 
     @property
-    def kind(self) -> RequestKind:
-        mutation = self.method not in {"GET", "HEAD", "OPTIONS"}
-        content = self.endpoint in CONTENT_ENDPOINTS
-        return RequestKind(self.endpoint, mutation=mutation, creates_content=content)
+    def endpoint(self) -> str:
+        return self.kind.endpoint
+
+
+@functools.lru_cache(maxsize=1024)
+def _request_kind(method: str, endpoint: str) -> RequestKind:
+    # A handful of endpoint classes serve every request: one frozen kind each, not one per call.
+    mutation = method not in {"GET", "HEAD", "OPTIONS"}
+    return RequestKind(endpoint, mutation=mutation, creates_content=endpoint in CONTENT_ENDPOINTS)
+
+
+@functools.lru_cache(maxsize=256)
+def _query(params: tuple[tuple[str, str], ...]) -> str:
+    # Most requests repeat the same few parameters (per_page=100): encode each set once.
+    return urlencode(params)
+
+
+#: One decoder per answer type, made once: decoding with ``type=`` looks the type up anew.
+_DECODERS: dict[Any, msgspec.json.Decoder[Any]] = {}
+
+
+def _decoder(kind: Any) -> msgspec.json.Decoder[Any]:
+    decoder = _DECODERS.get(kind)
+    if decoder is None:
+        decoder = _DECODERS[kind] = msgspec.json.Decoder(kind)
+    return decoder
 
 
 class GitHubClient:
@@ -252,8 +275,8 @@ class GitHubClient:
         sent_headers = {**self._default_headers, **(headers or {})}
         if body is not None:
             sent_headers["Content-Type"] = "application/json"
-        endpoint = endpoint_template(method, self._path(url))
-        return _Call(method, url, body, sent_headers, endpoint, method in IDEMPOTENT_METHODS)
+        kind = _request_kind(method, endpoint_template(method, self._path(url)))
+        return _Call(method, url, body, sent_headers, kind, method in IDEMPOTENT_METHODS)
 
     async def _conditional(self, call: _Call) -> Response:
         validators = self.cache.validators(call.url)
@@ -294,11 +317,13 @@ class GitHubClient:
     async def _governed(self, call: _Call) -> Response:
         """One attempt: through the circuit breaker and the governor to the transport."""
         self.breaker.before_request()
-        permit = await self.governor.acquire(call.kind)
+        permit = self.governor.try_acquire(call.kind) or await self.governor.acquire(call.kind)
         started = time.perf_counter()
         try:
+            app = self._app
+            headers = call.headers if app is None else await self._app_headers(app, call)
             response = await self._transport.send(
-                call.method, call.url, body=call.body, headers=await self._headers(call)
+                call.method, call.url, body=call.body, headers=headers
             )
         except BaseException as error:
             self.governor.release(permit)
@@ -320,10 +345,8 @@ class GitHubClient:
             *(call.method, call.url, response.status, elapsed * 1000, call.attempts),
         )
 
-    async def _headers(self, call: _Call) -> dict[str, str]:
-        if self._app is None:
-            return call.headers
-        token = await self._app.token(self._clock, self._exchange)
+    async def _app_headers(self, app: AppAuth, call: _Call) -> dict[str, str]:
+        token = await app.token(self._clock, self._exchange)
         return {**call.headers, "Authorization": f"Bearer {token}"}
 
     async def _exchange(self, path: str, app_jwt: str) -> InstallationToken:
@@ -411,7 +434,7 @@ class GitHubClient:
         else:
             url = self.base_url + "/" + path_or_url.lstrip("/")
         if params:
-            url += ("&" if "?" in url else "?") + urlencode(params)
+            url += ("&" if "?" in url else "?") + _query(tuple(params.items()))
         return url
 
     def _path(self, url: str) -> str:
@@ -576,7 +599,7 @@ class _LabelName(msgspec.Struct):
 
 
 def _decode(response: Response, kind: type[T]) -> T:
-    decoded: T = _decode_with(response, lambda body: msgspec.json.decode(body, type=kind))
+    decoded: T = _decode_with(response, _decoder(kind).decode)
     return decoded
 
 

@@ -126,6 +126,10 @@ class _Waits:
         self.seconds[reason] = self.seconds.get(reason, 0.0) + seconds
 
 
+def _seconds(delay: tuple[str, float]) -> float:
+    return delay[1]
+
+
 class Governor:
     """Decides when each request to one GitHub host may be sent.
 
@@ -170,6 +174,24 @@ class Governor:
         except BaseException:
             self._slots.release()
             raise
+
+    def try_acquire(self, kind: RequestKind) -> Permit | None:
+        """Book ``kind`` now if a slot is free and no budget makes it wait; else ``None``.
+
+        Never waits and records no wait: ``None`` sends the caller to :meth:`acquire`. Most
+        requests go this way, without the coroutines a wait needs.
+        """
+        if not self._decides_locally() or not self._slots.try_acquire():
+            return None
+        now = self._clock.time()
+        if self._delay(kind, now)[1] > _EPSILON_S:
+            self._slots.release()
+            return None
+        return self._permit(kind, now)
+
+    def _decides_locally(self) -> bool:
+        """Whether this governor's own books decide (a shared one's live in its store)."""
+        return True
 
     async def _decide(self, kind: RequestKind) -> Permit | float:
         return self._admit(kind, self._clock.time())
@@ -217,20 +239,28 @@ class Governor:
 
     def _admit(self, kind: RequestKind, now: float) -> Permit | float:
         """Book ``kind`` and return its permit, or return how long to wait first."""
-        reason, delay = max(self._delays(kind, now), key=lambda item: item[1])
+        reason, delay = self._delay(kind, now)
         if delay > _EPSILON_S:
             self._waits.add(reason, delay)
             if delay >= 1.0:  # short waits are routine pacing; long ones deserve a line
                 logger.info("holding a request %.1fs for the %s budget", delay, reason)
             return delay
+        return self._permit(kind, now)
+
+    def _permit(self, kind: RequestKind, now: float) -> Permit:
         if self.mode is Mode.UNLIMITED:
             return Permit(kind)
         return Permit(kind, self._book(kind, now))
 
+    def _delay(self, kind: RequestKind, now: float) -> tuple[str, float]:
+        """The longest wait any rule imposes on ``kind`` now, and the rule's name."""
+        paused = self._paused_until - now
+        if self.mode is Mode.UNLIMITED:
+            return "paused", paused  # the only rule left: one tuple, no list to scan
+        return max(self._delays(kind, now), key=_seconds)
+
     def _delays(self, kind: RequestKind, now: float) -> list[tuple[str, float]]:
         delays = [("paused", self._paused_until - now)]
-        if self.mode is Mode.UNLIMITED:
-            return delays
         spacing = self.settings.mutation_spacing_s / self.settings.time_scale
         delays.append(("primary", self._primary_wait(kind, now)))
         delays.append(("points", self._points_window(kind).wait(kind.points, now)))

@@ -49,15 +49,12 @@ def parse_rate_limit(headers: Mapping[str, str], now: float) -> RateLimitInfo | 
     :func:`reset_beyond_window`. Other odd values are clamped: a negative remaining is 0, a
     reset in the past means "now", one within the drift past the hour is an hour.
     """
-    limit, remaining = (
-        _integer(headers, "x-ratelimit-limit"),
-        _integer(headers, "x-ratelimit-remaining"),
-    )
-    reset = _integer(headers, "x-ratelimit-reset")
-    if limit is None or remaining is None or reset is None or limit < 1:
-        return None  # a limit of nothing is no reading at all: keep the last good one
-    if _beyond_window(reset, now):
-        return None  # a misreading: keep pacing on the last good one
+    if "x-ratelimit-limit" not in headers:
+        return None  # a server without limits (or a proxy): the common case, decided at once
+    read = _primary_reading(headers, now)
+    if read is None:
+        return None
+    limit, remaining, reset = read
     limit = min(limit, _MAX_LIMIT)
     remaining = min(max(remaining, 0), limit)
     used = _integer(headers, "x-ratelimit-used")
@@ -68,6 +65,20 @@ def parse_rate_limit(headers: Mapping[str, str], now: float) -> RateLimitInfo | 
         reset=min(max(float(reset), now), now + _MAX_RESET_AHEAD_S),
         resource=headers.get("x-ratelimit-resource", "core") or "core",
     )
+
+
+def _primary_reading(headers: Mapping[str, str], now: float) -> tuple[int, int, int] | None:
+    """Limit, remaining and reset as sent, or ``None`` when they make no reading."""
+    limit, remaining, reset = (
+        _integer(headers, "x-ratelimit-limit"),
+        _integer(headers, "x-ratelimit-remaining"),
+        _integer(headers, "x-ratelimit-reset"),
+    )
+    if limit is None or remaining is None or reset is None or limit < 1:
+        return None  # a limit of nothing is no reading at all: keep the last good one
+    if _beyond_window(reset, now):
+        return None  # a misreading: keep pacing on the last good one
+    return limit, remaining, reset
 
 
 def _beyond_window(reset: float, now: float) -> bool:

@@ -117,6 +117,10 @@ class SharedGovernor(Governor):
     def __repr__(self) -> str:
         return f"<SharedGovernor {self.mode.value} {self._store!r}>"
 
+    def _decides_locally(self) -> bool:
+        """Only when the server has no limits: otherwise the shared books decide."""
+        return self.mode.value == "unlimited"
+
     async def _decide(self, kind: RequestKind) -> Permit | float:
         if self.mode.value == "unlimited":
             return await super()._decide(kind)

@@ -27,10 +27,16 @@ class Slots:
         self._limit = max(1, value)
         self._wake()
 
-    async def acquire(self) -> None:
-        """Take a slot, waiting for one when all are held."""
+    def try_acquire(self) -> bool:
+        """Take a slot if one is free and nobody waits for one; ``False`` otherwise."""
         if self.held < self._limit and not self._waiters:
             self.held += 1
+            return True
+        return False
+
+    async def acquire(self) -> None:
+        """Take a slot, waiting for one when all are held."""
+        if self.try_acquire():
             return
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)

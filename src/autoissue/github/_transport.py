@@ -124,8 +124,13 @@ class OversizedAnswerError(SendFailure):
 
 async def _read_bounded(answer: aiohttp.ClientResponse) -> bytes:
     """The body, refusing more than ``MAX_BODY_BYTES`` whether announced or chunked."""
-    if (answer.content_length or 0) > MAX_BODY_BYTES:
-        raise OversizedAnswerError(f"answer of {answer.content_length} bytes", sent=True)
+    length = answer.content_length
+    if length is not None:
+        if length > MAX_BODY_BYTES:
+            raise OversizedAnswerError(f"answer of {length} bytes", sent=True)
+        # Announced and within bounds (aiohttp reads no more than announced): read it whole,
+        # without a chunk iterator per answer.
+        return await answer.read()
     chunks, size = [], 0
     async for chunk in answer.content.iter_chunked(256 * 1024):
         size += len(chunk)

@@ -2,12 +2,12 @@
 
 One table holds every item; ``state`` says waiting, leased or dead, and ``ready_at`` is when a
 waiting item becomes visible or when a lease ends, so one index, by priority, state, group and
-id, serves fair claims (:mod:`autoissue.queue._sqlite_fair`) and another finds due leases.
-``queue_rotation`` keeps, per priority, the group served last. Each hook is one
-``BEGIN IMMEDIATE`` transaction (see :mod:`autoissue._sqlite`): a batch claim costs a handful
-of indexed statements whatever its size (and about two more per group it spans), which is
-where the throughput comes from. AUTOINCREMENT keeps ids unique for the file's life, so a
-stale ack can never hit a newer item.
+id, serves fair claims (:mod:`autoissue.queue._sqlite_fair`), another finds due leases and a
+third counts the backlog without reading a row. ``queue_rotation`` keeps, per priority, the
+group served last. Each hook is one ``BEGIN IMMEDIATE`` transaction (see
+:mod:`autoissue._sqlite`): a batch claim costs a handful of indexed statements whatever its
+size (and about two more per group it spans), which is where the throughput comes from.
+AUTOINCREMENT keeps ids unique for the file's life, so a stale ack can never hit a newer item.
 
 The schema has no version number: :func:`upgrade` looks at the table and adds what an older
 file lacks (the ``grp`` column and its index), so a queue file from before groups keeps its
@@ -54,9 +54,12 @@ CREATE TABLE IF NOT EXISTS queue_rotation (priority INTEGER PRIMARY KEY, grp TEX
 """
 
 #: What :func:`upgrade` runs once the table has its ``grp`` column. The FIFO index before
-#: groups, (priority, state, id), is dropped: the fair one serves every claim.
+#: groups, (priority, state, id), is dropped: the fair one serves every claim. The tally
+#: index covers the backlog count, which a bounded queue takes before each put: counted from
+#: it, rows (payloads and all) are not read, and the count comes grouped in index order.
 _INDEXES = """
 CREATE INDEX IF NOT EXISTS queue_items_fair ON queue_items (priority, state, grp, id);
+CREATE INDEX IF NOT EXISTS queue_items_tally ON queue_items (state, priority, ready_at, attempts);
 DROP INDEX IF EXISTS queue_items_fifo
 """
 
@@ -228,8 +231,8 @@ class SqliteQueue(Queue):
         def backlog(conn: sqlite3.Connection) -> Backlog:
             self._housekeep(conn, now)
             rows = conn.execute(
-                "SELECT state, priority, ready_at > ?, attempts > 0, count(*) FROM queue_items"
-                " GROUP BY 1, 2, 3, 4",
+                "SELECT state, priority, count(*), total(ready_at > ?), total(attempts > 0)"
+                " FROM queue_items INDEXED BY queue_items_tally GROUP BY state, priority",
                 (now,),
             ).fetchall()
             return _tally(rows)
@@ -339,17 +342,16 @@ def _dead_letter(row: Any) -> DeadLetter:
 
 
 def _tally(rows: list[Any]) -> Backlog:
+    """The backlog from per-(state, priority) rows of count, delayed and tried items."""
     ready = dict.fromkeys(Priority, 0)
     delayed = in_flight = retrying = dead = 0
-    for state, priority, later, tried, count in rows:
+    for state, priority, count, later, tried in rows:
         if state == _DEAD:
             dead += count
         elif state == _LEASED:
             in_flight += count
         else:
-            retrying += count if tried else 0
-            if later:
-                delayed += count
-            else:
-                ready[Priority(priority)] += count
+            retrying += int(tried)
+            delayed += int(later)
+            ready[Priority(priority)] += count - int(later)
     return Backlog(ready, delayed, in_flight, retrying, dead)
