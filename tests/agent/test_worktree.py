@@ -214,6 +214,46 @@ def test_libgit_names_a_missing_git_folder_and_a_missing_base(tmp_path: Path) ->
         reset_worktree(bare, tmp_path, "refs/heads/gone")
 
 
+async def test_a_commit_holds_the_staged_tree_and_leaves_the_index_at_the_base(
+    tmp_path: Path, emulator: Emulator
+) -> None:
+    mirror = await fetched(tmp_path, emulator)
+    async with mirror.checkout("autoissue/x/issue-1") as tree:
+        index_before = (tree.admin / "index").read_bytes()
+        (tree.path / "widgets" / "new.py").write_text("new\n")
+        changes = await tree.stage(max_diff_bytes=1 << 20)
+        assert (tree.admin / "index").read_bytes() == index_before  # staged in memory only
+        await tree.commit_and_push("Resolve #1", changes)
+        remote = pygit2.Repository(clone_url(emulator))
+        pushed = remote.revparse_single("refs/heads/autoissue/x/issue-1").peel(pygit2.Commit)
+        assert str(pushed.tree_id) == changes.tree
+        assert pushed.tree["widgets"]["new.py"].data == b"new\n"
+        assert [str(parent) for parent in pushed.parent_ids] == [
+            str(remote.revparse_single("refs/heads/main").id)
+        ]
+
+
+async def test_a_reset_moves_head_back_only_when_it_moved(
+    tmp_path: Path, emulator: Emulator
+) -> None:
+    mirror = await fetched(tmp_path, emulator)
+    async with mirror.checkout("autoissue/x/issue-1") as tree:
+        repo = pygit2.Repository(str(tree.admin))
+        base = repo.revparse_single(mirror.base_ref).peel(pygit2.Commit)
+        signature = pygit2.Signature("t", "t@example.invalid")
+        other = repo.create_commit(None, signature, signature, "x", base.tree_id, [base.id])
+        repo.set_head(other)  # an unsandboxed agent's own commit
+        assert reset_worktree(tree.admin, tree.path, mirror.base_ref)
+        assert repo.head.target == base.id
+        logged = (tree.admin / "logs" / "HEAD").read_text()
+        assert reset_worktree(tree.admin, tree.path, mirror.base_ref)
+        assert (tree.admin / "logs" / "HEAD").read_text() == logged  # not written again
+        (tree.admin / "HEAD").write_text("ref: refs/heads/unborn\n")
+        assert reset_worktree(tree.admin, tree.path, mirror.base_ref)
+        assert repo.head_is_detached
+        assert repo.head.target == base.id
+
+
 class NoAdds(asyncio.Event):
     """The mirror's "no add in progress" event, telling when a prune starts to wait on it."""
 

@@ -33,13 +33,16 @@ _RESET = (
 
 @dataclass(frozen=True, slots=True)
 class ChangeSet:
-    """What a worktree changed against its base: paths, and the binary diff's size in bytes.
+    """What a worktree changed against its base: paths, diff size, and the staged tree.
 
-    ``diff_bytes`` is at most the cap it was measured with plus one: enough to say "over".
+    ``tree`` is the id of the tree holding the staged worktree: what a commit of it holds.
+    ``diff_bytes``, the binary diff's size in bytes, is at most the cap it was measured with
+    plus one: enough to say "over".
     """
 
     paths: tuple[str, ...]
     diff_bytes: int
+    tree: str
 
 
 @functools.cache
@@ -75,18 +78,32 @@ def reset_worktree(admin: Path, tree: Path, base_ref: str) -> bool:
     base = _base(repo, base_ref)
     try:
         repo.index.read_tree(base.tree)
-        repo.index.write()
+        # The checkout writes the index too: one write, not two.
         repo.checkout_tree(base.tree, strategy=_RESET)  # type: ignore[no-untyped-call]
-        repo.set_head(base.id)
+        if not _detached_at(repo, base.id):
+            repo.set_head(base.id)
         return not repo.status(untracked_files="all", ignored=True)
     except (pygit2.GitError, OSError):
+        return False
+
+
+def _detached_at(repo: pygit2.Repository, commit: pygit2.Oid) -> bool:
+    """Whether HEAD already points at ``commit``: then it is not written (nor logged) again.
+
+    A sandboxed agent moves its own copy of HEAD, never ours, so this is the usual case.
+    """
+    try:
+        return repo.head_is_detached and repo.head.target == commit
+    except (pygit2.GitError, KeyError):  # unborn or broken: written anew
         return False
 
 
 def stage_worktree(admin: Path, tree: Path, base_ref: str, *, max_diff_bytes: int) -> ChangeSet:
     """Stage everything in the worktree; the paths changed against ``base_ref``, the diff's size.
 
-    Raises GitCommandError when the worktree cannot be staged (a repository inside it).
+    The staged index is written as a tree, not to the index file: the commit needs only the
+    tree, and the reset puts the index back at the base anyway. Raises GitCommandError when
+    the worktree cannot be staged (a repository inside it).
     """
     repo = _open(admin, tree)
     base = _base(repo, base_ref)
@@ -94,12 +111,12 @@ def stage_worktree(admin: Path, tree: Path, base_ref: str, *, max_diff_bytes: in
     try:
         index.read(force=True)
         index.add_all()
-        index.write()
     except pygit2.GitError as exc:
         raise GitCommandError(f"git cannot stage the worktree: {exc}") from None
     diff = index.diff_to_tree(base.tree, flags=DiffOption.SHOW_BINARY)
     paths = tuple(delta.new_file.path for delta in diff.deltas)
-    return ChangeSet(paths, _diff_size(diff, max_diff_bytes))
+    staged = index.write_tree() if paths else base.tree_id
+    return ChangeSet(paths, _diff_size(diff, max_diff_bytes), str(staged))
 
 
 def _diff_size(diff: pygit2.Diff, cap: int) -> int:
@@ -120,15 +137,21 @@ def _patch_sizes(diff: pygit2.Diff) -> Iterator[int]:
 
 
 def commit_staged(
-    admin: Path, tree: Path, base_ref: str, *, message: str, author: tuple[str, str]
+    admin: Path,
+    tree: Path,
+    base_ref: str,
+    changes: ChangeSet,
+    *,
+    message: str,
+    author: tuple[str, str],
 ) -> str:
-    """Commit what :func:`stage_worktree` staged, on ``base_ref`` as its only parent; its id.
+    """Commit the tree :func:`stage_worktree` staged, on ``base_ref`` as its only parent; its id.
 
     The commit touches no ref: it exists to be pushed.
     """
     repo = _open(admin, tree)
     base = _base(repo, base_ref)
-    staged = repo.index.write_tree()
     signature = pygit2.Signature(*author)
+    staged = pygit2.Oid(hex=changes.tree)
     commit = repo.create_commit(None, signature, signature, message, staged, [base.id])
     return str(commit)

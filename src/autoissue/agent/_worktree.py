@@ -68,6 +68,8 @@ logger = logging.getLogger(__name__)
 #: The mirror's whole configuration: a URL is given on each command line, never stored.
 CANONICAL_CONFIG = "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n"
 _TAMPER_SHOWN = 3
+#: The files of a worktree's git folder that the agent gets its own copies of.
+_AGENT_GIT_FILES = ("HEAD", "commondir", "gitdir", "index")
 
 _SAFE_CONFIG = (
     "core.hooksPath=/dev/null",
@@ -354,25 +356,25 @@ class Worktree:
         Raises TrustViolationError when the agent rewrote the worktree's ``.git`` file: our
         git never reads it, and an agent that points it elsewhere is trying to.
         """
-        now = await asyncio.to_thread(_read_or_empty, self.path / ".git")
-        if self.pointer and now != self.pointer:
+        return await asyncio.to_thread(self._stage, max_diff_bytes)
+
+    def _stage(self, max_diff_bytes: int) -> ChangeSet:
+        # One thread hop for the check and the staging: both are a few file operations.
+        if self.pointer and _read_or_empty(self.path / ".git") != self.pointer:
             raise TrustViolationError("the agent rewrote the worktree's .git file")
-        return await asyncio.to_thread(
-            stage_worktree,
-            self.admin,
-            self.path,
-            self.mirror.base_ref,
-            max_diff_bytes=max_diff_bytes,
+        return stage_worktree(
+            self.admin, self.path, self.mirror.base_ref, max_diff_bytes=max_diff_bytes
         )
 
-    async def commit_and_push(self, message: str) -> None:
-        """Commit what :meth:`stage` staged on the base and force-push it: idempotent."""
+    async def commit_and_push(self, message: str, changes: ChangeSet) -> None:
+        """Commit what :meth:`stage` staged (``changes``) on the base, force-push it: idempotent."""
         mirror = self.mirror
         commit = await asyncio.to_thread(
             commit_staged,
             self.admin,
             self.path,
             mirror.base_ref,
+            changes,
             message=message,
             author=mirror.author,
         )
@@ -387,7 +389,10 @@ class Worktree:
         own. Blocking file work: run it in a thread.
         """
         mirror, own, objects = self.mirror.path, self.folder / "agent-git", self.folder / "objects"
-        shutil.copytree(self.admin, own)
+        own.mkdir()
+        # What git needs of a worktree's folder; our reflog and ORIG_HEAD are not the agent's.
+        for name in _AGENT_GIT_FILES:
+            (own / name).write_bytes((self.admin / name).read_bytes())
         objects.mkdir()
         config = self.folder / "git-config"
         config.write_text(CANONICAL_CONFIG)

@@ -230,7 +230,7 @@ class CommandProcessor:
                 self._pull_request(issue, context.repo, branch, result) if changes.paths else None
             )
             if pull is not None:
-                await tree.commit_and_push(f"Resolve #{issue.number}\n\nBranch {branch}.")
+                await tree.commit_and_push(f"Resolve #{issue.number}\n\nBranch {branch}.", changes)
         actions = self._actions(issue, completed, result, pull)
         return msgspec.structs.replace(
             plan,
