@@ -102,9 +102,8 @@ def repositories_table(scanned: ScanSet) -> Table:
     for name in ("repository", "listed", "to do", "skipped", "write-back calls"):
         table.add_column(name, justify="left" if name == "repository" else "right")
     for report in scanned.reports:
-        calls = sum(entry.calls for entry in report.admitted)
         skipped = sum(report.skipped.values())
-        counts = (len(report.entries), len(report.admitted), skipped, calls)
+        counts = (len(report.entries), len(report.admitted), skipped, report.write_calls)
         table.add_row(cell(report.repo), *(Text(f"{n:,}") for n in counts))
     return table
 

@@ -162,6 +162,11 @@ class ScanReport:
         """How many issues each skip reason covers."""
         return dict(Counter(e.skip_reason for e in self.entries if e.skip_reason))
 
+    @property
+    def write_calls(self) -> int:
+        """The API calls write-back would make for the admitted issues' plans."""
+        return sum(entry.calls for entry in self.admitted)
+
     def to_dict(self, *, limit: int | None = None) -> dict[str, Any]:
         """Plain JSON-ready data, as a :class:`ScanSet` of this one repository gives it."""
         whole = ScanSet(processor=self.processor, reports=(self,), forecast=self.forecast)
@@ -248,6 +253,11 @@ class Scanner:
     def pages(self) -> int:
         """The listing's requests (after :meth:`list_all`)."""
         return self._progress.pages
+
+    @property
+    def listing_s(self) -> float:
+        """How long the listing took (after :meth:`list_all`)."""
+        return self._progress.listing_s
 
     @property
     def writes(self) -> Counter[str]:
@@ -370,35 +380,27 @@ class Scanner:
             return _assumed_pull(processor.name, self._repo, issue)
         return await processor.process(issue, ProcessContext(repo=self._repo, github=self._github))
 
-    def report(self, *, lookups: Counter[str] | None = None) -> ScanReport:
-        """The scan of this repository, with the forecast of a run of it alone.
-
-        ``lookups`` are the calls that found the repository, when they are known; otherwise
-        the one ``GET /repos/{owner}/{repo}`` of ``options.repository`` is assumed.
-        """
+    def report(self) -> ScanReport:
+        """The scan of this repository, with the forecast of a run of it alone."""
         progress = self._progress
+        calls = tally_calls(
+            listing=progress.pages,
+            processor_reads=self._github.reads,
+            writes=[progress.writes],
+            repository=self.options.repository,
+        )
         return ScanReport(
             repo=self._repo,
             processor=self._processor.name,
             entries=tuple(queue_order(progress.entries)),
             pages=progress.pages,
             processor_reads=self._github.reads,
-            forecast=forecast(self.calls(lookups), self.budget(), self.measured(), now=time.time()),
-        )
-
-    def calls(self, lookups: Counter[str] | None = None) -> CallTally:
-        """Every call a run of this repository alone would make (see :meth:`report`)."""
-        progress = self._progress
-        return tally_calls(
-            listing=progress.pages,
-            processor_reads=self._github.reads,
-            writes=[progress.writes, lookups or Counter()],
-            repository=self.options.repository and lookups is None,
+            forecast=forecast(calls, self.budget(), self.measured(), now=time.time()),
         )
 
     def measured(self) -> Measured:
         """What the scan timed: its listing, and a typical request's latency."""
-        return Measured(listing_s=self._progress.listing_s, latency_s=self._latency())
+        return Measured(listing_s=self.listing_s, latency_s=self._latency())
 
     def budget(self) -> Budget:
         """The governor's view of the server's limits and the token's primary budget now."""
@@ -437,9 +439,7 @@ def queue_order(entries: Iterable[ScanEntry]) -> list[ScanEntry]:
     """
     entries = list(entries)
     admitted = [e for e in entries if e.admitted]
-    admitted.sort(
-        key=lambda e: (e.priority if e.priority is not None else len(Priority), e.position)
-    )
+    admitted.sort(key=lambda e: (_entry_priority_of(e), e.position))
     return admitted + sorted((e for e in entries if not e.admitted), key=lambda e: e.position)
 
 
@@ -535,7 +535,7 @@ def _repo_summary(report: ScanReport) -> dict[str, Any]:
         "listed": len(report.entries),
         "admitted": len(report.admitted),
         "skipped": report.skipped,
-        "calls": sum(entry.calls for entry in report.admitted),
+        "calls": report.write_calls,
     }
 
 
@@ -603,10 +603,9 @@ def _calls_of_all(scanners: Sequence[Scanner], lookups: Counter[str]) -> CallTal
 
 def _measured_of_all(scanners: Sequence[Scanner]) -> Measured:
     # A run lists its repositories at once: the longest listing bounds it, not their sum.
-    each = [scanner.measured() for scanner in scanners]
-    return Measured(
-        listing_s=max(m.listing_s for m in each), latency_s=max(m.latency_s for m in each)
-    )
+    # The latency is the one client's, whichever scanner reads it.
+    listing_s = max(scanner.listing_s for scanner in scanners)
+    return replace(scanners[0].measured(), listing_s=listing_s)
 
 
 def _assumed_pull(name: str, repo: str, issue: Issue) -> Plan:
