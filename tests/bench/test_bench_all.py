@@ -1,8 +1,8 @@
 """``autoissue bench all --quick``: every workload completes and reports sane fields.
 
 What is checked is that the bench works - fields present, of the right types, not negative,
-nothing lost or written twice - not how fast anything was. The whole quick suite, every
-contender included, takes about 75 s on a 2-core machine.
+nothing lost or written twice - not how fast anything was. The whole quick suite, with
+the peers left out (each workload's own test runs them), takes about 50 s on a 2-core machine.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from autoissue.bench import ALL_CONTENDERS, COLUMNS, WORKLOADS, BenchReport, run_suite
+from autoissue.bench import COLUMNS, WORKLOADS, BenchReport, run_suite
 from autoissue.cli import main
 
 NUMBERS = (
@@ -80,6 +80,10 @@ def test_bench_all_quick_runs_every_workload(tmp_path: Path) -> None:
         str(table),
         "--plot",
         str(png),
+        # The peers' runs of each workload are its own test's (test_triage_bench's every
+        # contender); here what is checked is that every workload runs within ``all``.
+        "--contender",
+        "autoissue",
     ]
     done = CliRunner().invoke(main, args)
     assert done.exit_code == 0, done.output
@@ -96,7 +100,7 @@ def test_bench_all_quick_runs_every_workload(tmp_path: Path) -> None:
     check_faults(document["reports"]["faults"])
     check_pool(document["reports"]["pool"])
     triage = document["reports"]["triage"]["results"]
-    assert [r["contender"] for r in triage] == list(ALL_CONTENDERS)
+    assert [r["contender"] for r in triage] == ["autoissue"]
     assert png.read_bytes()[:4] == b"\x89PNG"
     markdown = table.read_text()
     assert all(f"`autoissue bench {name}`" in markdown for name in WORKLOADS)

@@ -42,6 +42,8 @@ def emulator() -> Iterator[Emulator]:
 @pytest.fixture
 async def client(emulator: Emulator) -> AsyncIterator[GitHubClient]:
     async with GitHubClient(base_url=emulator.base_url, token="t0k3n") as github:
+        # As a run does: the emulator has no limits, so writes are not spaced a second apart.
+        await github.warm_up()
         yield github
 
 

@@ -12,6 +12,8 @@ from autoissue.github import GitHubClient
 from autoissue.github._retry import RetryPolicy
 from autoissue.model import Issue, Plan, decode_plan
 from autoissue.processors import ProcessContext, Triage
+from autoissue.queue import MemoryQueue
+from autoissue.queue import RetryPolicy as QueueRetryPolicy
 from tests.github._scripted import Scripted, ScriptedServer
 
 
@@ -122,6 +124,8 @@ async def test_a_processor_exception_fails_only_its_issue(server: ScriptedServer
             "o/r",
             Exploding(),
             observers=Observers(on_progress=lambda t: progress.append(t.done)),
+            # Retried as a run retries it, up to the dead letter, without a run's backoff.
+            queue=MemoryQueue(retry=QueueRetryPolicy(base_s=0.01, cap_s=0.05)),
         )
         summary = await engine.run()
     assert summary.failed == 1

@@ -61,9 +61,29 @@ async def test_a_stopped_run_settles_what_it_started_and_leaves_the_rest_queued(
     assert summary.processed + stats.waiting <= summary.listed
 
 
+async def test_a_run_stopped_while_its_listing_waits_on_a_full_queue_ends_at_once() -> None:
+    # The listing waits for room that no one makes once the worker stops: the pages it holds
+    # are listed again by the next run, not drained for the pipeline's 30 s.
+    queue = MemoryQueue(max_depth=8)
+    stopper = Stopper(after=12)
+    engine = Engine(
+        offline(),
+        "o/r",
+        stopper,
+        options=EngineOptions(dry_run=True, concurrency=4),
+        pages=pages(200, size=50),
+        queue=queue,
+    )  # type: ignore[arg-type]
+    stopper.engine = engine
+    summary = await asyncio.wait_for(engine.run(), 10)
+    assert summary.interrupted == "stop requested"
+    assert 12 <= summary.processed < 200
+    assert (await queue.statistics()).in_flight == 0
+
+
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
-    config = EmulatorConfig(repo="acme/widgets", issues=3000, seed=4, latency_ms=30)
+    config = EmulatorConfig(repo="acme/widgets", issues=800, seed=4, latency_ms=30)
     with run_in_thread(config) as running:
         yield running
 
@@ -140,7 +160,7 @@ async def test_sigterm_stops_a_worker_gracefully_with_its_summary_and_report(
     emulator: Emulator, tmp_path: Path
 ) -> None:
     dsn = f"sqlite:///{tmp_path / 'state.db'}"
-    await _leave_queued(dsn, 1500)
+    await _leave_queued(dsn, 600)
     report = tmp_path / "worker.json"
     argv = [
         *(sys.executable, "-m", "autoissue", "worker", "--backend", dsn),

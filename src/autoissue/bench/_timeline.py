@@ -2,7 +2,8 @@
 
 ``python -m autoissue.bench._timeline --base-url URL --duration 60 --change 20:50
 --change 40:200 --out FILE [--concurrency N]`` lists the repository's open issues once, then
-runs the engine over them in a loop until ``duration`` seconds have passed, changing the
+runs the engine over them in a loop until ``duration`` seconds have passed (then it stops: the
+backlog still queued is not drained, as nothing after the end is scored), changing the
 emulator's capacity at the given times. It writes one JSON document to ``FILE``: the limit,
 the in-flight count and whether the controller was probing, sampled every ``--sample``
 seconds, and every completion's time and latency (seconds from the start).
@@ -143,11 +144,18 @@ def _engine(
     )
 
 
+async def _stop_at_the_end(engine: Engine, spec: TimelineSpec, recorder: Recorder) -> None:
+    """Stop the run when the timeline ends: what is still queued then is never scored."""
+    await asyncio.sleep(max(0.0, spec.duration - recorder.now()))
+    engine.request_stop("the timeline ended")
+
+
 async def _run_sampled(engine: Engine, spec: TimelineSpec, recorder: Recorder) -> RunSummary:
     """Run the engine while its limit is sampled and the capacity changes on schedule."""
     side = [
         asyncio.create_task(_sample(engine, recorder, spec.sample_s)),
         asyncio.create_task(_change(spec, recorder)),
+        asyncio.create_task(_stop_at_the_end(engine, spec, recorder)),
     ]
     summary = await engine.run()
     for task in side:

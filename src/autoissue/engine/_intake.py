@@ -137,6 +137,10 @@ class Intake:
             ],
             intake=_PAGES,
             watermark=self.setup.watermark,
+            # Cancelled (the run stops or fails), pages still inside are dropped at once, not
+            # drained: the next run lists them again, and a put may wait on a full queue
+            # that no one works any more.
+            drain_timeout=0.0,
         )
         await self._pipeline.run()
         self.setup.on_listed()
