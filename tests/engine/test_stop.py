@@ -41,9 +41,9 @@ class Stopper(Busy):
         return await super().process(issue, context)
 
 
-async def test_a_stopped_run_settles_what_it_started_and_leaves_the_rest_queued() -> None:
-    queue = MemoryQueue()
-    stopper = Stopper(after=12)
+def stopped_after(after: int, queue: MemoryQueue) -> Engine:
+    """An offline run over 200 issues that asks itself to stop at its ``after``-th."""
+    stopper = Stopper(after=after)
     engine = Engine(
         offline(),
         "o/r",
@@ -53,7 +53,12 @@ async def test_a_stopped_run_settles_what_it_started_and_leaves_the_rest_queued(
         queue=queue,
     )  # type: ignore[arg-type]
     stopper.engine = engine
-    summary = await engine.run()
+    return engine
+
+
+async def test_a_stopped_run_settles_what_it_started_and_leaves_the_rest_queued() -> None:
+    queue = MemoryQueue()
+    summary = await stopped_after(12, queue).run()
     assert 12 <= summary.processed < 200
     stats = await queue.statistics()
     assert stats.in_flight == 0  # everything started was acked
@@ -65,17 +70,7 @@ async def test_a_run_stopped_while_its_listing_waits_on_a_full_queue_ends_at_onc
     # The listing waits for room that no one makes once the worker stops: the pages it holds
     # are listed again by the next run, not drained for the pipeline's 30 s.
     queue = MemoryQueue(max_depth=8)
-    stopper = Stopper(after=12)
-    engine = Engine(
-        offline(),
-        "o/r",
-        stopper,
-        options=EngineOptions(dry_run=True, concurrency=4),
-        pages=pages(200, size=50),
-        queue=queue,
-    )  # type: ignore[arg-type]
-    stopper.engine = engine
-    summary = await asyncio.wait_for(engine.run(), 10)
+    summary = await asyncio.wait_for(stopped_after(12, queue).run(), 10)
     assert summary.interrupted == "stop requested"
     assert 12 <= summary.processed < 200
     assert (await queue.statistics()).in_flight == 0
