@@ -1,8 +1,8 @@
 """The ``docker`` sandbox: the ``docker run`` command it gives, and a clear error without a daemon.
 
 The argv is the contract (read-only root, no capabilities, no host PID namespace, the worktree
-the only writable mount, variables named but never valued on the command line); running
-hostile agents through it needs a Docker daemon, which this machine does not have.
+the only writable mount, variables named but never valued on the command line); the hostile
+agents run through it, in real containers, in ``test_docker_sandbox.py``.
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import textwrap
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +22,25 @@ from autoissue import AgentError, TrustViolationError
 from autoissue.agent import CommandConfig, Sandbox, SandboxKind
 from autoissue.agent._limits import limit_mechanism
 from autoissue.emulator import Emulator
-from autoissue.model import Comment, OpenPullRequest, Plan
+from autoissue.model import Comment, OpenPullRequest
 from autoissue.processors import CommandProcessor, ProcessContext
 from tests.agent._emulated import admin, client, context, emulator, make_issue, module_emulator
+from tests.agent._hostile import (
+    FORK_BOMB,
+    MEMORY_HOG,
+    READER,
+    SNOOP,
+    TOKEN,
+    daemon,
+    forks,
+    processes_with,
+    said,
+    secrets,
+    witness,
+    writer,
+)
 
-__all__ = ["client", "context", "emulator", "module_emulator"]
+__all__ = ["client", "context", "emulator", "module_emulator", "witness"]
 
 REQUIRED = os.environ.get("AUTOISSUE_REQUIRE_SANDBOX") == "1"
 if shutil.which("bwrap") is None:
@@ -35,7 +48,6 @@ if shutil.which("bwrap") is None:
         raise RuntimeError("AUTOISSUE_REQUIRE_SANDBOX=1 and bubblewrap is not installed")
     pytest.skip("bubblewrap (bwrap) is not installed", allow_module_level=True)
 
-TOKEN = "ghs_sandboxcanary0123456789"
 NONE = Sandbox(kind=SandboxKind.NONE)
 
 
@@ -59,11 +71,6 @@ def processor(
     return CommandProcessor(config, environ=environ)
 
 
-def said(plan: Plan) -> dict[str, Any]:
-    (comment,) = [a for a in plan.actions if isinstance(a, Comment)]
-    return dict(json.loads(comment.body))
-
-
 def bare(emulator: Emulator) -> str:
     return str(admin(emulator, "state")["repos"][0]["clone_url"])
 
@@ -83,49 +90,6 @@ def bare_refs(path: Path) -> str:
         ["git", "-C", str(path), "for-each-ref"], capture_output=True, text=True, check=True
     )
     return done.stdout
-
-
-def processes_with(marker: str) -> list[int]:
-    """The host's processes whose command line holds ``marker``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if marker.encode() in (entry / "cmdline").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
-
-
-@pytest.fixture
-def witness() -> Iterator[subprocess.Popen[bytes]]:
-    """A process of ours holding the token in its environment, as a run with GITHUB_TOKEN is."""
-    env = {"PATH": os.environ["PATH"], "GITHUB_TOKEN": TOKEN}
-    process = subprocess.Popen(["sleep", "300"], env=env)
-    yield process
-    process.kill()
-    process.wait()
-
-
-SNOOP = """
-import json, os, pathlib
-found = {"pids": [], "environ": []}
-for entry in pathlib.Path("/proc").iterdir():
-    if entry.name.isdigit():
-        found["pids"].append(int(entry.name))
-        try:
-            environ = (entry / "environ").read_bytes().decode("latin-1").split("\\0")
-        except OSError:
-            continue
-        # What a thief keeps of each: the tokens (the whole of every environment on a busy
-        # host would outgrow the comment that carries the findings back).
-        found["environ"].append("\\0".join(v for v in environ if "TOKEN" in v))
-found["env"] = dict(os.environ)
-result = pathlib.Path(os.environ["AUTOISSUE_RESULT_FILE"])
-result.write_text(json.dumps({"comment": json.dumps(found)}))
-"""
 
 
 async def test_an_agent_reading_our_environment_from_proc_finds_nothing(
@@ -149,37 +113,6 @@ async def test_unsandboxed_the_same_agent_finds_the_token(
     found = said(await command.process(make_issue(3), context))
     assert witness.pid in found["pids"]
     assert any(TOKEN in environ for environ in found["environ"])
-
-
-def secrets(home: Path, state: Path) -> dict[str, str]:
-    """A home and a state directory holding what an agent must not read."""
-    planted = {
-        home / ".ssh" / "id_ed25519": "ssh-canary",
-        home / ".config" / "gh" / "hosts.yml": "gh-canary",
-        state / "state.db": "ledger-canary",
-        state / "repos" / "other__repo.git" / "config": "mirror-canary",
-    }
-    for path, text in planted.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return {str(path): text for path, text in planted.items()}
-
-
-READER = """
-import json, os, pathlib, sys
-paths = json.loads(sys.argv[1])
-read = {}
-for path in paths:
-    try:
-        read[path] = pathlib.Path(path).read_text()
-    except OSError as exc:
-        read[path] = type(exc).__name__
-work = pathlib.Path(os.environ["AUTOISSUE_WORKTREE"]).parent.parent
-read["worktrees"] = sorted(os.listdir(work))
-read["home"] = sorted(os.listdir(os.environ["HOME"]))
-result = pathlib.Path(os.environ["AUTOISSUE_RESULT_FILE"])
-result.write_text(json.dumps({"comment": json.dumps(read)}))
-"""
 
 
 async def read_planted(
@@ -229,16 +162,7 @@ async def test_an_agent_writes_nothing_outside_its_worktree(
         Path("/etc") / uuid.uuid4().hex,
         Path.home() / uuid.uuid4().hex,
     ]
-    code = f"""
-    import pathlib
-    for target in {[str(t) for t in targets]!r}:
-        try:
-            pathlib.Path(target).write_text("escaped")
-        except OSError:
-            pass
-    pathlib.Path("inside.txt").write_text("fine")
-    """
-    plan = await processor(state, code).process(make_issue(6), context)
+    plan = await processor(state, writer(targets)).process(make_issue(6), context)
     assert [target for target in targets if target.exists()] == []
     pull = next(a for a in plan.actions if isinstance(a, OpenPullRequest))
     assert pushed(emulator, pull.head, "inside.txt") == "fine"
@@ -298,15 +222,6 @@ async def test_an_agent_that_rewrites_the_git_file_fails_as_a_trust_violation(
         await processor(tmp_path / "state", code).process(make_issue(8), context)
 
 
-def daemon(marker: str) -> str:
-    return f"""
-    import subprocess, sys
-    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "{marker}"],
-                     start_new_session=True, stdin=subprocess.DEVNULL,
-                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    """
-
-
 async def test_no_process_an_agent_leaves_running_outlives_its_issue(
     tmp_path: Path, context: ProcessContext
 ) -> None:
@@ -327,40 +242,20 @@ async def test_unsandboxed_a_daemon_escapes_its_process_group(
     assert escaped  # the attack is real: what the sandbox's namespace prevents
 
 
-FORK_BOMB = """
-import json, os, pathlib, time
-children = 0
-try:
-    while children < 10_000:
-        if os.fork() == 0:
-            time.sleep(60)
-            os._exit(0)
-        children += 1
-except OSError:
-    pass
-pathlib.Path(os.environ["AUTOISSUE_RESULT_FILE"]).write_text(json.dumps({"comment": str(children)}))
-"""
-
-
 async def test_a_fork_bomb_stops_at_the_process_limit(
     tmp_path: Path, context: ProcessContext
 ) -> None:
     needs_limits()
     sandbox = Sandbox(max_processes=40)
-    plan = await processor(tmp_path / "state", FORK_BOMB, sandbox=sandbox).process(
-        make_issue(10), context
-    )
-    (comment,) = plan.actions
-    assert isinstance(comment, Comment)
-    assert 10 < int(comment.body) < 40
+    command = processor(tmp_path / "state", FORK_BOMB, sandbox=sandbox)
+    assert 10 < forks(await command.process(make_issue(10), context)) < 40
 
 
 async def test_an_agent_over_its_memory_limit_is_killed(
     tmp_path: Path, context: ProcessContext
 ) -> None:
     needs_limits()
-    code = "blob = bytearray(512 << 20); blob[::4096] = b'x' * len(blob[::4096])"
-    command = processor(tmp_path / "state", code, sandbox=Sandbox(memory_bytes=64 << 20))
+    command = processor(tmp_path / "state", MEMORY_HOG, sandbox=Sandbox(memory_bytes=64 << 20))
     with pytest.raises(AgentError, match="exited with"):
         await command.process(make_issue(11), context)
 
