@@ -8,10 +8,10 @@ machine's own Python interpreter and standard library, so nothing is pulled from
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -24,6 +24,7 @@ import pytest
 
 from autoissue import AgentError
 from autoissue.agent import CommandConfig, Sandbox, SandboxKind
+from autoissue.agent._contain import Containment
 from autoissue.model import OpenPullRequest
 from autoissue.processors import CommandProcessor, ProcessContext
 from tests.agent import _hostile as hostile
@@ -39,18 +40,22 @@ PYTHON = os.path.realpath(sys.executable)
 _UNUSED = ("site-packages", "test", "idlelib", "tkinter", "ensurepip", "lib2to3", "__pycache__")
 
 
-def _daemon_answers() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    probe = ["docker", "info", "--format", "{{.ServerVersion}}"]
-    done = subprocess.run(probe, capture_output=True, timeout=60, check=False)
-    return done.returncode == 0
+def _why_not_here() -> str | None:
+    """Why the docker sandbox cannot start here (the product's own check), or None if it can."""
+    sandbox = Sandbox(kind=SandboxKind.DOCKER, image=IMAGE)
+    containment = Containment(sandbox, state_dir=Path.cwd(), environ=os.environ)
+    try:
+        asyncio.run(containment.check())
+    except AgentError as refusal:
+        return str(refusal)
+    return None
 
 
-if not _daemon_answers():
+WHY_NOT = _why_not_here()
+if WHY_NOT is not None:
     if REQUIRED:
-        raise RuntimeError("AUTOISSUE_REQUIRE_DOCKER=1 and no Docker daemon answers")
-    pytest.skip("no Docker daemon answers here", allow_module_level=True)
+        raise RuntimeError(f"AUTOISSUE_REQUIRE_DOCKER=1, but {WHY_NOT}")
+    pytest.skip(WHY_NOT, allow_module_level=True)
 
 
 def _libraries(program: str) -> list[str]:
