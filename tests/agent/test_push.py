@@ -123,7 +123,7 @@ def message(outcome: BaseException | None) -> str:
 async def test_a_lone_push() -> None:
     git = FakeGit()
     pusher = BatchedPush(git, URL, linger_s=FAST)
-    assert repr(pusher) == "<BatchedPush waiting=0 pushes=0>"
+    assert repr(pusher) == "<BatchedPush waiting=0 expected=0 pushes=0>"
     await pusher.push("0123abc", "autoissue/acme-widgets/issue-7")
     assert git.calls == [
         (
@@ -135,7 +135,7 @@ async def test_a_lone_push() -> None:
         ),
     ]
     assert pusher.pushes == 1
-    assert repr(pusher) == "<BatchedPush waiting=0 pushes=1>"
+    assert repr(pusher) == "<BatchedPush waiting=0 expected=0 pushes=1>"
 
 
 async def test_requests_queued_together_go_in_one_push() -> None:
@@ -148,16 +148,59 @@ async def test_requests_queued_together_go_in_one_push() -> None:
     assert git.calls[0][4:] == tuple(f"+{sha(b)}:refs/heads/{b}" for b in branches)
 
 
-async def test_the_first_request_lingers_for_company() -> None:
+async def test_a_request_lingers_for_the_issues_still_expected() -> None:
     git = FakeGit()
-    pusher = BatchedPush(git, URL, linger_s=0.5)
-    first = asyncio.create_task(pusher.push(sha("a"), "a"))
-    await asyncio.sleep(0.01)  # the drain is lingering now
-    assert git.calls == []
-    assert repr(pusher) == "<BatchedPush waiting=1 pushes=0>"
-    await pusher.push(sha("b"), "b")
-    await first
+    pusher = BatchedPush(git, URL, linger_s=60.0)
+    with pusher.expect() as a, pusher.expect() as b:
+        assert repr(a) == "<ExpectedPush pending=True>"
+        first = asyncio.create_task(a.push(sha("a"), "a"))
+        await asyncio.sleep(0.01)  # the drain is lingering now, for b
+        assert git.calls == []
+        assert repr(pusher) == "<BatchedPush waiting=1 expected=1 pushes=0>"
+        # The last one expected: the batch leaves at once, not after a minute.
+        await asyncio.wait_for(b.push(sha("b"), "b"), 10.0)
+        await first
+        assert repr(a) == "<ExpectedPush pending=False>"
     assert git.batches == [["a", "b"]]
+    assert repr(pusher) == "<BatchedPush waiting=0 expected=0 pushes=1>"
+
+
+async def test_an_expected_issue_leaving_without_a_push_ends_the_wait() -> None:
+    git = FakeGit()
+    pusher = BatchedPush(git, URL, linger_s=60.0)
+    with pusher.expect() as a:
+        with pusher.expect():  # an issue whose agent failed, or changed nothing
+            first = asyncio.create_task(a.push(sha("a"), "a"))
+            await asyncio.sleep(0.01)
+            assert git.calls == []
+        await asyncio.wait_for(first, 10.0)
+    assert git.batches == [["a"]]
+
+
+async def test_the_linger_bounds_the_wait_for_issues_still_expected() -> None:
+    git = FakeGit()
+    pusher = BatchedPush(git, URL, linger_s=0.2)
+    loop = asyncio.get_running_loop()
+    with pusher.expect() as a, pusher.expect():
+        started = loop.time()
+        await asyncio.wait_for(a.push(sha("a"), "a"), 10.0)
+        assert loop.time() - started >= 0.2
+    assert git.batches == [["a"]]
+
+
+async def test_the_linger_counts_from_the_oldest_request_not_from_the_last_push() -> None:
+    git = FakeGit()
+    git.gate.clear()
+    pusher = BatchedPush(git, URL, linger_s=1.5)
+    first = asyncio.create_task(pusher.push(sha("a"), "a"))  # nothing expected: at once
+    await git.entered.wait()
+    with pusher.expect():  # an issue still running when the push ends
+        later = asyncio.create_task(pusher.push(sha("b"), "b"))
+        await asyncio.sleep(2.0)  # b has lingered all its time during a's push
+        git.gate.set()
+        await first
+        await asyncio.wait_for(later, 1.2)  # not another 1.5 s
+    assert git.batches == [["a"], ["b"]]
 
 
 async def test_max_batch_splits_the_queue() -> None:
@@ -168,10 +211,11 @@ async def test_max_batch_splits_the_queue() -> None:
     assert pusher.pushes == 3
 
 
-async def test_full_batches_do_not_wait_for_the_linger() -> None:
+async def test_a_full_batch_leaves_without_waiting_for_the_expected() -> None:
     git = FakeGit()
     pusher = BatchedPush(git, URL, max_batch=2, linger_s=60.0)
-    outcomes = await asyncio.wait_for(push_all(pusher, "a", "b", "c", "d"), 10.0)
+    with pusher.expect():  # an issue that is still running
+        outcomes = await asyncio.wait_for(push_all(pusher, "a", "b", "c", "d"), 10.0)
     assert outcomes == [None] * 4
     assert git.batches == [["a", "b"], ["c", "d"]]
 
@@ -179,11 +223,12 @@ async def test_full_batches_do_not_wait_for_the_linger() -> None:
 async def test_a_batch_filling_up_wakes_the_lingering_drain() -> None:
     git = FakeGit()
     pusher = BatchedPush(git, URL, max_batch=3, linger_s=60.0)
-    first = asyncio.create_task(pusher.push(sha("a"), "a"))
-    await asyncio.sleep(0.01)  # the drain lingers, for up to a minute
-    assert git.calls == []
-    assert await asyncio.wait_for(push_all(pusher, "b", "c"), 10.0) == [None, None]
-    await first
+    with pusher.expect():
+        first = asyncio.create_task(pusher.push(sha("a"), "a"))
+        await asyncio.sleep(0.01)  # the drain lingers, for up to a minute
+        assert git.calls == []
+        assert await asyncio.wait_for(push_all(pusher, "b", "c"), 10.0) == [None, None]
+        await first
     assert git.batches == [["a", "b", "c"]]
 
 
@@ -196,13 +241,13 @@ async def test_requests_arriving_during_a_push_join_the_next_batch() -> None:
     drain = pusher._pusher
     later = [asyncio.create_task(pusher.push(sha(b), b)) for b in ("b", "c", "d")]
     await asyncio.sleep(0)  # they queue up behind the running push
-    assert repr(pusher) == "<BatchedPush waiting=3 pushes=1>"
+    assert repr(pusher) == "<BatchedPush waiting=3 expected=0 pushes=1>"
     git.gate.set()
     await first
     assert await asyncio.gather(*later) == [None] * 3
     assert git.batches == [["a"], ["b", "c", "d"]]
     assert pusher._pusher is drain  # one drain task did both
-    assert repr(pusher) == "<BatchedPush waiting=0 pushes=2>"
+    assert repr(pusher) == "<BatchedPush waiting=0 expected=0 pushes=2>"
 
 
 async def test_a_push_after_the_drain_ended_starts_a_new_drain_task() -> None:

@@ -131,7 +131,10 @@ async def test_a_worktree_is_put_back_at_the_base_and_used_again_while_others_ru
             (first.path / ".gitignore").write_text("*.log\n")
             (first.path / "build.log").write_text("ignored")
             (first.path / "widgets" / "new.py").write_text("new")
-            (first.folder / "issue.json").write_text("{}")
+            (first.folder / "issue.json").write_text("{}")  # kept: the next one overwrites it
+            (first.folder / "left-by-agent").write_text("x")
+            (first.folder / "out").mkdir()
+            (first.folder / "out" / "result.json").write_text("{}")
             (first.path / ".git").write_text("gitdir: /elsewhere\n")
         async with mirror.checkout("autoissue/x/issue-3") as second:
             assert second.folder == first.folder
@@ -140,7 +143,8 @@ async def test_a_worktree_is_put_back_at_the_base_and_used_again_while_others_ru
             assert not (second.path / "build.log").exists()
             assert not (second.path / ".gitignore").exists()
             assert not (second.path / "widgets" / "new.py").exists()
-            assert not (second.folder / "issue.json").exists()
+            assert not (second.folder / "left-by-agent").exists()
+            assert list((second.folder / "out").iterdir()) == []
             assert (second.path / ".git").read_text() == first.pointer
             changes = await second.stage(max_diff_bytes=1 << 20)
             assert changes.paths == ()
@@ -214,7 +218,7 @@ def test_libgit_names_a_missing_git_folder_and_a_missing_base(tmp_path: Path) ->
         reset_worktree(bare, tmp_path, "refs/heads/gone")
 
 
-async def test_a_commit_holds_the_staged_tree_and_leaves_the_index_at_the_base(
+async def test_a_commit_holds_the_staged_tree_and_is_pushed_after_the_worktree_went_back(
     tmp_path: Path, emulator: Emulator
 ) -> None:
     mirror = await fetched(tmp_path, emulator)
@@ -223,14 +227,18 @@ async def test_a_commit_holds_the_staged_tree_and_leaves_the_index_at_the_base(
         (tree.path / "widgets" / "new.py").write_text("new\n")
         changes = await tree.stage(max_diff_bytes=1 << 20)
         assert (tree.admin / "index").read_bytes() == index_before  # staged in memory only
-        await tree.commit_and_push("Resolve #1", changes)
-        remote = pygit2.Repository(clone_url(emulator))
-        pushed = remote.revparse_single("refs/heads/autoissue/x/issue-1").peel(pygit2.Commit)
-        assert str(pushed.tree_id) == changes.tree
-        assert pushed.tree["widgets"]["new.py"].data == b"new\n"
-        assert [str(parent) for parent in pushed.parent_ids] == [
-            str(remote.revparse_single("refs/heads/main").id)
-        ]
+        commit = await tree.commit("Resolve #1", changes)
+    # Pushed after the worktree went back (and, the last one out, was deleted).
+    assert not tree.folder.exists()
+    await mirror.pusher.push(commit, "autoissue/x/issue-1")
+    remote = pygit2.Repository(clone_url(emulator))
+    pushed = remote.revparse_single("refs/heads/autoissue/x/issue-1").peel(pygit2.Commit)
+    assert str(pushed.id) == commit
+    assert str(pushed.tree_id) == changes.tree
+    assert pushed.tree["widgets"]["new.py"].data == b"new\n"
+    assert [str(parent) for parent in pushed.parent_ids] == [
+        str(remote.revparse_single("refs/heads/main").id)
+    ]
 
 
 async def test_a_reset_moves_head_back_only_when_it_moved(
@@ -252,6 +260,32 @@ async def test_a_reset_moves_head_back_only_when_it_moved(
         assert reset_worktree(tree.admin, tree.path, mirror.base_ref)
         assert repo.head_is_detached
         assert repo.head.target == base.id
+
+
+async def test_a_reset_writes_the_index_only_when_it_left_the_base(
+    tmp_path: Path, emulator: Emulator
+) -> None:
+    mirror = await fetched(tmp_path, emulator)
+    async with mirror.checkout("autoissue/x/issue-1") as tree:
+        index = tree.admin / "index"
+        (tree.path / "README.md").write_text("changed, not staged")
+        before = index.stat()
+        assert reset_worktree(tree.admin, tree.path, mirror.base_ref)
+        assert index.stat().st_ino == before.st_ino  # the same file: not written again
+        assert index.stat().st_mtime_ns == before.st_mtime_ns
+        assert (tree.path / "README.md").read_text() != "changed, not staged"
+        # An unsandboxed agent stages a new file in our index: the reset writes it back.
+        (tree.path / "staged.py").write_text("x")
+        repo = pygit2.Repository(str(tree.admin))
+        repo.workdir = str(tree.path)
+        repo.index.add("staged.py")
+        repo.index.write()
+        assert reset_worktree(tree.admin, tree.path, mirror.base_ref)
+        assert not (tree.path / "staged.py").exists()
+        repo.index.read(force=True)
+        base = repo.revparse_single(mirror.base_ref).peel(pygit2.Commit)
+        assert not repo.index.diff_to_tree(base.tree)
+        assert "staged.py" not in repo.index
 
 
 class NoAdds(asyncio.Event):

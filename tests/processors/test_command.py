@@ -260,6 +260,27 @@ async def test_an_unreadable_result_file_fails_the_issue(
         await command.process(make_issue(15), context)
 
 
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("link", "the result file cannot be read: Too many levels of symbolic links"),
+        ("fifo", "the result file is not a regular file"),
+    ],
+)
+async def test_a_result_file_that_is_a_link_or_a_pipe_is_never_read(
+    tmp_path: Path, context: ProcessContext, kind: str, message: str
+) -> None:
+    ours = tmp_path / "ours.json"
+    ours.write_text('{"comment": "a file of ours"}')
+    code = (
+        "import os, sys; result = os.environ['AUTOISSUE_RESULT_FILE']; "
+        "os.symlink(sys.argv[1], result) if sys.argv[2] == 'link' else os.mkfifo(result)"
+    )
+    command = processor(tmp_path, str(ours), kind, argv=script(code), sandbox=UNSANDBOXED)
+    with pytest.raises(AgentError, match=f"^{message}$"):
+        await command.process(make_issue(15), context)
+
+
 async def test_an_empty_result_file_is_no_result(tmp_path: Path, context: ProcessContext) -> None:
     code = "import os, pathlib; pathlib.Path(os.environ['AUTOISSUE_RESULT_FILE']).write_text(' ')"
     plan = await processor(tmp_path, argv=script(code)).process(make_issue(15), context)

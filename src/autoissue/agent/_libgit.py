@@ -77,14 +77,26 @@ def reset_worktree(admin: Path, tree: Path, base_ref: str) -> bool:
     repo = _open(admin, tree)
     base = _base(repo, base_ref)
     try:
-        repo.index.read_tree(base.tree)
-        # The checkout writes the index too: one write, not two.
-        repo.checkout_tree(base.tree, strategy=_RESET)  # type: ignore[no-untyped-call]
+        repo.checkout_tree(base.tree, strategy=_index_reset(repo, base.tree))  # type: ignore[no-untyped-call]
         if not _detached_at(repo, base.id):
             repo.set_head(base.id)
         return not repo.status(untracked_files="all", ignored=True)
     except (pygit2.GitError, OSError):
         return False
+
+
+def _index_reset(repo: pygit2.Repository, base: pygit2.Tree) -> CheckoutStrategy:
+    """How the checkout treats the index: written only if it does not hold ``base`` already.
+
+    A sandboxed agent stages in its own copy of the index, so ours holds the base from issue
+    to issue: not writing it again spares a file made and one deleted per issue. Its cached
+    file times may then be stale, which only makes git compare those files' content.
+    """
+    index = repo.index
+    if not index.diff_to_tree(base):
+        return _RESET | CheckoutStrategy.DONT_WRITE_INDEX
+    index.read_tree(base)  # the checkout writes the index too: one write, not two
+    return _RESET
 
 
 def _detached_at(repo: pygit2.Repository, commit: pygit2.Oid) -> bool:

@@ -14,7 +14,8 @@ worktree's final state. Pushes of many issues share ``git push`` processes
 
 A worktree is made once and used for issue after issue: when an issue ends, its worktree is
 put back at ``refs/remotes/origin/<base>`` (changed, new and ignored files undone, index and
-HEAD reset) and kept for the next issue while other issues run. One that cannot be put back
+HEAD reset) and kept for the next issue while other issues run: an issue gives its worktree
+back once its commit is made, before the commit is pushed. One that cannot be put back
 exactly is deleted, as are those kept when the last running issue ends, so a run leaves no
 worktree behind, also on failure and cancellation. Those of a killed run are deleted by the
 next run's fetch (each folder is marked in use by a lock the kernel drops with its
@@ -55,6 +56,7 @@ from autoissue.agent._libgit import ChangeSet, commit_staged, reset_worktree, st
 from autoissue.agent._push import BatchedPush
 from autoissue.agent._runner import Completed, run_command
 from autoissue.agent._sandbox import Mount
+from autoissue.agent._scratch import keep_folder, refresh_file, tidy
 
 __all__ = ["ChangeSet", "RepoMirror", "Worktree"]
 
@@ -70,6 +72,13 @@ CANONICAL_CONFIG = "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\t
 _TAMPER_SHOWN = 3
 #: The files of a worktree's git folder that the agent gets its own copies of.
 _AGENT_GIT_FILES = ("HEAD", "commondir", "gitdir", "index")
+#: Beside each worktree, kept from issue to issue (see :mod:`autoissue.agent._scratch`): the
+#: issue's files and the agent's copy of our configuration (both read-only to a sandboxed
+#: agent), and the folders an agent writes in, emptied but for the files named.
+_ISSUE_FILE, _PROMPT_FILE, _RESULT_FOLDER = "issue.json", "issue.md", "out"
+_AGENT_CONFIG, _AGENT_GIT, _AGENT_OBJECTS = "git-config", "agent-git", "objects"
+_KEPT = (IN_USE, _ISSUE_FILE, _PROMPT_FILE, _AGENT_CONFIG)
+_EMPTIED = {_RESULT_FOLDER: (), _AGENT_GIT: _AGENT_GIT_FILES, _AGENT_OBJECTS: ()}
 
 _SAFE_CONFIG = (
     "core.hooksPath=/dev/null",
@@ -264,11 +273,8 @@ class RepoMirror:
     def _reset(self, slot: _Slot) -> bool:
         """Clear the issue's files, put the worktree back at the base; whether it may be reused."""
         try:
-            for entry in slot.folder.iterdir():
-                if entry.name not in {IN_USE, slot.tree.name}:
-                    _remove(entry)
-            _remove(slot.tree / ".git")
-            (slot.tree / ".git").write_text(slot.pointer)
+            tidy(slot.folder, keep=(*_KEPT, slot.tree.name), empty=_EMPTIED)
+            refresh_file(slot.tree / ".git", slot.pointer.encode())
             return reset_worktree(slot.admin, slot.tree, self.base_ref)
         except (OSError, GitCommandError) as exc:
             logger.info("a worktree could not be reset, and is deleted: %s", exc)
@@ -350,6 +356,27 @@ class Worktree:
     #: What its ``.git`` file said when it was made.
     pointer: str = ""
 
+    @property
+    def issue_file(self) -> Path:
+        """The issue as JSON, beside (never inside) the worktree."""
+        return self.folder / _ISSUE_FILE
+
+    @property
+    def prompt_file(self) -> Path:
+        """The issue as Markdown, beside the worktree."""
+        return self.folder / _PROMPT_FILE
+
+    @property
+    def result_file(self) -> Path:
+        """Where the agent may leave its result: in a folder of its own, the one it may write."""
+        return self.folder / _RESULT_FOLDER / "result.json"
+
+    def write_issue(self, payload: bytes, prompt: str) -> None:
+        """Write the issue's files and make the result's folder ready (blocking file work)."""
+        refresh_file(self.issue_file, payload)
+        refresh_file(self.prompt_file, prompt.encode("utf-8", "replace"))
+        keep_folder(self.result_file.parent)
+
     async def stage(self, *, max_diff_bytes: int) -> ChangeSet:
         """Stage everything changed against the base, commits the agent made included.
 
@@ -366,10 +393,14 @@ class Worktree:
             self.admin, self.path, self.mirror.base_ref, max_diff_bytes=max_diff_bytes
         )
 
-    async def commit_and_push(self, message: str, changes: ChangeSet) -> None:
-        """Commit what :meth:`stage` staged (``changes``) on the base, force-push it: idempotent."""
+    async def commit(self, message: str, changes: ChangeSet) -> str:
+        """Commit what :meth:`stage` staged (``changes``) on the base; the commit's id.
+
+        The commit touches no ref, so the worktree may be given back before it is pushed
+        (through the mirror's :attr:`RepoMirror.pusher`).
+        """
         mirror = self.mirror
-        commit = await asyncio.to_thread(
+        return await asyncio.to_thread(
             commit_staged,
             self.admin,
             self.path,
@@ -378,7 +409,6 @@ class Worktree:
             message=message,
             author=mirror.author,
         )
-        await mirror.pusher.push(commit, self.branch)
 
     def agent_git(self) -> tuple[list[Mount], dict[str, str]]:
         """What a sandboxed agent sees of git here (as mounts), and the variables it needs.
@@ -388,14 +418,14 @@ class Worktree:
         its index or HEAD, ours is untouched, and its commits go to an object folder of its
         own. Blocking file work: run it in a thread.
         """
-        mirror, own, objects = self.mirror.path, self.folder / "agent-git", self.folder / "objects"
-        own.mkdir()
+        mirror, own = self.mirror.path, self.folder / _AGENT_GIT
+        objects, config = self.folder / _AGENT_OBJECTS, self.folder / _AGENT_CONFIG
+        keep_folder(own)
         # What git needs of a worktree's folder; our reflog and ORIG_HEAD are not the agent's.
         for name in _AGENT_GIT_FILES:
-            (own / name).write_bytes((self.admin / name).read_bytes())
-        objects.mkdir()
-        config = self.folder / "git-config"
-        config.write_text(CANONICAL_CONFIG)
+            refresh_file(own / name, (self.admin / name).read_bytes())
+        keep_folder(objects)
+        refresh_file(config, CANONICAL_CONFIG.encode())
         mounts = [
             (own, self.admin, True),
             (objects, objects, True),
@@ -419,11 +449,3 @@ def _read_or_empty(path: Path) -> str:
 def _shared(mirror: Path) -> tuple[Path, ...]:
     """The parts of the mirror a worktree's git reads: its objects, refs and HEAD."""
     return (mirror / "objects", mirror / "refs", mirror / "HEAD", mirror / "packed-refs")
-
-
-def _remove(path: Path) -> None:
-    """Delete a file, a link or a folder, whichever it is; nothing if it is not there."""
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
-        path.unlink(missing_ok=True)

@@ -49,6 +49,7 @@ from autoissue.model import Issue, Plan, Priority
 from autoissue.pool import PoolConfig, WarmPool
 from autoissue.processors import CommandProcessor, ProcessContext
 from autoissue.queue import MemoryQueue, RetryPolicy
+from autoissue.stream import gc_tuned
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ class AgentBenchConfig:
 
     issues: int = 2000
     concurrency: int = 16
-    in_flight_per_agent: int = 2
+    in_flight_per_agent: int = 6
     repeats: int = 1
     seed: int = 1
     sleep_min_s: float = 0.2
@@ -146,20 +147,25 @@ def command_processor(config: AgentBenchConfig, state_dir: Path) -> CommandProce
     )
 
 
+def _engine(client: GitHubClient, quota: Quota, config: AgentBenchConfig) -> Engine:
+    selector = Selector(quota, skip_labels=frozenset(), skip_locked=False)
+    # The fake agent's failures are a function of the issue: a retry would fail again.
+    queue = MemoryQueue(max_depth=512, retry=RetryPolicy(max_attempts=1))
+    # As many agents at once as the loop runs; more issues in flight, so that the issues
+    # waiting for their batch's push do not keep the next ones from their agents.
+    options = EngineOptions(concurrency=config.concurrency * config.in_flight_per_agent)
+    return Engine(client, REPO, quota, options=options, selector=selector, queue=queue)
+
+
 async def run_engine(base_url: str, config: AgentBenchConfig, state_dir: Path) -> dict[str, Any]:
     """One autoissue round: the engine, the command processor, write-back to the emulator."""
     command = command_processor(config, state_dir)
     quota = Quota(command, config.issues)
-    selector = Selector(quota, skip_labels=frozenset(), skip_locked=False)
-    # The fake agent's failures are a function of the issue: a retry would fail again.
-    queue = MemoryQueue(max_depth=512, retry=RetryPolicy(max_attempts=1))
-    # As many agents at once as the loop runs; more issues in flight, so that one issue's
-    # worktree and push overlap the agents of others instead of holding an agent's place.
-    options = EngineOptions(concurrency=config.concurrency * config.in_flight_per_agent)
     async with GitHubClient(base_url=base_url, token=TOKEN) as client:
         await client.warm_up()
-        engine = Engine(client, REPO, quota, options=options, selector=selector, queue=queue)
-        summary = await engine.run()
+        engine = _engine(client, quota, config)
+        with gc_tuned():  # as ``autoissue run`` sets the collector once start-up is done
+            summary = await engine.run()
     return {
         "numbers": quota.admitted,
         "processed": summary.processed,

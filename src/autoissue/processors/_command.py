@@ -22,6 +22,7 @@ import asyncio
 import logging
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,9 +96,16 @@ def _one_line(text: str, limit: int = _TITLE_CHARS) -> str:
 
 
 def _read_result(path: Path) -> AgentResult:
-    if not path.exists():
+    # Never through a link: the agent made this file, and a link would have us read ours.
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
         return AgentResult()
-    with path.open("rb") as file:
+    except OSError as exc:
+        raise AgentError(f"the result file cannot be read: {exc.strerror}") from None
+    with os.fdopen(descriptor, "rb") as file:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise AgentError("the result file is not a regular file")
         data = file.read(_RESULT_LIMIT + 1)
     if len(data) > _RESULT_LIMIT:
         raise AgentError(f"the result file is over {_RESULT_LIMIT} bytes")
@@ -133,16 +141,12 @@ class _IssueFiles:
 def _write_issue_files(issue: Issue, repo: str, tree: Worktree) -> _IssueFiles:
     """The issue as JSON and as Markdown, beside (never inside) the worktree."""
     payload = msgspec.json.encode({"repository": repo, "branch": tree.branch, "issue": issue})
-    issue_file, prompt_file = tree.folder / "issue.json", tree.folder / "issue.md"
-    # In a folder of its own: the one place beside the worktree a sandboxed agent may write.
-    result = tree.folder / "out" / "result.json"
-    result.parent.mkdir()
-    issue_file.write_bytes(payload)
     prompt = f"# {_one_line(issue.title)}\n\n{_CONTROL.sub('', issue.body or '')}\n"
-    prompt_file.write_text(prompt, encoding="utf-8", errors="replace")
+    tree.write_issue(payload, prompt)
+    result = tree.result_file
     paths = {
-        "issue_file": issue_file,
-        "prompt_file": prompt_file,
+        "issue_file": tree.issue_file,
+        "prompt_file": tree.prompt_file,
         "result_file": result,
         "worktree": tree.path,
     }
@@ -223,14 +227,14 @@ class CommandProcessor:
         plan = Plan(self.name, context.repo, issue.number, issue.updated_at)
         if prepared.pulls.already_covered(issue.number, branch):
             return self._already_covered(plan, branch, prepared)
-        async with self._trees, prepared.mirror.checkout(branch) as tree:
-            completed, result = await self._run_agent(issue, context.repo, tree)
-            changes = await self._check(tree, result)
-            pull = (
-                self._pull_request(issue, context.repo, branch, result) if changes.paths else None
-            )
-            if pull is not None:
-                await tree.commit_and_push(f"Resolve #{issue.number}\n\nBranch {branch}.", changes)
+        with prepared.mirror.pusher.expect() as expected:
+            async with self._trees, prepared.mirror.checkout(branch) as tree:
+                completed, result = await self._run_agent(issue, context.repo, tree)
+                changes = await self._check(tree, result)
+                pull, commit = await self._commit(issue, context.repo, tree, result, changes)
+            # The worktree is the next issue's while this one waits for its batch's push.
+            if commit is not None:
+                await expected.push(commit, branch)
         actions = self._actions(issue, completed, result, pull)
         return msgspec.structs.replace(
             plan,
@@ -238,6 +242,16 @@ class CommandProcessor:
             reasons=_reasons(completed, changes),
             cost_usd=max(0.0, result.cost_usd),
         )
+
+    async def _commit(
+        self, issue: Issue, repo: str, tree: Worktree, result: AgentResult, changes: ChangeSet
+    ) -> tuple[OpenPullRequest | None, str | None]:
+        """The pull request to open and the commit it will carry; neither without a change."""
+        if not changes.paths:
+            return None, None
+        pull = self._pull_request(issue, repo, tree.branch, result)
+        message = f"Resolve #{issue.number}\n\nBranch {tree.branch}."
+        return pull, await tree.commit(message, changes)
 
     def _already_covered(self, plan: Plan, branch: str, prepared: _Prepared) -> Plan:
         reason = "an open pull request already covers this issue"
