@@ -188,6 +188,18 @@ async def test_the_linger_bounds_the_wait_for_issues_still_expected() -> None:
     assert git.batches == [["a"]]
 
 
+async def test_a_request_after_a_push_that_waited_for_no_one_still_waits_for_the_expected() -> None:
+    git = FakeGit()
+    pusher = BatchedPush(git, URL, linger_s=60.0)
+    await pusher.push(sha("a"), "a")  # nothing expected: at once
+    with pusher.expect() as b, pusher.expect():
+        waiting = asyncio.create_task(b.push(sha("b"), "b"))
+        await asyncio.sleep(0.05)
+        assert git.batches == [["a"]]  # b waits for the other issue still expected
+    await asyncio.wait_for(waiting, 10.0)
+    assert git.batches == [["a"], ["b"]]
+
+
 async def test_the_linger_counts_from_the_oldest_request_not_from_the_last_push() -> None:
     git = FakeGit()
     git.gate.clear()

@@ -309,6 +309,20 @@ async def test_deleted_worktrees_are_pruned_as_issues_go(
     assert len(worktrees.splitlines()) == 1
 
 
+async def test_an_issue_waiting_for_its_push_holds_no_worktree(
+    tmp_path: Path, context: ProcessContext
+) -> None:
+    # One agent at once, two worktrees on disk, three issues. Each push waits for the issues
+    # still running: were a worktree held until its push, the third issue could start only
+    # once the linger (5 s) had sent the first two, and its branch would need a push of its own.
+    command = processor(tmp_path, "--sleep-min", "0", "--sleep-max", "0", max_agents=1)
+    plans = await asyncio.gather(*(command.process(make_issue(n), context) for n in (41, 42, 43)))
+    assert [the_pull(plan).head for plan in plans] == [
+        f"autoissue/command/issue-{n}" for n in (41, 42, 43)
+    ]
+    assert command.git_pushes == 1
+
+
 async def test_max_agents_bounds_the_agents_running_at_once(
     tmp_path: Path, context: ProcessContext
 ) -> None:

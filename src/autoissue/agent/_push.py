@@ -106,7 +106,8 @@ class BatchedPush:
         self._wake_if_ready()
 
     def _wake_if_ready(self) -> None:
-        if len(self._waiting) >= self._max_batch or not self._expected:
+        # Only with requests waiting: a flag left set would send the next one without a wait.
+        if self._waiting and (len(self._waiting) >= self._max_batch or not self._expected):
             self._ready.set()
 
     async def push(self, commit: str, branch: str) -> None:

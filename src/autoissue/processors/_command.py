@@ -186,7 +186,8 @@ class CommandProcessor:
         self._lock = asyncio.Lock()
         self._agents = asyncio.Semaphore(config.max_agents)
         # Worktrees on disk at once: enough for every agent slot and as many being prepared or
-        # pushed, however many issues the engine has in flight (a checkout may be large).
+        # committed, however many issues the engine has in flight (a checkout may be large);
+        # an issue waiting for its push holds none.
         self._trees = asyncio.Semaphore(_TREES_PER_AGENT * config.max_agents)
         self._prepared: dict[str, _Prepared] = {}
         self._containment = Containment(
