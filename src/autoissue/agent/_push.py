@@ -8,7 +8,7 @@ they go together in the next one (a group commit). An issue that may push says s
 ``linger_s`` after its first request: a push's cost is mostly the same whatever it carries (the
 remote's ref advertisement and connectivity check walk every branch it holds), so against a
 remote of 2,000 branches a ref costs about 9 ms in batches of 8 and 1.5 ms in batches of 64
-(measured), while two seconds of latency cost an agent run nothing. A batch leaves at once
+(measured), while a few seconds of latency cost an agent run nothing. A batch leaves at once
 when it is full or when no expected issue is still to come, as at the end of a run.
 
 ``git push --porcelain`` reports each ref on its own line, so one rejected branch fails only
