@@ -6,6 +6,7 @@ passing means the sandbox stopped it, not that the attack was never real.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -22,7 +23,7 @@ from autoissue import AgentError, TrustViolationError
 from autoissue.agent import CommandConfig, Sandbox, SandboxKind
 from autoissue.agent._limits import limit_mechanism
 from autoissue.emulator import Emulator
-from autoissue.model import Comment, OpenPullRequest
+from autoissue.model import Comment, OpenPullRequest, Plan
 from autoissue.processors import CommandProcessor, ProcessContext
 from tests.agent._emulated import admin, client, context, emulator, make_issue, module_emulator
 from tests.agent._hostile import (
@@ -207,6 +208,33 @@ async def test_unsandboxed_a_redirect_fails_the_issue_as_a_trust_violation(
     command = processor(tmp_path / "state", code, sandbox=NONE)
     with pytest.raises(TrustViolationError, match="configuration was changed"):
         await command.process(make_issue(7), context)
+
+
+async def test_unsandboxed_a_redirect_fails_its_own_issue_not_the_batch_it_shares(
+    tmp_path: Path, context: ProcessContext
+) -> None:
+    evil = tmp_path / "evil.git"
+    init_bare(evil)
+    # Issue 7 redirects; issue 8, innocent, finishes later and is pushed in the same batch.
+    innocent = """
+import os, pathlib, time
+if os.environ["AUTOISSUE_ISSUE_NUMBER"] != "7":
+    time.sleep(0.5)
+    pathlib.Path("innocent.txt").write_text("fine")
+    raise SystemExit(0)
+"""
+    code = innocent + REDIRECT.replace("sys.argv[1]", repr(str(evil)))
+    command = processor(tmp_path / "state", code, sandbox=NONE)
+    redirected, kept = await asyncio.gather(
+        command.process(make_issue(7), context),
+        command.process(make_issue(8), context),
+        return_exceptions=True,
+    )
+    assert isinstance(redirected, TrustViolationError)
+    assert isinstance(kept, Plan)
+    assert any(isinstance(action, OpenPullRequest) for action in kept.actions)
+    assert command.git_pushes == 1
+    assert bare_refs(evil) == ""
 
 
 async def test_an_agent_that_rewrites_the_git_file_fails_as_a_trust_violation(

@@ -32,9 +32,10 @@ folder: one pointing at a folder of the agent's making would have us run the fil
 configuration names, as us and outside any sandbox.
 
 The mirror's configuration is ours alone: it is written anew at each fetch and must be
-exactly that before every push (:meth:`RepoMirror.verify_untampered`). An agent that
-adds a ``url.*.insteadOf`` there (to redirect our authenticated push), a credential helper,
-a filter or a hook fails as a trust violation, and the configuration is put back.
+exactly that after every agent (the command processor checks) and before every push
+(:meth:`RepoMirror.verify_untampered`). An agent that adds a ``url.*.insteadOf`` there (to
+redirect our authenticated push), a credential helper, a filter or a hook fails its issue as a
+trust violation, and the configuration is put back.
 """
 
 from __future__ import annotations

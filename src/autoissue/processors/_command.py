@@ -316,6 +316,9 @@ class CommandProcessor:
         return completed, _outcome(completed, files.result)
 
     async def _check(self, tree: Worktree, result: AgentResult) -> ChangeSet:
+        # Checked here as well as before each push: an agent that changed the mirror's
+        # configuration fails its own issue, not the batch its push would have shared.
+        tree.mirror.verify_untampered()
         trust = self.config.trust
         trust.check_labels(result.labels)
         changes = await tree.stage(max_diff_bytes=trust.max_diff_bytes)
