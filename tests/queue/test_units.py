@@ -21,6 +21,7 @@ from autoissue.queue import (
     parse_priority,
 )
 from autoissue.queue._meter import Meter
+from autoissue.queue._types import idempotency_parts
 
 
 @pytest.mark.parametrize(
@@ -129,6 +130,19 @@ def test_priority_names_and_keys() -> None:
     with pytest.raises(ConfigurationError, match="unknown priority"):
         parse_priority("urgent-ish")
     assert idempotency_key(12, "2024-01-01T00:00:00Z", "triage") == "triage:12@2024-01-01T00:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("issue", "processor"), [("acme/widgets#12", "triage"), ("o/r#1", "plugin:with:colons")]
+)
+def test_idempotency_parts_take_a_key_apart(issue: str, processor: str) -> None:
+    key = idempotency_key(issue, "2024-01-01T00:00:00Z", processor)
+    assert idempotency_parts(key) == (issue, "2024-01-01T00:00:00Z", processor)
+
+
+@pytest.mark.parametrize("key", ["", "plain", "no-colon@2024", "no:at-sign"])
+def test_idempotency_parts_of_a_key_made_otherwise_are_none(key: str) -> None:
+    assert idempotency_parts(key) is None
 
 
 def test_meter_percentiles_and_rate() -> None:

@@ -7,6 +7,7 @@ import msgspec
 from autoissue._exceptions import CorruptItemError
 from autoissue.model import Issue, Priority
 from autoissue.queue import Message, idempotency_key
+from autoissue.queue._types import idempotency_parts
 from autoissue.state import QueuedVersion, issue_name
 from autoissue.stream import PayloadCodec
 
@@ -67,13 +68,12 @@ def message_for(item: WorkItem, priority: Priority, *, dry_run: bool = False) ->
 def queued_version(message: Message) -> QueuedVersion | None:
     """The issue, processor and version a :func:`message_for` message carries, or ``None``.
 
-    Read off the key (``processor:OWNER/REPO#N@updated_at``), not the payload: decoding every
-    payload again would cost as much as encoding it. A repository name holds neither ``:`` nor
-    ``@``, so the last of each ends the processor and the issue. ``None`` for a dry run's key
-    (a rehearsal must not change what a real run works) and for anything else.
+    Read off the key (:func:`~autoissue.queue.idempotency_key`), not the payload: decoding
+    every payload again would cost as much as encoding it. ``None`` for a dry run's key (a
+    rehearsal must not change what a real run works) and for anything else.
     """
-    head, at, updated_at = (message.key or "").rpartition("@")
-    processor, colon, issue = head.rpartition(":")
-    if not (at and colon) or updated_at.endswith(_DRY_RUN):
+    parts = idempotency_parts(message.key or "")
+    if parts is None or parts[1].endswith(_DRY_RUN):
         return None
+    issue, updated_at, processor = parts
     return QueuedVersion(issue, processor, updated_at)

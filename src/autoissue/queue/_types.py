@@ -16,6 +16,20 @@ def idempotency_key(issue: str | int, updated_at: str, processor: str) -> str:
     return f"{processor}:{issue}@{updated_at}"
 
 
+def idempotency_parts(key: str) -> tuple[str, str, str] | None:
+    """The issue, ``updated_at`` and processor :func:`idempotency_key` made ``key`` of.
+
+    ``None`` for a key not made so. The last ``@`` ends the issue and the last ``:`` before it
+    ends the processor: an issue's name (``OWNER/REPO#N``) holds neither, and a timestamp
+    holds no ``@``.
+    """
+    head, at, updated_at = key.rpartition("@")
+    processor, colon, issue = head.rpartition(":")
+    if not (at and colon):
+        return None
+    return issue, updated_at, processor
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     """One item to enqueue.
