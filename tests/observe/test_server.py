@@ -16,6 +16,7 @@ from autoissue.github import GitHubClient
 from autoissue.observe import MetricsServer, Sources
 from autoissue.processors import Triage
 from autoissue.queue import QueueStatistics
+from tests.engine._pooled import PlannedWhere
 
 Figures = dict[str, float]
 
@@ -67,6 +68,28 @@ async def test_metrics_move_while_a_real_run_goes(slow_emulator: Emulator, tmp_p
     requests = [f["autoissue_process_resident_memory_bytes"] for f in seen]
     assert all(rss > 0 for rss in requests)
     assert (tmp_path / "run.json").exists()
+
+
+async def test_a_runs_warm_pool_is_in_its_metrics(fast_emulator: Emulator, tmp_path: Path) -> None:
+    options = ObserveOptions(metrics_port=0, quiet=True)
+    async with (
+        GitHubClient(base_url=fast_emulator.base_url, token="t") as client,
+        observed_run(options, client=client, state_dir=tmp_path) as run,
+    ):
+        await client.warm_up()
+        assert run.metrics_url is not None
+        engine = Engine(client, "acme/widgets", PlannedWhere(), options=EngineOptions(dry_run=True))
+        summary = await run.run(engine)
+        async with aiohttp.ClientSession() as http:
+            text = await scrape(http, run.metrics_url)
+    assert summary.processed > 0
+    completed = [
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "autoissue_pool_tasks_total" and sample.labels == {"outcome": "completed"}
+    ]
+    assert completed == [summary.processed]  # every plan was made in the pool
 
 
 async def test_a_scrape_before_the_engine_exists_serves_the_client_alone(

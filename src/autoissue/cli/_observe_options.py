@@ -146,9 +146,11 @@ class Session:
     started: float = field(default_factory=time.time)
 
     async def run(self, engine: Engine | Worker) -> RunSummary:
-        """Watch a run or a worker (controller, tally, queue) while it goes; return its summary."""
+        """Watch a run or a worker (controller, tally, queue, pool) while it goes; its summary."""
         self.sources.controller, self.sources.tally = engine, engine.tally
         self.sources.queue = engine.queue
+        worker = engine.worker if isinstance(engine, Engine) else engine
+        self.sources.pool = worker.planner  # a pooled processor's warm pool, once it starts
         await self.sample()  # time zero of the timeline
         self.summary = await engine.run()
         return self.summary
