@@ -210,6 +210,19 @@ async def test_unsandboxed_a_redirect_fails_the_issue_as_a_trust_violation(
         await command.process(make_issue(7), context)
 
 
+async def test_unsandboxed_a_redirect_then_a_failing_exit_is_still_a_trust_violation(
+    tmp_path: Path, context: ProcessContext
+) -> None:
+    evil = tmp_path / "evil.git"
+    init_bare(evil)
+    code = REDIRECT.replace("sys.argv[1]", repr(str(evil))) + "\nraise SystemExit(3)\n"
+    command = processor(tmp_path / "state", code, sandbox=NONE)
+    with pytest.raises(TrustViolationError, match="configuration was changed"):
+        await command.process(make_issue(7), context)
+    mirror = tmp_path / "state" / "repos" / "acme__widgets.git"
+    assert "insteadOf" not in (mirror / "config").read_text()  # put back at once
+
+
 async def test_unsandboxed_a_redirect_fails_its_own_issue_not_the_batch_it_shares(
     tmp_path: Path, context: ProcessContext
 ) -> None:

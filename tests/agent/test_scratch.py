@@ -21,23 +21,35 @@ def test_refresh_file_leaves_a_file_that_is_already_right_unwritten(tmp_path: Pa
     assert target.stat().st_mtime == 1  # not written at all
 
 
-def test_refresh_file_overwrites_a_changed_file_in_place(tmp_path: Path) -> None:
+def test_refresh_file_replaces_a_changed_file_with_a_new_one(tmp_path: Path) -> None:
+    target = tmp_path / "f"
+    target.write_bytes(b"old content")
+    other_name = tmp_path / "g"
+    os.link(target, other_name)  # a hard link an agent made: not written through
+    refresh_file(target, b"new")
+    assert target.read_bytes() == b"new"
+    assert other_name.read_bytes() == b"old content"
+    assert target.stat().st_ino != other_name.stat().st_ino
+
+
+def test_refresh_file_in_place_overwrites_the_same_file(tmp_path: Path) -> None:
     target = tmp_path / "f"
     target.write_bytes(b"old content")
     inode = target.stat().st_ino
-    refresh_file(target, b"new")  # shorter: the rest is cut off
+    refresh_file(target, b"new", in_place=True)  # shorter: the rest is cut off
     assert target.read_bytes() == b"new"
-    assert target.stat().st_ino == inode  # the same file: no new one made
-    refresh_file(target, b"neW")  # same size, other content
+    assert target.stat().st_ino == inode  # no file made
+    refresh_file(target, b"neW", in_place=True)  # same size, other content
     assert target.read_bytes() == b"neW"
 
 
-def test_refresh_file_replaces_a_link_without_writing_through_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("in_place", [False, True])
+def test_refresh_file_never_writes_through_a_link(tmp_path: Path, in_place: bool) -> None:
     ours = tmp_path / "ours"
     ours.write_bytes(b"precious")
     link = tmp_path / "f"
     link.symlink_to(ours)
-    refresh_file(link, b"data")
+    refresh_file(link, b"data", in_place=in_place)
     assert not link.is_symlink()
     assert link.read_bytes() == b"data"
     assert ours.read_bytes() == b"precious"

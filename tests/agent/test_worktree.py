@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,6 +18,10 @@ from autoissue.emulator import Emulator
 from tests.agent._emulated import admin
 
 ENV = git_env({"PATH": "/usr/bin:/bin"}, author=("t", "t@example.invalid"))
+
+
+def git(*args: str) -> None:
+    subprocess.run(["git", *args], check=True, capture_output=True)
 
 
 def clone_url(emulator: Emulator) -> str:
@@ -262,30 +267,26 @@ async def test_a_reset_moves_head_back_only_when_it_moved(
         assert repo.head.target == base.id
 
 
-async def test_a_reset_writes_the_index_only_when_it_left_the_base(
+async def test_a_reset_writes_the_index_only_when_something_touched_it(
     tmp_path: Path, emulator: Emulator
 ) -> None:
     mirror = await fetched(tmp_path, emulator)
-    async with mirror.checkout("autoissue/x/issue-1") as tree:
-        index = tree.admin / "index"
-        (tree.path / "README.md").write_text("changed, not staged")
-        before = index.stat()
-        assert reset_worktree(tree.admin, tree.path, mirror.base_ref)
-        assert index.stat().st_ino == before.st_ino  # the same file: not written again
-        assert index.stat().st_mtime_ns == before.st_mtime_ns
-        assert (tree.path / "README.md").read_text() != "changed, not staged"
-        # An unsandboxed agent stages a new file in our index: the reset writes it back.
-        (tree.path / "staged.py").write_text("x")
-        repo = pygit2.Repository(str(tree.admin))
-        repo.workdir = str(tree.path)
-        repo.index.add("staged.py")
-        repo.index.write()
-        assert reset_worktree(tree.admin, tree.path, mirror.base_ref)
-        assert not (tree.path / "staged.py").exists()
-        repo.index.read(force=True)
-        base = repo.revparse_single(mirror.base_ref).peel(pygit2.Commit)
-        assert not repo.index.diff_to_tree(base.tree)
-        assert "staged.py" not in repo.index
+    async with mirror.checkout("autoissue/x/issue-0"):  # keeps the worktrees from issue to issue
+        async with mirror.checkout("autoissue/x/issue-1") as first:
+            index = first.admin / "index"
+        left = index.stat()  # the first reset writes it: the worktree was never reset
+        async with mirror.checkout("autoissue/x/issue-2") as second:
+            assert second.folder == first.folder
+            (second.path / "README.md").write_text("changed, not staged")
+        assert (index.stat().st_ino, index.stat().st_mtime_ns) == (left.st_ino, left.st_mtime_ns)
+        async with mirror.checkout("autoissue/x/issue-3") as third:
+            assert (third.path / "README.md").read_text() != "changed, not staged"
+            # An unsandboxed agent hides a file from staging in our own index.
+            git("-C", str(third.path), "update-index", "--skip-worktree", "README.md")
+        async with mirror.checkout("autoissue/x/issue-4") as fourth:
+            (fourth.path / "README.md").write_text("this issue's change")
+            changes = await fourth.stage(max_diff_bytes=1 << 20)
+            assert changes.paths == ("README.md",)  # the flag went with the rewritten index
 
 
 class NoAdds(asyncio.Event):

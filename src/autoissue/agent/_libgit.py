@@ -68,35 +68,28 @@ def _base(repo: pygit2.Repository, base_ref: str) -> pygit2.Commit:
         raise GitCommandError(f"git cannot find the base {base_ref}: {exc}") from None
 
 
-def reset_worktree(admin: Path, tree: Path, base_ref: str) -> bool:
+def reset_worktree(admin: Path, tree: Path, base_ref: str, *, write_index: bool = True) -> bool:
     """Put the worktree, its index and its HEAD back at ``base_ref``; whether it is clean.
 
     Not clean (what libgit2 leaves, such as a repository the agent made inside it) means
-    the worktree must not be used again.
+    the worktree must not be used again. ``write_index=False`` when the index file is known to
+    be as a reset left it, at the base: then it is not written again (its cached file times
+    may be stale, which only makes git compare those files' content).
     """
     repo = _open(admin, tree)
     base = _base(repo, base_ref)
+    strategy = _RESET
     try:
-        repo.checkout_tree(base.tree, strategy=_index_reset(repo, base.tree))  # type: ignore[no-untyped-call]
+        if write_index:
+            repo.index.read_tree(base.tree)  # the checkout writes the index too: one write
+        else:
+            strategy |= CheckoutStrategy.DONT_WRITE_INDEX
+        repo.checkout_tree(base.tree, strategy=strategy)  # type: ignore[no-untyped-call]
         if not _detached_at(repo, base.id):
             repo.set_head(base.id)
         return not repo.status(untracked_files="all", ignored=True)
     except (pygit2.GitError, OSError):
         return False
-
-
-def _index_reset(repo: pygit2.Repository, base: pygit2.Tree) -> CheckoutStrategy:
-    """How the checkout treats the index: written only if it does not hold ``base`` already.
-
-    A sandboxed agent stages in its own copy of the index, so ours holds the base from issue
-    to issue: not writing it again spares a file made and one deleted per issue. Its cached
-    file times may then be stale, which only makes git compare those files' content.
-    """
-    index = repo.index
-    if not index.diff_to_tree(base):
-        return _RESET | CheckoutStrategy.DONT_WRITE_INDEX
-    index.read_tree(base)  # the checkout writes the index too: one write, not two
-    return _RESET
 
 
 def _detached_at(repo: pygit2.Repository, commit: pygit2.Oid) -> bool:

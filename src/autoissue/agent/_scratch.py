@@ -6,8 +6,7 @@ mirror's configuration. Made anew for every issue and deleted after it, they cos
 file creations and deletions per issue, and on ext4 creating a file right after many were
 deleted is dear: the allocator scans past every recently freed inode (measured on the agent
 bench: about a quarter of the engine's own CPU). So they are kept: a file whose content is
-already right is not written, one that must change is overwritten in place, and only what an
-agent added is deleted.
+already right is not written, and only what an agent added is deleted.
 
 What an agent could write (its result, git and object folders) is never trusted to be what
 it was: anything that is not a regular file where a file is kept, or not a real folder where
@@ -40,20 +39,32 @@ def _mode(path: Path) -> int:
         return 0
 
 
-def refresh_file(path: Path, data: bytes) -> None:
-    """Make ``path`` a regular file holding ``data``, writing only what is not already so.
+def refresh_file(path: Path, data: bytes, *, in_place: bool = False) -> None:
+    """Make ``path`` a regular file holding ``data``, writing nothing if it already does.
 
-    An unchanged file is only read; a changed one is overwritten in place; anything else
-    there (a link, a folder) is deleted first.
+    A file that differs is deleted and made anew, never written through: an agent that can
+    write there may have left a link, or a file it then made unreadable. ``in_place`` is for
+    files only we write (an agent sees them read-only): those are overwritten in place.
+    Nothing is ever opened through a link.
     """
     mode = _mode(path)
-    if stat.S_ISREG(mode):
-        if path.stat().st_size == len(data) and path.read_bytes() == data:
-            return
-    elif mode:
-        remove(path)
-    with path.open("wb") as file:
+    if stat.S_ISREG(mode) and _holds(path, data):
+        return
+    if in_place and stat.S_ISREG(mode):
+        flags = os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW
+    else:
+        if mode:
+            remove(path)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+    with os.fdopen(os.open(path, flags, 0o644), "wb") as file:
         file.write(data)
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    try:
+        return path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:  # unreadable: replaced
+        return False
 
 
 def keep_folder(path: Path) -> None:

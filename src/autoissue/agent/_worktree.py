@@ -102,6 +102,8 @@ class _Slot:
     admin: Path
     pointer: str
     claim: contextlib.ExitStack
+    #: The index file as the last reset left it (at the base), or None: not yet reset.
+    index_left: _FileKey | None = None
 
     def worktree(self, mirror: RepoMirror, branch: str) -> Worktree:
         """The worktree as one issue uses it, on ``branch``."""
@@ -276,10 +278,20 @@ class RepoMirror:
         try:
             tidy(slot.folder, keep=(*_KEPT, slot.tree.name), empty=_EMPTIED)
             refresh_file(slot.tree / ".git", slot.pointer.encode())
-            return reset_worktree(slot.admin, slot.tree, self.base_ref)
+            return self._reset_tree(slot)
         except (OSError, GitCommandError) as exc:
             logger.info("a worktree could not be reset, and is deleted: %s", exc)
             return False
+
+    def _reset_tree(self, slot: _Slot) -> bool:
+        # A sandboxed agent stages in its own copy of the index, so ours stays as the last
+        # reset left it: not written again, it spares a file made and one deleted per issue.
+        # Anything that touched it (an unsandboxed agent's git) changes its inode or times.
+        index = slot.admin / "index"
+        untouched = slot.index_left is not None and slot.index_left == _file_key(index)
+        clean = reset_worktree(slot.admin, slot.tree, self.base_ref, write_index=not untouched)
+        slot.index_left = _file_key(index)
+        return clean
 
     async def _discard(self, slot: _Slot) -> None:
         await self._delete(slot.folder)
@@ -374,8 +386,9 @@ class Worktree:
 
     def write_issue(self, payload: bytes, prompt: str) -> None:
         """Write the issue's files and make the result's folder ready (blocking file work)."""
-        refresh_file(self.issue_file, payload)
-        refresh_file(self.prompt_file, prompt.encode("utf-8", "replace"))
+        # Read-only to a sandboxed agent: rewritten in place.
+        refresh_file(self.issue_file, payload, in_place=True)
+        refresh_file(self.prompt_file, prompt.encode("utf-8", "replace"), in_place=True)
         keep_folder(self.result_file.parent)
 
     async def stage(self, *, max_diff_bytes: int) -> ChangeSet:
@@ -426,7 +439,7 @@ class Worktree:
         for name in _AGENT_GIT_FILES:
             refresh_file(own / name, (self.admin / name).read_bytes())
         keep_folder(objects)
-        refresh_file(config, CANONICAL_CONFIG.encode())
+        refresh_file(config, CANONICAL_CONFIG.encode(), in_place=True)  # read-only to it
         mounts = [
             (own, self.admin, True),
             (objects, objects, True),
@@ -438,6 +451,18 @@ class Worktree:
             "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(mirror / "objects"),
         }
         return mounts, env
+
+
+#: What tells a file apart from itself rewritten: its inode, size and times.
+_FileKey = tuple[int, int, int, int]
+
+
+def _file_key(path: Path) -> _FileKey | None:
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return None
+    return (status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
 
 
 def _read_or_empty(path: Path) -> str:

@@ -296,10 +296,7 @@ class CommandProcessor:
     ) -> tuple[Completed, AgentResult]:
         files = _write_issue_files(issue, repo, tree)
         config = self.config
-        env = scrubbed_env(
-            self._environ, passthrough=config.pass_env, extra={**config.env, **files.env}
-        )
-        argv = expand_argv(config.argv, files.placeholders)
+        argv, env = self._command_for(files)
         async with (
             self._agents,
             self._containment.around(argv, env, tree, files.mounts) as (contained, inside),
@@ -313,12 +310,20 @@ class CommandProcessor:
                 kill_grace_s=config.kill_grace_s,
                 output_limit=config.output_limit,
             )
+        # Checked after each agent whatever its exit, and before each push: an agent that
+        # changed the mirror's configuration fails its own issue, not a batch it shares.
+        tree.mirror.verify_untampered()
         return completed, _outcome(completed, files.result)
 
+    def _command_for(self, files: _IssueFiles) -> tuple[list[str], dict[str, str]]:
+        """The agent's argv and its scrubbed environment, for the issue's ``files``."""
+        config = self.config
+        env = scrubbed_env(
+            self._environ, passthrough=config.pass_env, extra={**config.env, **files.env}
+        )
+        return expand_argv(config.argv, files.placeholders), env
+
     async def _check(self, tree: Worktree, result: AgentResult) -> ChangeSet:
-        # Checked here as well as before each push: an agent that changed the mirror's
-        # configuration fails its own issue, not the batch its push would have shared.
-        tree.mirror.verify_untampered()
         trust = self.config.trust
         trust.check_labels(result.labels)
         changes = await tree.stage(max_diff_bytes=trust.max_diff_bytes)
